@@ -1,0 +1,27 @@
+// Shared plumbing of the `ironseal` CLI: every subcommand registers itself on the CLI11 app and
+// reports failures as ironseal::Error, which main() turns into one line on stderr and an exit code
+// (0 ok, 1 not trusted / check failed, 2 usage, 3 environment or I/O).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "core/result.h"
+
+namespace ironseal::cli {
+
+// A command body; returns the error to report, or nothing on success.
+using Action = std::function<Result<void>()>;
+
+// Registered by main(): the action of the subcommand CLI11 selected.
+void set_action(CLI::App* command, Action action);
+
+void register_key_commands(CLI::App& app);
+void register_image_commands(CLI::App& app);
+
+// Prints JSON to stdout, two-space indented, with a final newline.
+void print_json(const nlohmann::json& j);
+
+}  // namespace ironseal::cli

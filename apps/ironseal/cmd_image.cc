@@ -1,0 +1,304 @@
+// `ironseal image ...`: sign, verify and inspect boot images (MCUboot format).
+#include <charconv>
+#include <iostream>
+
+#include "cli.h"
+#include "core/bytes.h"
+#include "core/file.h"
+#include "crypto/key.h"
+#include "crypto/signer.h"
+#include "image/host.h"
+#include "image/sign.h"
+
+namespace ironseal::cli {
+namespace {
+
+// Accepts decimal or 0x-prefixed hexadecimal.
+Result<std::uint64_t> parse_size(const std::string& text, const char* what, std::uint64_t max) {
+  std::string_view digits = text;
+  int base = 10;
+  if (digits.starts_with("0x") || digits.starts_with("0X")) {
+    digits.remove_prefix(2);
+    base = 16;
+  }
+  std::uint64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, base);
+  if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() || v > max) {
+    return fail(ErrorCode::kInvalidArgument, "bad ", what, " '", text, "' (decimal or 0x hex, at most ",
+                std::to_string(max), ")");
+  }
+  return v;
+}
+
+// "ID:VERSION", e.g. "1:2.0.0+0": this image needs image ID at VERSION or newer.
+Result<image::Dependency> parse_dependency(const std::string& text) {
+  const auto colon = text.find(':');
+  if (colon == std::string::npos) {
+    return fail(ErrorCode::kInvalidArgument, "bad dependency '", text, "' (expected ID:VERSION)");
+  }
+  auto id = parse_size(text.substr(0, colon), "dependency image id", 255);
+  if (!id) return std::unexpected(id.error());
+  auto version = image::parse_version(std::string_view(text).substr(colon + 1));
+  if (!version) return std::unexpected(version.error());
+  return image::Dependency{static_cast<std::uint8_t>(*id), *version};
+}
+
+const char* signature_kind_name(image::SignatureKind kind) {
+  switch (kind) {
+    case image::SignatureKind::kEd25519: return "ed25519";
+    case image::SignatureKind::kEd25519Pure: return "ed25519-pure";
+    case image::SignatureKind::kEcdsaP256: return "ecdsa-p256";
+    case image::SignatureKind::kNone: break;
+  }
+  return "none";
+}
+
+nlohmann::json header_json(const image::ImageHeader& h) {
+  return {{"magic", h.magic},
+          {"load_address", h.load_address},
+          {"header_size", h.header_size},
+          {"protected_tlv_size", h.protected_tlv_size},
+          {"image_size", h.image_size},
+          {"flags", h.flags},
+          {"version", image::format_version(h.version)}};
+}
+
+nlohmann::json info_json(const image::ImageInfo& info) {
+  nlohmann::json j = header_json(info.header);
+  j["digest"] = to_hex(ByteView(info.digest, image::hash_size(info.hash_kind)));
+  j["hash"] = info.hash_kind == image::HashKind::kSha256 ? "sha256" : "sha512";
+  j["signature"] = signature_kind_name(info.signature_kind);
+  j["key_index"] = info.key_index;
+  j["total_size"] = info.total_size;
+  if (info.has_security_counter) j["security_counter"] = info.security_counter;
+  nlohmann::json deps = nlohmann::json::array();
+  for (std::uint32_t i = 0; i < info.dependency_count; ++i) {
+    deps.push_back({{"image_id", info.dependencies[i].image_id},
+                    {"min_version", image::format_version(info.dependencies[i].min_version)}});
+  }
+  j["dependencies"] = deps;
+  return j;
+}
+
+struct ImageArgs {
+  std::string key;
+  std::vector<std::string> keys;
+  std::string version;
+  std::string security_counter;
+  std::string header_size = "0x200";
+  std::string slot_size;
+  std::string load_address = "0";
+  std::vector<std::string> dependencies;
+  bool pad = false;
+  bool pure = false;
+  bool json = false;
+  std::string in;
+  std::string out;
+};
+
+Result<void> do_sign(const ImageArgs& a) {
+  image::SignOptions opt;
+  auto version = image::parse_version(a.version);
+  if (!version) return std::unexpected(version.error());
+  opt.version = *version;
+  auto counter = parse_size(a.security_counter, "security counter", 0xffffffffu);
+  if (!counter) return std::unexpected(counter.error());
+  opt.security_counter = static_cast<std::uint32_t>(*counter);
+  auto header = parse_size(a.header_size, "header size", 0xffff);
+  if (!header) return std::unexpected(header.error());
+  opt.header_size = static_cast<std::uint16_t>(*header);
+  auto load = parse_size(a.load_address, "load address", 0xffffffffu);
+  if (!load) return std::unexpected(load.error());
+  opt.load_address = static_cast<std::uint32_t>(*load);
+  if (!a.slot_size.empty()) {
+    auto slot = parse_size(a.slot_size, "slot size", 0xffffffffu);
+    if (!slot) return std::unexpected(slot.error());
+    opt.slot_size = static_cast<std::uint32_t>(*slot);
+  }
+  opt.pad = a.pad;
+  opt.pure = a.pure;
+  for (const auto& d : a.dependencies) {
+    auto dep = parse_dependency(d);
+    if (!dep) return std::unexpected(dep.error());
+    opt.dependencies.push_back(*dep);
+  }
+
+  auto signer = crypto::open_signer(a.key);
+  if (!signer) return std::unexpected(signer.error());
+  auto firmware = read_file(a.in);
+  if (!firmware) return std::unexpected(firmware.error());
+  auto signed_image = image::sign_image(*firmware, opt, **signer);
+  if (!signed_image) return std::unexpected(signed_image.error());
+
+  // Check our own output before anyone ships it: sign-then-verify with the signer's public key.
+  const crypto::PublicKey pub = (*signer)->public_key();
+  image::MemorySource source(signed_image->data(), signed_image->size());
+  auto info = image::verify_image_source(source, std::span(&pub, 1));
+  if (!info) return fail(ErrorCode::kCrypto, "signed image failed self-check: ", info.error().message);
+  if (auto w = write_file_atomic(a.out, *signed_image); !w) return w;
+
+  if (a.json) {
+    nlohmann::json j = info_json(*info);
+    j["file"] = a.out;
+    j["file_size"] = signed_image->size();
+    print_json(j);
+  } else {
+    std::cout << "signed " << a.out << ": version " << image::format_version(opt.version)
+              << ", security counter " << opt.security_counter << ", "
+              << signature_kind_name(info->signature_kind) << ", " << signed_image->size()
+              << " bytes\n";
+  }
+  return {};
+}
+
+Result<void> do_verify(const ImageArgs& a) {
+  std::vector<crypto::PublicKey> keys;
+  for (const auto& path : a.keys) {
+    auto key = crypto::PublicKey::load(path);
+    if (!key) return std::unexpected(key.error());
+    keys.push_back(std::move(*key));
+  }
+  auto info = image::verify_image_file(a.in, keys);
+  if (!info) {
+    if (info.error().code == ErrorCode::kNotFound || info.error().code == ErrorCode::kIo) {
+      return std::unexpected(info.error());
+    }
+    if (a.json) {
+      const std::string& m = info.error().message;
+      print_json({{"file", a.in},
+                  {"trusted", false},
+                  {"reason", m.substr(0, m.find(':'))},
+                  {"message", m}});
+    }
+    return fail(info.error().code, "NOT TRUSTED: ", a.in, ": ", info.error().message);
+  }
+  if (a.json) {
+    nlohmann::json j = info_json(*info);
+    j["file"] = a.in;
+    j["trusted"] = true;
+    j["key_file"] = a.keys[info->key_index];
+    print_json(j);
+  } else {
+    std::cout << "TRUSTED: " << a.in << ": version " << image::format_version(info->header.version);
+    if (info->has_security_counter) std::cout << ", security counter " << info->security_counter;
+    std::cout << ", " << signature_kind_name(info->signature_kind) << " signature by "
+              << a.keys[info->key_index] << "\n";
+  }
+  return {};
+}
+
+Result<void> do_inspect(const ImageArgs& a) {
+  auto file = ReadOnlyFile::open(a.in);
+  if (!file) return std::unexpected(file.error());
+  image::FileSource source(*file);
+  image::Layout layout;
+  if (auto s = image::parse_layout(source, &layout); s != image::Status::kOk) {
+    if (a.json) print_json({{"file", a.in}, {"valid_layout", false}, {"reason", image::status_name(s)}});
+    return std::unexpected(image::status_error(s));
+  }
+  nlohmann::json tlvs = nlohmann::json::array();
+  image::TlvIterator it(source, layout);
+  image::Status status = image::Status::kOk;
+  for (;;) {
+    image::TlvEntry e;
+    bool done = false;
+    status = it.next(&e, &done);
+    if (status != image::Status::kOk || done) break;
+    nlohmann::json t = {{"type", e.type},
+                        {"name", image::tlv_type_name(e.type)},
+                        {"length", e.length},
+                        {"offset", e.value_offset},
+                        {"protected", e.is_protected}};
+    if (e.length <= 128) {
+      Bytes value(e.length);
+      if (!source.read(e.value_offset, value.data(), value.size())) {
+        return fail(ErrorCode::kIo, "cannot read ", a.in);
+      }
+      t["value"] = to_hex(value);
+    }
+    tlvs.push_back(std::move(t));
+  }
+  nlohmann::json j = header_json(layout.header);
+  j["file"] = a.in;
+  j["file_size"] = source.size();
+  j["valid_layout"] = status == image::Status::kOk;
+  j["tlvs"] = tlvs;
+  if (a.json) {
+    print_json(j);
+  } else {
+    const auto& h = layout.header;
+    std::cout << a.in << " (" << source.size() << " bytes; inspection checks structure, not trust)\n"
+              << "  version          " << image::format_version(h.version) << "\n"
+              << "  header size      " << h.header_size << "\n"
+              << "  body size        " << h.image_size << "\n"
+              << "  load address     0x" << std::hex << h.load_address << "\n"
+              << "  flags            0x" << h.flags << std::dec << "\n"
+              << "  protected TLVs   " << h.protected_tlv_size << " bytes\n"
+              << "  TLVs:\n";
+    for (const auto& t : tlvs) {
+      std::cout << "    " << (t["protected"].get<bool>() ? "[protected] " : "            ")
+                << t["name"].get<std::string>() << " (0x" << std::hex << t["type"].get<int>()
+                << std::dec << ", " << t["length"].get<int>() << " bytes)";
+      if (t.contains("value") && t["length"].get<int>() <= 64) {
+        std::cout << " " << t["value"].get<std::string>();
+      }
+      std::cout << "\n";
+    }
+  }
+  if (status != image::Status::kOk) return std::unexpected(image::status_error(status));
+  return {};
+}
+
+}  // namespace
+
+void register_image_commands(CLI::App& app) {
+  auto a = std::make_shared<ImageArgs>();
+  CLI::App* img = app.add_subcommand(
+      "image",
+      "Sign, verify and inspect boot images (MCUboot format).\n\n"
+      "A boot image is the raw firmware with a header in front (magic, version, sizes) and TLV\n"
+      "records behind: protected ones covered by the hash (security counter, dependencies) and\n"
+      "unprotected ones (the hash, the signing key's hash, the signature). Images made here\n"
+      "verify with MCUboot's imgtool, and imgtool's verify here.");
+  img->require_subcommand(1);
+
+  CLI::App* sign = img->add_subcommand(
+      "sign", "Add a header to a raw firmware binary, sign it and write the boot image.");
+  sign->add_option("--key", a->key, "Private key file (PKCS#8 PEM, mode 0600)")->required();
+  sign->add_option("--version", a->version, "Image version MAJOR.MINOR.REVISION+BUILD, e.g. 1.2.3+4")
+      ->required();
+  sign->add_option("--security-counter", a->security_counter,
+                   "Anti-rollback counter: devices refuse images below their fused counter")
+      ->required();
+  sign->add_option("--header-size", a->header_size, "Header size in bytes (default 0x200)");
+  sign->add_option("--slot-size", a->slot_size, "Slot size: refuse images that do not fit");
+  sign->add_flag("--pad", a->pad, "Pad to --slot-size with 0xff and write MCUboot's trailer magic");
+  sign->add_flag("--pure", a->pure,
+                 "Ed25519 only: sign the image bytes themselves, not their digest (MCUboot pure)");
+  sign->add_option("--load-address", a->load_address,
+                   "RAM load address; non-zero sets the RAM_LOAD flag");
+  sign->add_option("--dependency", a->dependencies,
+                   "ID:VERSION: needs image ID at VERSION or newer (repeatable)");
+  sign->add_flag("--json", a->json, "Print the signed image's description as JSON");
+  sign->add_option("IN", a->in, "Raw firmware binary")->required()->check(CLI::ExistingFile);
+  sign->add_option("OUT", a->out, "Signed image to write")->required();
+  set_action(sign, [a] { return do_sign(*a); });
+
+  CLI::App* verify = img->add_subcommand(
+      "verify",
+      "Check an image's structure, hash and signature against trusted public keys.\n"
+      "Exit 0 when trusted; 1 with the reason (bad_signature, hash_mismatch, unknown_key,\n"
+      "truncated, bad_magic, tlv_out_of_bounds, ...) when not.");
+  verify->add_option("--key", a->keys, "Trusted public key PEM (repeatable)")->required();
+  verify->add_flag("--json", a->json, "Print the result as JSON");
+  verify->add_option("IMG", a->in, "Boot image")->required();
+  set_action(verify, [a] { return do_verify(*a); });
+
+  CLI::App* inspect = img->add_subcommand(
+      "inspect", "Show an image's header and TLVs. Checks structure only: it does not verify trust.");
+  inspect->add_flag("--json", a->json, "Print as JSON");
+  inspect->add_option("IMG", a->in, "Boot image")->required();
+  set_action(inspect, [a] { return do_inspect(*a); });
+}
+
+}  // namespace ironseal::cli

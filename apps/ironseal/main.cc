@@ -1,0 +1,61 @@
+// `ironseal`: the command-line face of the library. Thin: parses arguments, calls one library
+// function per command, prints the result. Usage reads as `ironseal NOUN VERB [args]`.
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include "cli.h"
+
+namespace ironseal::cli {
+namespace {
+std::map<CLI::App*, Action>& actions() {
+  static std::map<CLI::App*, Action> map;
+  return map;
+}
+}  // namespace
+
+void set_action(CLI::App* command, Action action) { actions()[command] = std::move(action); }
+
+void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+
+}  // namespace ironseal::cli
+
+int main(int argc, char** argv) {
+  using namespace ironseal;
+  CLI::App app{
+      "ironseal: sign, deliver, install and boot firmware you can prove.\n\n"
+      "Exit codes: 0 ok; 1 not trusted or check failed; 2 usage error; 3 environment or I/O error.",
+      "ironseal"};
+  app.set_version_flag("--version", "ironseal 0.1.0");
+  app.require_subcommand(1);
+  cli::register_key_commands(app);
+  cli::register_image_commands(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+
+  // The deepest selected subcommand owns the action.
+  CLI::App* command = &app;
+  while (!command->get_subcommands().empty()) command = command->get_subcommands().front();
+  auto it = cli::actions().find(command);
+  if (it == cli::actions().end()) {
+    std::cerr << command->help();
+    return 2;
+  }
+  auto result = it->second();
+  if (!result) {
+    std::cerr << "ironseal: " << result.error().message << "\n";
+    return exit_code(result.error().code);
+  }
+  return 0;
+}

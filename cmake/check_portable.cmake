@@ -1,0 +1,23 @@
+# Fails when an object of the portable core references a symbol outside the freestanding allowance.
+# Usage: cmake -DNM=nm -DOBJECTS="a.o;b.o" -P check_portable.cmake
+set(allowed memcpy memset memmove memcmp __cxa_pure_virtual)
+set(bad "")
+foreach(obj IN LISTS OBJECTS)
+  execute_process(COMMAND ${NM} -u --format=just-symbols ${obj}
+                  OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "nm failed on ${obj}")
+  endif()
+  string(REPLACE "\n" ";" symbols "${out}")
+  foreach(sym IN LISTS symbols)
+    if(sym STREQUAL "" OR sym IN_LIST allowed)
+      continue()
+    endif()
+    list(APPEND bad "${obj}: ${sym}")
+  endforeach()
+endforeach()
+if(bad)
+  list(JOIN bad "\n  " text)
+  message(FATAL_ERROR "portable core needs symbols a bare-metal target does not have:\n  ${text}")
+endif()
+message(STATUS "portable core: no heap, exceptions, RTTI or OS symbols")

@@ -1,0 +1,43 @@
+// Streaming SHA-256 / SHA-512 over OpenSSL 3 EVP. One Hasher is one digest computation; it is
+// movable, not copyable, and not thread-safe (use one per thread).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "core/bytes.h"
+#include "core/result.h"
+
+namespace ironseal::crypto {
+
+enum class HashAlgorithm { kSha256, kSha512 };
+
+constexpr std::size_t digest_size(HashAlgorithm alg) {
+  return alg == HashAlgorithm::kSha256 ? 32 : 64;
+}
+
+class Hasher {
+ public:
+  static Result<Hasher> create(HashAlgorithm alg);
+
+  Hasher(Hasher&&) noexcept;
+  Hasher& operator=(Hasher&&) noexcept;
+  ~Hasher();
+
+  HashAlgorithm algorithm() const { return alg_; }
+  void update(ByteView data);
+  // Returns the digest and resets the Hasher for a new computation with the same algorithm.
+  Bytes finish();
+
+ private:
+  struct Ctx;
+  Hasher(HashAlgorithm alg, std::unique_ptr<Ctx> ctx);
+  HashAlgorithm alg_;
+  std::unique_ptr<Ctx> ctx_;
+};
+
+Bytes sha256(ByteView data);
+Bytes sha512(ByteView data);
+Bytes digest(HashAlgorithm alg, ByteView data);
+
+}  // namespace ironseal::crypto

@@ -1,0 +1,249 @@
+#include "crypto/key.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cstring>
+
+#include "core/file.h"
+#include "crypto/ossl.h"
+#include "crypto/signer.h"
+
+namespace ironseal::crypto {
+
+struct PublicKey::Handle {
+  ossl::PkeyPtr pkey;
+};
+
+namespace {
+
+using Handle = PublicKey::Handle;
+
+// Identifies the key's type, refusing anything but Ed25519 and EC on P-256.
+Result<KeyType> classify(EVP_PKEY* pkey) {
+  if (EVP_PKEY_is_a(pkey, "ED25519")) return KeyType::kEd25519;
+  if (EVP_PKEY_is_a(pkey, "EC")) {
+    char group[64] = {};
+    size_t len = 0;
+    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                       &len) == 1 &&
+        std::string_view(group, len) == "prime256v1") {
+      return KeyType::kEcdsaP256;
+    }
+    return fail(ErrorCode::kUnsupported, "EC key is not on curve P-256 (", group, ")");
+  }
+  return fail(ErrorCode::kUnsupported, "key algorithm ", EVP_PKEY_get0_type_name(pkey),
+              " is not supported (use ed25519 or ecdsa-p256)");
+}
+
+// Never prompt for a passphrase: an encrypted PEM fails to load instead.
+int no_passphrase(char*, int, int, void*) { return -1; }
+
+ossl::BioPtr mem_bio(std::string_view text) {
+  return ossl::BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
+std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+}  // namespace
+
+std::string_view key_type_name(KeyType type) {
+  return type == KeyType::kEd25519 ? "ed25519" : "ecdsa-p256";
+}
+
+Result<KeyType> parse_key_type(std::string_view name) {
+  if (name == "ed25519") return KeyType::kEd25519;
+  if (name == "ecdsa-p256") return KeyType::kEcdsaP256;
+  return fail(ErrorCode::kInvalidArgument, "unknown key type '", name,
+              "' (expected ed25519 or ecdsa-p256)");
+}
+
+// ---- PublicKey -------------------------------------------------------------------------------
+
+Result<PublicKey> PublicKey::from_pem(std::string_view pem) {
+  auto bio = mem_bio(pem);
+  ossl::PkeyPtr pkey(PEM_read_bio_PUBKEY(bio.get(), nullptr, no_passphrase, nullptr));
+  if (!pkey) {
+    return fail(ErrorCode::kMalformed, "not a PEM public key (SubjectPublicKeyInfo): ",
+                ossl::drain_errors());
+  }
+  auto type = classify(pkey.get());
+  if (!type) return std::unexpected(type.error());
+  return PublicKey(std::make_shared<Handle>(Handle{std::move(pkey)}), *type);
+}
+
+Result<PublicKey> PublicKey::from_der(ByteView spki) {
+  const unsigned char* p = spki.data();
+  ossl::PkeyPtr pkey(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size())));
+  if (!pkey || p != spki.data() + spki.size()) {
+    ossl::drain_errors();
+    return fail(ErrorCode::kMalformed, "not a DER SubjectPublicKeyInfo");
+  }
+  auto type = classify(pkey.get());
+  if (!type) return std::unexpected(type.error());
+  return PublicKey(std::make_shared<Handle>(Handle{std::move(pkey)}), *type);
+}
+
+Result<PublicKey> PublicKey::load(const std::filesystem::path& path) {
+  auto text = read_file(path);
+  if (!text) return std::unexpected(text.error());
+  auto key = from_pem(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()));
+  if (!key) return fail(key.error().code, path.string(), ": ", key.error().message);
+  return key;
+}
+
+Bytes PublicKey::spki_der() const {
+  unsigned char* der = nullptr;
+  const int len = i2d_PUBKEY(handle_->pkey.get(), &der);
+  if (len <= 0) std::abort();
+  Bytes out(der, der + len);
+  OPENSSL_free(der);
+  return out;
+}
+
+std::string PublicKey::to_pem() const {
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PUBKEY(bio.get(), handle_->pkey.get()) != 1) std::abort();
+  return bio_text(bio.get());
+}
+
+Bytes PublicKey::raw() const {
+  EVP_PKEY* pkey = handle_->pkey.get();
+  Bytes out(type_ == KeyType::kEd25519 ? 32 : 65);
+  size_t len = out.size();
+  const int ok = type_ == KeyType::kEd25519
+                     ? EVP_PKEY_get_raw_public_key(pkey, out.data(), &len)
+                     : EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                                       out.data(), out.size(), &len);
+  if (ok != 1 || len != out.size()) std::abort();
+  return out;
+}
+
+Result<void> PublicKey::verify(ByteView message, ByteView signature) const {
+  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  const EVP_MD* md = type_ == KeyType::kEd25519 ? nullptr : EVP_sha256();
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, handle_->pkey.get()) != 1) {
+    return fail(ErrorCode::kCrypto, "verify init failed: ", ossl::drain_errors());
+  }
+  const int rc = EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), message.data(),
+                                  message.size());
+  ossl::drain_errors();
+  if (rc != 1) return fail(ErrorCode::kNotTrusted, "bad signature");
+  return {};
+}
+
+Result<void> PublicKey::verify_sha256_digest(ByteView digest, ByteView signature) const {
+  if (type_ != KeyType::kEcdsaP256) {
+    return fail(ErrorCode::kInvalidArgument, "pre-hashed verification is for ECDSA keys only");
+  }
+  if (digest.size() != 32) return fail(ErrorCode::kInvalidArgument, "digest must be 32 bytes");
+  ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new(handle_->pkey.get(), nullptr));
+  if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1) {
+    return fail(ErrorCode::kCrypto, "verify init failed: ", ossl::drain_errors());
+  }
+  const int rc =
+      EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest.data(), digest.size());
+  ossl::drain_errors();
+  if (rc != 1) return fail(ErrorCode::kNotTrusted, "bad signature");
+  return {};
+}
+
+// ---- PrivateKey ------------------------------------------------------------------------------
+
+Result<PrivateKey> PrivateKey::generate(KeyType type) {
+  ossl::PkeyPtr pkey(type == KeyType::kEd25519 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
+                                               : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC",
+                                                                   "P-256"));
+  if (!pkey) return fail(ErrorCode::kCrypto, "key generation failed: ", ossl::drain_errors());
+  return PrivateKey(std::make_shared<Handle>(Handle{std::move(pkey)}), type);
+}
+
+Result<PrivateKey> PrivateKey::from_pem(std::string_view pem) {
+  auto bio = mem_bio(pem);
+  ossl::PkeyPtr pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
+  if (!pkey) {
+    ossl::drain_errors();
+    return fail(ErrorCode::kMalformed,
+                "not an unencrypted PEM private key (PKCS#8 'BEGIN PRIVATE KEY' expected)");
+  }
+  auto type = classify(pkey.get());
+  if (!type) return std::unexpected(type.error());
+  return PrivateKey(std::make_shared<Handle>(Handle{std::move(pkey)}), *type);
+}
+
+Result<PrivateKey> PrivateKey::load(const std::filesystem::path& path) {
+  if (auto mode = check_private_file_mode(path); !mode) return std::unexpected(mode.error());
+  auto text = read_file(path);
+  if (!text) return std::unexpected(text.error());
+  auto key = from_pem(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()));
+  OPENSSL_cleanse(text->data(), text->size());
+  if (!key) return fail(key.error().code, path.string(), ": ", key.error().message);
+  return key;
+}
+
+PublicKey PrivateKey::public_key() const {
+  // The EVP_PKEY holds both halves; export only the public part so a PublicKey never carries
+  // private material.
+  unsigned char* der = nullptr;
+  const int len = i2d_PUBKEY(handle_->pkey.get(), &der);
+  if (len <= 0) std::abort();
+  const unsigned char* p = der;
+  ossl::PkeyPtr pub(d2i_PUBKEY(nullptr, &p, len));
+  OPENSSL_free(der);
+  if (!pub) std::abort();
+  return PublicKey(std::make_shared<Handle>(Handle{std::move(pub)}), type_);
+}
+
+Result<void> PrivateKey::save(const std::filesystem::path& path) const {
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PKCS8PrivateKey(bio.get(), handle_->pkey.get(), nullptr, nullptr, 0,
+                                            nullptr, nullptr) != 1) {
+    return fail(ErrorCode::kCrypto, "cannot encode private key: ", ossl::drain_errors());
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  auto result = write_file_atomic(
+      path, ByteView(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(len)),
+      WriteOptions{.mode = 0600, .exclusive = true});
+  OPENSSL_cleanse(data, static_cast<std::size_t>(len));
+  return result;
+}
+
+Result<Bytes> PrivateKey::sign(ByteView message) const {
+  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  const EVP_MD* md = type_ == KeyType::kEd25519 ? nullptr : EVP_sha256();
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, handle_->pkey.get()) != 1) {
+    return fail(ErrorCode::kCrypto, "sign init failed: ", ossl::drain_errors());
+  }
+  size_t len = 0;
+  if (EVP_DigestSign(ctx.get(), nullptr, &len, message.data(), message.size()) != 1) {
+    return fail(ErrorCode::kCrypto, "sign failed: ", ossl::drain_errors());
+  }
+  Bytes sig(len);
+  if (EVP_DigestSign(ctx.get(), sig.data(), &len, message.data(), message.size()) != 1) {
+    return fail(ErrorCode::kCrypto, "sign failed: ", ossl::drain_errors());
+  }
+  sig.resize(len);
+  return sig;
+}
+
+// ---- Signer factory --------------------------------------------------------------------------
+
+Result<std::unique_ptr<Signer>> open_signer(std::string_view key_ref) {
+  if (key_ref.starts_with("pkcs11:")) {
+    return fail(ErrorCode::kUnsupported, "PKCS#11 keys are not supported by this build yet");
+  }
+  auto key = PrivateKey::load(std::filesystem::path(key_ref));
+  if (!key) return std::unexpected(key.error());
+  return std::make_unique<KeyFileSigner>(std::move(*key));
+}
+
+}  // namespace ironseal::crypto

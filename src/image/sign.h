@@ -1,0 +1,40 @@
+// Building and signing boot images on the host (the release pipeline's side of the format).
+// The output is byte-compatible with MCUboot's imgtool: same layout, TLV order and padding.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/result.h"
+#include "crypto/signer.h"
+#include "image/format.h"
+
+namespace ironseal::image {
+
+// "1.2.3+4" or "1.2.3" or "1.2": major, minor < 256, revision < 65536, build < 2^32.
+Result<Version> parse_version(std::string_view text);
+std::string format_version(const Version& v);
+
+// Bytes imgtool reserves at the end of a slot for MCUboot's trailer with its defaults (align 1,
+// 128 sectors, max_align 8): 128*3 status bytes + 4*8 flag bytes + 16 magic bytes.
+inline constexpr std::uint32_t kDefaultTrailerReserve = 128 * 3 + 4 * 8 + 16;
+
+struct SignOptions {
+  Version version;
+  std::uint32_t security_counter = 0;
+  std::uint16_t header_size = 0x200;
+  std::uint32_t load_address = 0;  // non-zero sets the RAM_LOAD flag, as imgtool does
+  bool pure = false;               // Ed25519 only: sign the bytes rather than their digest
+  std::vector<Dependency> dependencies;
+  std::optional<std::uint32_t> slot_size;  // with pad: fill to this size and write the trailer magic
+  bool pad = false;
+};
+
+// `firmware` is the raw binary; the header is placed in front of it.
+Result<Bytes> sign_image(ByteView firmware, const SignOptions& options,
+                         const crypto::Signer& signer);
+
+}  // namespace ironseal::image
