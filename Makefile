@@ -1,0 +1,48 @@
+# ironseal's front door. `make demo` and `make test` install what is missing (scripts/setup.sh),
+# build, and run. Build trees: build/ (release, -Werror), build-asan/ (ASan+UBSan),
+# build-fuzz/ (clang + libFuzzer).
+.PHONY: all setup build build-asan build-fuzz demo test test-unit test-asan fuzz bench clean
+
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 30
+CMAKE_COMMON = -G Ninja -DIRONSEAL_WERROR=ON
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	@cmake -S . -B build $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+build-asan: setup
+	@cmake -S . -B build-asan $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DIRONSEAL_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+
+build-fuzz: setup
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIRONSEAL_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+demo: build
+	@bash scripts/demo.sh build/apps/ironseal
+
+# Every test: the -Werror build's suite, the same suite under ASan+UBSan, then each fuzz target
+# for FUZZ_SECONDS (default 30 s; `make fuzz FUZZ_SECONDS=3600` for a long run).
+test: test-unit test-asan fuzz
+	@echo "make test: all stages passed"
+
+test-unit: build
+	@bash scripts/run_tests.sh build
+
+test-asan: build-asan
+	@bash scripts/run_tests.sh build-asan
+
+fuzz: build-fuzz
+	@bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+bench: build
+	@bash bench/image_verify.sh build/apps/ironseal
+
+clean:
+	rm -rf build build-asan build-fuzz

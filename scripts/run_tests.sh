@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the whole test suite of one build tree and keeps the results as JUnit XML:
+#   BUILD/test-results/ctest.xml        every ctest test (unit, CLI, interop, fuzz corpus replay)
+#   BUILD/test-results/gtest.xml        the unit tests again in one process, with each test's
+#                                       "requirements" property (IEC 62443 IDs) for the evidence
+set -euo pipefail
+build=$1
+results="$build/test-results"
+mkdir -p "$results"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+ctest --test-dir "$build" -j "$(nproc)" --output-on-failure --output-junit "$PWD/$results/ctest.xml"
+"$build/tests/ironseal_tests" --gtest_brief=1 --gtest_output="xml:$results/gtest.xml" >/dev/null
+tagged=$(grep -c 'name="requirements"' "$results/gtest.xml" || true)
+echo "requirement tags in $results/gtest.xml: $tagged test cases"
+[ "$tagged" -gt 0 ]
