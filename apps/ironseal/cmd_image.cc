@@ -77,6 +77,8 @@ nlohmann::json info_json(const image::ImageInfo& info) {
                     {"min_version", image::format_version(info.dependencies[i].min_version)}});
   }
   j["dependencies"] = deps;
+  if (info.has_vendor_uuid) j["vendor_uuid"] = image::format_uuid(info.vendor_uuid);
+  if (info.has_class_uuid) j["class_uuid"] = image::format_uuid(info.class_uuid);
   return j;
 }
 
@@ -89,6 +91,8 @@ struct ImageArgs {
   std::string slot_size;
   std::string load_address = "0";
   std::vector<std::string> dependencies;
+  std::string vid;
+  std::string cid;
   bool pad = false;
   bool pure = false;
   bool json = false;
@@ -121,6 +125,18 @@ Result<void> do_sign(const ImageArgs& a) {
     auto dep = parse_dependency(d);
     if (!dep) return std::unexpected(dep.error());
     opt.dependencies.push_back(*dep);
+  }
+
+  if (!a.vid.empty()) {
+    auto vid = image::parse_uuid(a.vid, image::kUuidNamespaceDns);
+    if (!vid) return std::unexpected(vid.error());
+    opt.vendor_uuid = *vid;
+  }
+  if (!a.cid.empty()) {
+    if (!opt.vendor_uuid) return fail(ErrorCode::kInvalidArgument, "--cid needs --vid");
+    auto cid = image::parse_uuid(a.cid, *opt.vendor_uuid);
+    if (!cid) return std::unexpected(cid.error());
+    opt.class_uuid = *cid;
   }
 
   auto signer = crypto::open_signer(a.key);
@@ -279,6 +295,11 @@ void register_image_commands(CLI::App& app) {
                    "RAM load address; non-zero sets the RAM_LOAD flag");
   sign->add_option("--dependency", a->dependencies,
                    "ID:VERSION: needs image ID at VERSION or newer (repeatable)");
+  sign->add_option("--vid", a->vid,
+                   "Vendor UUID, or a name (e.g. example.com) turned into a UUID as imgtool does");
+  sign->add_option("--cid", a->cid,
+                   "Device class UUID, or a name (UUID v5 under the vendor UUID); with --vid, "
+                   "devices fused with a hardware identity accept only matching images");
   sign->add_flag("--json", a->json, "Print the signed image's description as JSON");
   sign->add_option("IN", a->in, "Raw firmware binary")->required()->check(CLI::ExistingFile);
   sign->add_option("OUT", a->out, "Signed image to write")->required();

@@ -71,6 +71,15 @@ Bytes digest(HashAlgorithm alg, ByteView data) {
   return out;
 }
 
+Bytes sha1_for_uuid(ByteView data) {
+  Bytes out(20);
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha1(), nullptr) != 1) {
+    std::abort();
+  }
+  return out;
+}
+
 Bytes sha256(ByteView data) { return digest(HashAlgorithm::kSha256, data); }
 Bytes sha512(ByteView data) { return digest(HashAlgorithm::kSha512, data); }
 

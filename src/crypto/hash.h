@@ -39,5 +39,7 @@ class Hasher {
 Bytes sha256(ByteView data);
 Bytes sha512(ByteView data);
 Bytes digest(HashAlgorithm alg, ByteView data);
+// SHA-1, for name-based UUIDs (RFC 4122 version 5) only; never for integrity or signatures.
+Bytes sha1_for_uuid(ByteView data);
 
 }  // namespace ironseal::crypto

@@ -1,5 +1,6 @@
 #include "image/sign.h"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <string>
@@ -74,6 +75,40 @@ std::string format_version(const Version& v) {
          std::to_string(v.revision) + "+" + std::to_string(v.build);
 }
 
+Result<Uuid> parse_uuid(std::string_view text, const Uuid& name_space) {
+  std::string hex;
+  const bool dashed = text.size() == 36 && text[8] == '-' && text[13] == '-' && text[18] == '-' &&
+                      text[23] == '-';
+  if (dashed || text.size() == 32) {
+    for (char c : text) {
+      if (c != '-') hex.push_back(c);
+    }
+    if (auto raw = from_hex(hex); raw && raw->size() == 16) {
+      Uuid u;
+      std::copy(raw->begin(), raw->end(), u.begin());
+      return u;
+    }
+  }
+  if (text.empty()) return fail(ErrorCode::kInvalidArgument, "empty UUID or name");
+  for (unsigned char c : text) {
+    if (c < 0x20 || c > 0x7e) return fail(ErrorCode::kInvalidArgument, "UUID name is not printable");
+  }
+  Bytes input(name_space.begin(), name_space.end());
+  input.insert(input.end(), text.begin(), text.end());
+  const Bytes h = crypto::sha1_for_uuid(input);
+  Uuid u;
+  std::copy_n(h.begin(), 16, u.begin());
+  u[6] = static_cast<std::uint8_t>((u[6] & 0x0f) | 0x50);  // version 5
+  u[8] = static_cast<std::uint8_t>((u[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return u;
+}
+
+std::string format_uuid(const std::uint8_t (&uuid)[16]) {
+  const std::string h = to_hex(ByteView(uuid, 16));
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+         "-" + h.substr(20);
+}
+
 Result<Bytes> sign_image(ByteView firmware, const SignOptions& options,
                          const crypto::Signer& signer) {
   const bool ed25519 = signer.key_type() == crypto::KeyType::kEd25519;
@@ -99,6 +134,8 @@ Result<Bytes> sign_image(ByteView firmware, const SignOptions& options,
     store_le32(v + 8, d.min_version.build);
     put_tlv(prot_entries, kTlvDependency, ByteView(v, sizeof v));
   }
+  if (options.vendor_uuid) put_tlv(prot_entries, kTlvUuidVendor, *options.vendor_uuid);
+  if (options.class_uuid) put_tlv(prot_entries, kTlvUuidClass, *options.class_uuid);
   const std::size_t prot_size = kTlvInfoSize + prot_entries.size();
   if (prot_size > 0xffff) return fail(ErrorCode::kInvalidArgument, "too many protected TLVs");
 

@@ -2,6 +2,7 @@
 // The output is byte-compatible with MCUboot's imgtool: same layout, TLV order and padding.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -22,6 +23,16 @@ std::string format_version(const Version& v);
 // 128 sectors, max_align 8): 128*3 status bytes + 4*8 flag bytes + 16 magic bytes.
 inline constexpr std::uint32_t kDefaultTrailerReserve = 128 * 3 + 4 * 8 + 16;
 
+using Uuid = std::array<std::uint8_t, 16>;
+
+// A UUID as imgtool's --vid/--cid take it: "12345678-1234-5678-1234-567812345678", 32 hex digits,
+// or a printable name, turned into a version-5 UUID under `name_space` (RFC 4122). imgtool uses
+// the DNS namespace for the vendor and the vendor UUID as namespace for the class.
+Result<Uuid> parse_uuid(std::string_view text, const Uuid& name_space);
+inline constexpr Uuid kUuidNamespaceDns = {0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1,
+                                           0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8};
+std::string format_uuid(const std::uint8_t (&uuid)[16]);
+
 struct SignOptions {
   Version version;
   std::uint32_t security_counter = 0;
@@ -29,6 +40,8 @@ struct SignOptions {
   std::uint32_t load_address = 0;  // non-zero sets the RAM_LOAD flag, as imgtool does
   bool pure = false;               // Ed25519 only: sign the bytes rather than their digest
   std::vector<Dependency> dependencies;
+  std::optional<Uuid> vendor_uuid;  // hardware identity: devices with fused UUIDs require a match
+  std::optional<Uuid> class_uuid;
   std::optional<std::uint32_t> slot_size;  // with pad: fill to this size and write the trailer magic
   bool pad = false;
 };

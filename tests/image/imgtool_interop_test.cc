@@ -124,6 +124,34 @@ TEST(ImgtoolInterop, IronsealSignsTheSameBytesAsImgtool) {
   }
 }
 
+TEST(ImgtoolInterop, DependencyAndUuidNamesGiveImgtoolsBytes) {
+  // imgtool --dependencies "(1,2.0.0+0)" --vid example.com --cid ironseal-test-fw
+  const Bytes firmware = read_fixture("imgtool/firmware.bin");
+  crypto::KeyFileSigner signer(fixture_private("test-key-ed25519.pem"));
+  SignOptions opt;
+  opt.version = *parse_version("1.2.3+4");
+  opt.security_counter = 7;
+  opt.dependencies = {Dependency{1, *parse_version("2.0.0+0")}};
+  opt.vendor_uuid = *parse_uuid("example.com", kUuidNamespaceDns);
+  opt.class_uuid = *parse_uuid("ironseal-test-fw", *opt.vendor_uuid);
+  auto ours = sign_image(firmware, opt, signer);
+  ASSERT_TRUE(ours) << ours.error().message;
+  EXPECT_TRUE(*ours == read_fixture("imgtool/imgtool-ed25519-deps.img"));
+}
+
+TEST(Uuid, ParsesRawFormsAndNames) {
+  const Uuid raw = *parse_uuid("6ba7b810-9dad-11d1-80b4-00c04fd430c8", kUuidNamespaceDns);
+  EXPECT_EQ(raw, kUuidNamespaceDns);
+  EXPECT_EQ(*parse_uuid("6ba7b8109dad11d180b400c04fd430c8", kUuidNamespaceDns), kUuidNamespaceDns);
+  // RFC 4122 / Python: uuid5(NAMESPACE_DNS, "python.org") = 886313e1-3b8a-5372-9b90-0c9aee199e5d
+  const Uuid named = *parse_uuid("python.org", kUuidNamespaceDns);
+  std::uint8_t raw_named[16];
+  std::copy(named.begin(), named.end(), raw_named);
+  EXPECT_EQ(format_uuid(raw_named), "886313e1-3b8a-5372-9b90-0c9aee199e5d");
+  EXPECT_FALSE(parse_uuid("", kUuidNamespaceDns));
+  EXPECT_FALSE(parse_uuid("tab\tname", kUuidNamespaceDns));
+}
+
 TEST(ImgtoolInterop, EcdsaImageSignedHereHasImgtoolsLayout) {
   // ECDSA signatures are randomised, so compare everything but the signature TLV.
   const Bytes firmware = read_fixture("imgtool/firmware.bin");

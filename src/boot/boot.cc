@@ -1,0 +1,324 @@
+// Portable: see boot.h. No heap, no exceptions, no OS calls.
+#include "boot/boot.h"
+
+#include "boot/otp_map.h"
+
+namespace ironseal::boot {
+namespace {
+
+bool bytes_equal(const std::uint8_t* a, const std::uint8_t* b, std::size_t n) {
+  std::uint8_t diff = 0;
+  for (std::size_t i = 0; i < n; ++i) diff = static_cast<std::uint8_t>(diff | (a[i] ^ b[i]));
+  return diff == 0;
+}
+
+void sha256_chain(image::CryptoBackend& crypto, const std::uint8_t (&prev)[32],
+                  const std::uint8_t* extra, std::size_t extra_len, const std::uint8_t* digest,
+                  std::size_t digest_len, std::uint8_t (&out)[32]) {
+  std::uint8_t tmp[32];
+  crypto.hash_begin(image::HashKind::kSha256);
+  crypto.hash_update(prev, 32);
+  if (extra_len != 0) crypto.hash_update(extra, extra_len);
+  crypto.hash_update(digest, digest_len);
+  crypto.hash_finish(tmp);
+  for (int i = 0; i < 32; ++i) out[i] = tmp[i];
+}
+
+image::VerifyRequest request(Device& d, const TrustAnchors& anchors,
+                             const image::ImageSource& source) {
+  return image::VerifyRequest{&source,   anchors.keys,   anchors.count,
+                              d.crypto,  d.scratch,      d.scratch_size};
+}
+
+FlashRegion slot_region(const Device& d, SlotId slot) {
+  return FlashRegion(*d.flash, slot_offset(d.geometry, slot), d.geometry.slot_size);
+}
+
+// Points report->image at the bytes to verify and run for `slot`.
+const image::ImageSource* load_slot(Device& d, SlotLoader* loader, SlotId slot,
+                                    BootReport* report) {
+  report->flash_image = slot_region(d, slot);
+  if (loader == nullptr) return &report->flash_image;
+  return loader->load(slot, report->flash_image);
+}
+
+}  // namespace
+
+const char* check_name(std::uint8_t check) {
+  switch (check) {
+    case kCheckOk: return "ok";
+    case kCheckRolledBack: return "rolled_back";
+    case kCheckWrongHardware: return "wrong_hardware";
+    case kCheckTooLarge: return "too_large";
+    case kCheckNoCounter: return "no_security_counter";
+    case kCheckNoAnchors: return "no_trust_anchors";
+    case kCheckDecommissioned: return "decommissioned";
+    case kCheckBadSlot: return "slot_marked_bad";
+    default: return image::status_name(static_cast<image::Status>(check));
+  }
+}
+
+bool FlashRegion::read(std::uint64_t offset, std::uint8_t* out, std::size_t length) const {
+  if (flash_ == nullptr || offset > size_ || length > size_ - offset) return false;
+  return flash_->read(offset_ + static_cast<std::uint32_t>(offset), out, length);
+}
+
+std::uint8_t check_image(Device& d, const TrustAnchors& anchors, const image::ImageSource& source,
+                         image::ImageInfo* info) {
+  const image::Status s = image::verify_image(request(d, anchors, source), info);
+  if (s != image::Status::kOk) return static_cast<std::uint8_t>(s);
+  if (info->total_size > d.geometry.slot_size) return kCheckTooLarge;
+  if (!info->has_security_counter) return kCheckNoCounter;
+  std::uint32_t counter = 0;
+  if (!read_counter(*d.otp, &counter)) return static_cast<std::uint8_t>(image::Status::kReadError);
+  if (info->security_counter < counter) return kCheckRolledBack;
+  HardwareId hw;
+  if (!read_hardware_id(*d.otp, &hw)) return static_cast<std::uint8_t>(image::Status::kReadError);
+  if (hw.programmed &&
+      (!info->has_vendor_uuid || !info->has_class_uuid ||
+       !bytes_equal(info->vendor_uuid, hw.vendor, 16) ||
+       !bytes_equal(info->class_uuid, hw.device_class, 16))) {
+    return kCheckWrongHardware;
+  }
+  return kCheckOk;
+}
+
+BootOutcome power_on(Device& d, SlotLoader* loader, BootReport* r) {
+  r->outcome = BootOutcome::kRecovery;
+  r->event = BootEvent::kNone;
+  r->image = nullptr;
+
+  // ---- ROM stage -------------------------------------------------------------------------------
+  Lifecycle lifecycle = Lifecycle::kOpen;
+  if (!read_lifecycle(*d.otp, &lifecycle)) return r->outcome = BootOutcome::kPowerLost;
+  if (lifecycle == Lifecycle::kDecommissioned) {
+    r->reason = kCheckDecommissioned;
+    return r->outcome;
+  }
+  TrustAnchors anchors;
+  if (!load_trust_anchors(*d.flash, d.geometry, *d.otp, *d.crypto, &anchors)) {
+    return r->outcome = BootOutcome::kPowerLost;
+  }
+  if (anchors.count == 0) {
+    r->reason = kCheckNoAnchors;
+    return r->outcome;
+  }
+  const FlashRegion stage2(*d.flash, d.geometry.stage2_offset, d.geometry.stage2_size);
+  image::ImageInfo stage2_info;
+  const image::Status s2 = image::verify_image(request(d, anchors, stage2), &stage2_info);
+  if (s2 != image::Status::kOk) {
+    r->reason = static_cast<std::uint8_t>(s2);
+    return r->outcome;
+  }
+  r->stage2_trusted = true;
+  const std::uint8_t zeros[32] = {};
+  sha256_chain(*d.crypto, zeros, nullptr, 0, stage2_info.digest,
+               image::hash_size(stage2_info.hash_kind), r->stage2_measurement);
+
+  // ---- Stage-2 ---------------------------------------------------------------------------------
+  BootState st;
+  bool found = false;
+  if (!load_state(*d.flash, d.geometry, &st, &found) || !read_counter(*d.otp, &r->otp_counter)) {
+    return r->outcome = BootOutcome::kPowerLost;
+  }
+  if (st.pending != kNoSlot && st.pending == static_cast<std::uint8_t>(st.primary)) {
+    st.pending = kNoSlot;  // inconsistent (forged or corrupt) state: there is nothing to try
+  }
+
+  if (st.pending != kNoSlot) {
+    const SlotId p = static_cast<SlotId>(st.pending);
+    std::uint8_t reason = kCheckOk;
+    if (st.attempts_left == 0) {
+      st.last_event = BootEvent::kRevertedUnconfirmed;
+    } else {
+      const image::ImageSource* src = load_slot(d, loader, p, r);
+      reason = src == nullptr ? static_cast<std::uint8_t>(image::Status::kReadError)
+                              : check_image(d, anchors, *src, &r->info);
+      if (reason == kCheckOk) {
+        // Write the used attempt down before the trial runs: a crash in the trial counts.
+        st.attempts_left = static_cast<std::uint8_t>(st.attempts_left - 1);
+        st.last_event = BootEvent::kTrialStarted;
+        st.image_status = 0;
+        ++st.boot_count;
+        if (!store_state(*d.flash, d.geometry, &st)) return r->outcome = BootOutcome::kPowerLost;
+        r->event = BootEvent::kTrialStarted;
+        r->slot = p;
+        r->image = src;
+        r->state = st;
+        const std::uint8_t decision[2] = {static_cast<std::uint8_t>(p), 1};
+        sha256_chain(*d.crypto, r->stage2_measurement, decision, 2, r->info.digest,
+                     image::hash_size(r->info.hash_kind), r->measurement);
+        return r->outcome = BootOutcome::kTrial;
+      }
+      st.last_event = BootEvent::kRevertedInvalid;
+    }
+    st.bad[static_cast<int>(p)] = 1;
+    st.pending = kNoSlot;
+    st.attempts_left = 0;
+    st.image_status = reason;
+    ++st.revert_count;
+    if (!store_state(*d.flash, d.geometry, &st)) return r->outcome = BootOutcome::kPowerLost;
+    r->event = st.last_event;
+    r->reason = reason;
+  }
+
+  const SlotId primary = st.primary;
+  std::uint8_t primary_reason = kCheckOk;
+  const SlotId candidates[2] = {primary, other(primary)};
+  for (SlotId candidate : candidates) {
+    std::uint8_t reason = kCheckBadSlot;
+    const image::ImageSource* src = nullptr;
+    if (st.bad[static_cast<int>(candidate)] == 0) {
+      src = load_slot(d, loader, candidate, r);
+      reason = src == nullptr ? static_cast<std::uint8_t>(image::Status::kReadError)
+                              : check_image(d, anchors, *src, &r->info);
+    }
+    if (reason != kCheckOk) {
+      if (candidate == primary) primary_reason = reason;
+      r->reason = reason;
+      continue;
+    }
+    if (candidate != primary) {
+      st.bad[static_cast<int>(primary)] = 1;
+      st.primary = candidate;
+      st.last_event = BootEvent::kPrimaryInvalid;
+      st.image_status = primary_reason;
+      ++st.boot_count;
+      if (!store_state(*d.flash, d.geometry, &st)) return r->outcome = BootOutcome::kPowerLost;
+      r->event = BootEvent::kPrimaryInvalid;
+      r->reason = primary_reason;
+    }
+    // The confirmed image defines the floor: raise the fused counter to its security counter
+    // (completes an advance a power cut interrupted during confirmation).
+    if (r->info.security_counter > r->otp_counter) {
+      if (!advance_counter(*d.otp, r->info.security_counter) ||
+          !read_counter(*d.otp, &r->otp_counter)) {
+        return r->outcome = BootOutcome::kPowerLost;
+      }
+    }
+    r->slot = candidate;
+    r->image = src;
+    r->state = st;
+    const std::uint8_t decision[2] = {static_cast<std::uint8_t>(candidate), 0};
+    sha256_chain(*d.crypto, r->stage2_measurement, decision, 2, r->info.digest,
+                 image::hash_size(r->info.hash_kind), r->measurement);
+    return r->outcome = BootOutcome::kBoot;
+  }
+  r->image = nullptr;
+  r->state = st;
+  return r->outcome = BootOutcome::kRecovery;
+}
+
+InstallResult install(Device& d, const image::ImageSource& source, std::uint8_t attempts,
+                      InstallReport* r) {
+  r->result = InstallResult::kRefused;
+  r->blocks_written = 0;
+  r->blocks_skipped = 0;
+  TrustAnchors anchors;
+  if (!load_trust_anchors(*d.flash, d.geometry, *d.otp, *d.crypto, &anchors)) {
+    return r->result = InstallResult::kPowerLost;
+  }
+  if (anchors.count == 0) {
+    r->reason = kCheckNoAnchors;
+    return r->result;
+  }
+  r->reason = check_image(d, anchors, source, &r->info);
+  if (r->reason != kCheckOk) return r->result;
+  const std::uint32_t page = d.flash->page_size();
+  if (attempts == 0 || d.scratch_size < 2u * page) {
+    r->reason = static_cast<std::uint8_t>(image::Status::kReadError);
+    return r->result;
+  }
+
+  BootState st;
+  bool found = false;
+  if (!load_state(*d.flash, d.geometry, &st, &found)) return r->result = InstallResult::kPowerLost;
+  const SlotId target = other(st.primary);
+  r->slot = target;
+  if (st.pending != kNoSlot) {
+    // Never leave a pending mark on a slot that is about to be half rewritten.
+    st.pending = kNoSlot;
+    st.attempts_left = 0;
+    st.last_event = BootEvent::kInstallAborted;
+    if (!store_state(*d.flash, d.geometry, &st)) return r->result = InstallResult::kPowerLost;
+  }
+
+  const std::uint32_t base = slot_offset(d.geometry, target);
+  const std::uint32_t size = static_cast<std::uint32_t>(r->info.total_size);
+  const std::uint32_t bs = d.geometry.block_size;
+  std::uint8_t* want = d.scratch;
+  std::uint8_t* have = d.scratch + page;
+  for (std::uint32_t off = 0; off < size; off += bs) {
+    const std::uint32_t len = size - off < bs ? size - off : bs;
+    bool same = true;
+    for (std::uint32_t p = 0; p < len && same; p += page) {
+      const std::uint32_t n = len - p < page ? len - p : page;
+      if (!source.read(off + p, want, n)) return r->result = InstallResult::kRefused;
+      if (!d.flash->read(base + off + p, have, n)) return r->result = InstallResult::kPowerLost;
+      same = bytes_equal(want, have, n);
+    }
+    if (same) {  // written before an interruption: resume after it
+      ++r->blocks_skipped;
+      continue;
+    }
+    if (!d.flash->erase_block(base + off)) return r->result = InstallResult::kPowerLost;
+    for (std::uint32_t p = 0; p < len; p += page) {
+      const std::uint32_t n = len - p < page ? len - p : page;
+      if (!source.read(off + p, want, n)) return r->result = InstallResult::kRefused;
+      bool erased = true;
+      for (std::uint32_t k = 0; k < n && erased; ++k) erased = want[k] == 0xff;
+      if (erased) continue;  // programming 0xff changes nothing
+      if (!d.flash->program(base + off + p, want, n)) return r->result = InstallResult::kPowerLost;
+    }
+    ++r->blocks_written;
+  }
+
+  // Verify in place, as the bootloader will, and make sure it is the image we were given.
+  const FlashRegion written = slot_region(d, target);
+  image::ImageInfo check;
+  const std::uint8_t reason = check_image(d, anchors, written, &check);
+  if (reason != kCheckOk || !bytes_equal(check.digest, r->info.digest, image::kMaxHashSize)) {
+    r->reason = reason;
+    return r->result = InstallResult::kVerifyAfterWrite;
+  }
+
+  st.pending = static_cast<std::uint8_t>(target);
+  st.attempts_left = attempts;
+  st.bad[static_cast<int>(target)] = 0;
+  st.last_event = BootEvent::kInstalled;
+  st.image_status = 0;
+  if (!store_state(*d.flash, d.geometry, &st)) return r->result = InstallResult::kPowerLost;
+  return r->result = InstallResult::kOk;
+}
+
+ConfirmResult confirm(Device& d, SlotId running) {
+  TrustAnchors anchors;
+  BootState st;
+  bool found = false;
+  if (!load_trust_anchors(*d.flash, d.geometry, *d.otp, *d.crypto, &anchors) ||
+      !load_state(*d.flash, d.geometry, &st, &found)) {
+    return ConfirmResult::kPowerLost;
+  }
+  const bool trial = st.pending == static_cast<std::uint8_t>(running);
+  const bool confirmed = st.pending == kNoSlot && st.primary == running &&
+                         st.bad[static_cast<int>(running)] == 0;
+  if (!trial && !confirmed) return ConfirmResult::kNotRunning;
+  const FlashRegion slot = slot_region(d, running);
+  image::ImageInfo info;
+  if (check_image(d, anchors, slot, &info) != kCheckOk) return ConfirmResult::kRefused;
+  if (trial) {
+    st.primary = running;
+    st.pending = kNoSlot;
+    st.attempts_left = 0;
+    st.bad[static_cast<int>(running)] = 0;
+    st.last_event = BootEvent::kConfirmed;
+    st.image_status = 0;
+    // The state first, the fuses second: a cut in between leaves a confirmed image whose counter
+    // the next boot raises; the other order could fuse a counter no confirmed image satisfies.
+    if (!store_state(*d.flash, d.geometry, &st)) return ConfirmResult::kPowerLost;
+  }
+  if (!advance_counter(*d.otp, info.security_counter)) return ConfirmResult::kPowerLost;
+  return trial ? ConfirmResult::kConfirmed : ConfirmResult::kAlreadyConfirmed;
+}
+
+}  // namespace ironseal::boot

@@ -1,0 +1,41 @@
+// The hardware the boot core runs on, as three small interfaces: NOR flash, OTP fuses, and (from
+// src/image) the crypto primitives. The host plugs in a simulated device (src/boot/sim.h); the
+// Cortex-M33 bootloader plugs in memory-mapped flash and a verify-only Ed25519.
+//
+// Portable: no heap, no exceptions, no OS calls.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ironseal::boot {
+
+// NOR flash. Erase sets a whole block to 0xff; program only clears bits, and programming bytes
+// that are not erased (0xff) is an error, as on most MCU flash controllers. Any operation may
+// fail because power was cut: the core then stops and the next power-on starts over.
+class Flash {
+ public:
+  virtual std::uint32_t size() const = 0;
+  virtual std::uint32_t block_size() const = 0;  // erase granularity
+  virtual std::uint32_t page_size() const = 0;   // largest single program operation
+  virtual bool read(std::uint32_t offset, std::uint8_t* out, std::size_t length) const = 0;
+  virtual bool program(std::uint32_t offset, const std::uint8_t* data, std::size_t length) = 0;
+  virtual bool erase_block(std::uint32_t offset) = 0;
+
+ protected:
+  ~Flash() = default;
+};
+
+// One-time-programmable fuses: bits read 0 until programmed to 1, and never go back.
+class Otp {
+ public:
+  virtual std::uint32_t size() const = 0;
+  virtual bool read(std::uint32_t offset, std::uint8_t* out, std::size_t length) const = 0;
+  // Sets to 1 every bit that is 1 in `bits`; other bits are left as they are.
+  virtual bool program(std::uint32_t offset, const std::uint8_t* bits, std::size_t length) = 0;
+
+ protected:
+  ~Otp() = default;
+};
+
+}  // namespace ironseal::boot

@@ -1,0 +1,89 @@
+// A simulated device for the host: NOR flash and OTP fuses in memory (optionally written through
+// to files in a device directory), and a fault injector that cuts power after the N-th
+// program/erase operation, optionally tearing that operation (a prefix lands, the rest does not).
+// Fault injection exists only here, in the simulation; no production path can skip a check.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <vector>
+
+#include "boot/hal.h"
+#include "core/result.h"
+
+namespace ironseal::boot {
+
+// Counts every program/erase operation of the flash and OTP it is attached to. Once power is
+// cut, every further operation fails until reset() (the next power-on).
+class FaultInjector {
+ public:
+  // Operations 1..n succeed; operation n+1 fails (torn if `tear`), and so does everything after.
+  void cut_after(std::uint64_t n, bool tear) {
+    cut_after_ = n;
+    tear_ = tear;
+  }
+  void disarm() { cut_after_.reset(); }
+  void power_cycle() { power_lost_ = false; }  // a new power-on; stays armed if never triggered
+
+  enum class Verdict { kPerform, kTear, kFail };
+  Verdict next() {
+    if (power_lost_) return Verdict::kFail;
+    ++operations_;
+    if (cut_after_ && operations_ > *cut_after_) {
+      power_lost_ = true;
+      cut_after_.reset();
+      return tear_ ? Verdict::kTear : Verdict::kFail;
+    }
+    return Verdict::kPerform;
+  }
+  std::uint64_t operations() const { return operations_; }
+  bool power_lost() const { return power_lost_; }
+
+ private:
+  std::optional<std::uint64_t> cut_after_;
+  bool tear_ = false;
+  bool power_lost_ = false;
+  std::uint64_t operations_ = 0;
+};
+
+class SimFlash final : public Flash {
+ public:
+  SimFlash(std::uint32_t size, std::uint32_t block_size, std::uint32_t page_size,
+           FaultInjector* faults);
+  std::uint32_t size() const override { return static_cast<std::uint32_t>(bytes_.size()); }
+  std::uint32_t block_size() const override { return block_size_; }
+  std::uint32_t page_size() const override { return page_size_; }
+  bool read(std::uint32_t offset, std::uint8_t* out, std::size_t length) const override;
+  bool program(std::uint32_t offset, const std::uint8_t* data, std::size_t length) override;
+  bool erase_block(std::uint32_t offset) override;
+
+  // Programming a byte that is not erased, or a misaligned erase: bugs in the caller, counted so
+  // tests can assert there are none (a real controller would reject them too).
+  std::uint64_t rule_violations() const { return violations_; }
+  std::vector<std::uint8_t>& bytes() { return bytes_; }
+  const std::vector<std::uint8_t>& bytes() const { return bytes_; }
+
+ private:
+  std::vector<std::uint8_t> bytes_;
+  std::uint32_t block_size_;
+  std::uint32_t page_size_;
+  FaultInjector* faults_;
+  std::uint64_t violations_ = 0;
+};
+
+class SimOtp final : public Otp {
+ public:
+  SimOtp(std::uint32_t size, FaultInjector* faults);
+  std::uint32_t size() const override { return static_cast<std::uint32_t>(bytes_.size()); }
+  bool read(std::uint32_t offset, std::uint8_t* out, std::size_t length) const override;
+  bool program(std::uint32_t offset, const std::uint8_t* bits, std::size_t length) override;
+  std::vector<std::uint8_t>& bytes() { return bytes_; }
+  const std::vector<std::uint8_t>& bytes() const { return bytes_; }
+
+ private:
+  std::vector<std::uint8_t> bytes_;
+  FaultInjector* faults_;
+};
+
+}  // namespace ironseal::boot
