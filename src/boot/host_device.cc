@@ -1,0 +1,206 @@
+#include "boot/host_device.h"
+
+#include <nlohmann/json.hpp>
+
+#include "boot/otp_map.h"
+#include "core/file.h"
+#include "crypto/hash.h"
+
+namespace ironseal::boot {
+namespace {
+
+// Factory writes: erase the blocks `bytes` covers, then program page by page.
+bool write_region(Flash& flash, std::uint32_t offset, ByteView bytes) {
+  const std::uint32_t bs = flash.block_size();
+  for (std::uint32_t b = 0; b < bytes.size(); b += bs) {
+    if (!flash.erase_block(offset + b)) return false;
+  }
+  const std::uint32_t page = flash.page_size();
+  for (std::uint32_t p = 0; p < bytes.size(); p += page) {
+    const std::size_t n = std::min<std::size_t>(page, bytes.size() - p);
+    const auto chunk = bytes.subspan(p, n);
+    if (std::all_of(chunk.begin(), chunk.end(), [](std::uint8_t b) { return b == 0xff; })) continue;
+    if (!flash.program(offset + p, chunk.data(), n)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+HostDevice::HostDevice(const DeviceConfig& config, const Geometry& g)
+    : config_(config),
+      flash_(g.total_size, config.block_size, config.page_size, &faults_),
+      otp_(kOtpSize, &faults_),
+      scratch_(std::max<std::size_t>(64 * 1024, 2u * config.page_size)) {
+  device_.flash = &flash_;
+  device_.otp = &otp_;
+  device_.crypto = &crypto_;
+  device_.geometry = g;
+  device_.scratch = scratch_.data();
+  device_.scratch_size = scratch_.size();
+}
+
+Result<std::unique_ptr<HostDevice>> HostDevice::create(const DeviceConfig& c) {
+  Geometry g;
+  if (c.page_size == 0 || c.page_size > c.block_size || c.block_size % c.page_size != 0 ||
+      c.trial_attempts == 0 ||
+      !make_geometry(c.block_size, c.stage2_size, c.slot_size, c.config_size, &g)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "bad device geometry (block size a power of two, page size dividing it, "
+                "non-zero areas, at least one trial attempt)");
+  }
+  return std::unique_ptr<HostDevice>(new HostDevice(c, g));
+}
+
+Result<void> provision(HostDevice& hd, const Provisioning& p) {
+  Device& d = hd.device();
+  if (p.root_keys.empty() || p.root_keys.size() > kOtpKeySlots) {
+    return fail(ErrorCode::kInvalidArgument, "need 1 to 4 root keys");
+  }
+  if (p.stage2_image.size() > d.geometry.stage2_size) {
+    return fail(ErrorCode::kInvalidArgument, "stage-2 image is larger than the stage-2 area");
+  }
+  const std::vector<image::TrustedKey> keys = image::to_trusted_keys(p.root_keys);
+  std::vector<std::uint8_t> store(d.geometry.block_size, 0xff);
+  if (encode_keystore(keys.data(), static_cast<std::uint32_t>(keys.size()), store.data(),
+                      static_cast<std::uint32_t>(store.size())) == 0) {
+    return fail(ErrorCode::kInvalidArgument, "key store does not fit one block");
+  }
+  if (!write_region(*d.flash, d.geometry.keystore_offset, store)) {
+    return fail(ErrorCode::kIo, "flash write failed (key store)");
+  }
+  for (const auto& key : p.root_keys) {
+    const Bytes h = crypto::sha256(key.spki_der());
+    std::uint8_t hash[32];
+    std::copy(h.begin(), h.end(), hash);
+    if (!add_key_hash(*d.otp, hash)) return fail(ErrorCode::kIo, "OTP key slot programming failed");
+  }
+  if (p.vendor_uuid || p.class_uuid) {
+    if (!p.vendor_uuid || !p.class_uuid) {
+      return fail(ErrorCode::kInvalidArgument, "hardware identity needs both vendor and class UUID");
+    }
+    std::uint8_t v[16], c[16];
+    std::copy(p.vendor_uuid->begin(), p.vendor_uuid->end(), v);
+    std::copy(p.class_uuid->begin(), p.class_uuid->end(), c);
+    if (!program_hardware_id(*d.otp, v, c)) return fail(ErrorCode::kIo, "OTP programming failed");
+  }
+  if (!advance_lifecycle(*d.otp, Lifecycle::kSecured)) {
+    return fail(ErrorCode::kIo, "OTP programming failed (lifecycle)");
+  }
+
+  // Refuse to ship what the device would not boot.
+  TrustAnchors anchors;
+  if (!load_trust_anchors(*d.flash, d.geometry, *d.otp, *d.crypto, &anchors)) {
+    return fail(ErrorCode::kIo, "flash read failed");
+  }
+  image::MemorySource stage2(p.stage2_image.data(), p.stage2_image.size());
+  image::ImageInfo info;
+  const image::Status s2 = image::verify_image(
+      image::VerifyRequest{&stage2, anchors.keys, anchors.count, d.crypto, d.scratch,
+                           d.scratch_size},
+      &info);
+  if (s2 != image::Status::kOk) {
+    return fail(ErrorCode::kNotTrusted, "stage-2 image would not pass the ROM check: ",
+                image::status_name(s2));
+  }
+  image::MemorySource fw(p.firmware_image.data(), p.firmware_image.size());
+  const std::uint8_t check = check_image(d, anchors, fw, &info);
+  if (check != kCheckOk) {
+    return fail(ErrorCode::kNotTrusted, "firmware image would not boot on this device: ",
+                check_name(check));
+  }
+  if (!write_region(*d.flash, d.geometry.stage2_offset, p.stage2_image) ||
+      !write_region(*d.flash, slot_offset(d.geometry, SlotId::kA),
+                    ByteView(p.firmware_image).first(info.total_size))) {
+    return fail(ErrorCode::kIo, "flash write failed");
+  }
+  BootState st;
+  st.primary = SlotId::kA;
+  st.last_event = BootEvent::kProvisioned;
+  if (!store_state(*d.flash, d.geometry, &st)) return fail(ErrorCode::kIo, "flash write failed");
+  if (!advance_counter(*d.otp, info.security_counter)) {
+    return fail(ErrorCode::kIo, "OTP programming failed (counter)");
+  }
+  return {};
+}
+
+const image::ImageSource* RamLoader::load(SlotId, const image::ImageSource& on_flash) {
+  // Size the copy from the header, bounded by the slot; the copy is then verified and run.
+  image::Layout layout;
+  source_.reset();
+  if (image::parse_layout(on_flash, &layout) != image::Status::kOk ||
+      layout.unprotected_end > on_flash.size()) {
+    // Give the verifier the bytes it needs to name the problem (bad magic, truncated, ...).
+    bytes_.assign(std::min<std::uint64_t>(on_flash.size(), 4096), 0);
+  } else {
+    bytes_.assign(layout.unprotected_end, 0);
+  }
+  if (!on_flash.read(0, bytes_.data(), bytes_.size())) return nullptr;
+  source_.emplace(bytes_.data(), bytes_.size());
+  return &*source_;
+}
+
+namespace {
+nlohmann::json config_json(const DeviceConfig& c) {
+  return {{"format", "ironseal-sim-device-1"},
+          {"block_size", c.block_size},
+          {"page_size", c.page_size},
+          {"stage2_size", c.stage2_size},
+          {"slot_size", c.slot_size},
+          {"config_size", c.config_size},
+          {"trial_attempts", c.trial_attempts}};
+}
+}  // namespace
+
+Result<void> create_device_dir(const std::filesystem::path& dir, const DeviceConfig& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return fail(ErrorCode::kIo, "cannot create ", dir.string(), ": ", ec.message());
+  if (std::filesystem::exists(dir / "device.json")) {
+    return fail(ErrorCode::kInvalidArgument, dir.string(), " already holds a device");
+  }
+  const std::string text = config_json(config).dump(2) + "\n";
+  return write_file_atomic(dir / "device.json", as_bytes(text));
+}
+
+Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir) {
+  auto text = read_file(dir / "device.json");
+  if (!text) return fail(text.error().code, dir.string(), " is not a device directory: ", text.error().message);
+  DeviceConfig c;
+  try {
+    const auto j = nlohmann::json::parse(text->begin(), text->end());
+    if (j.at("format") != "ironseal-sim-device-1") {
+      return fail(ErrorCode::kMalformed, "unknown device format in ", (dir / "device.json").string());
+    }
+    c.block_size = j.at("block_size");
+    c.page_size = j.at("page_size");
+    c.stage2_size = j.at("stage2_size");
+    c.slot_size = j.at("slot_size");
+    c.config_size = j.at("config_size");
+    c.trial_attempts = j.at("trial_attempts");
+  } catch (const nlohmann::json::exception& e) {
+    return fail(ErrorCode::kMalformed, (dir / "device.json").string(), ": ", e.what());
+  }
+  auto hd = HostDevice::create(c);
+  if (!hd) return std::unexpected(hd.error());
+  for (auto [name, bytes] : {std::pair{"flash.img", &(*hd)->flash().bytes()},
+                             std::pair{"otp.bin", &(*hd)->otp().bytes()}}) {
+    const auto path = dir / name;
+    if (!std::filesystem::exists(path)) continue;  // a new device: erased flash, blank fuses
+    auto content = read_file(path);
+    if (!content) return std::unexpected(content.error());
+    if (content->size() != bytes->size()) {
+      return fail(ErrorCode::kMalformed, path.string(), " has ", std::to_string(content->size()),
+                  " bytes, expected ", std::to_string(bytes->size()));
+    }
+    *bytes = std::move(*content);
+  }
+  return hd;
+}
+
+Result<void> save_device(const std::filesystem::path& dir, HostDevice& hd) {
+  if (auto r = write_file_atomic(dir / "flash.img", hd.flash().bytes()); !r) return r;
+  return write_file_atomic(dir / "otp.bin", hd.otp().bytes());
+}
+
+}  // namespace ironseal::boot

@@ -1,0 +1,82 @@
+// A simulated device as the host uses it: flash, OTP, fault injector, OpenSSL backend and working
+// memory bundled into one object, provisioning (what a factory does once), and the device
+// directory that keeps a simulated device between commands (otp.bin, flash.img, device.json).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "boot/boot.h"
+#include "boot/sim.h"
+#include "core/bytes.h"
+#include "core/result.h"
+#include "crypto/key.h"
+#include "image/host.h"
+#include "image/sign.h"
+
+namespace ironseal::boot {
+
+struct DeviceConfig {
+  std::uint32_t block_size = 4096;
+  std::uint32_t page_size = 256;
+  std::uint32_t stage2_size = 64 * 1024;
+  std::uint32_t slot_size = 4 * 1024 * 1024;
+  std::uint32_t config_size = 16 * 1024;
+  std::uint8_t trial_attempts = 3;
+};
+
+class HostDevice {
+ public:
+  static Result<std::unique_ptr<HostDevice>> create(const DeviceConfig& config);
+
+  Device& device() { return device_; }
+  const DeviceConfig& config() const { return config_; }
+  const Geometry& geometry() const { return device_.geometry; }
+  FaultInjector& faults() { return faults_; }
+  SimFlash& flash() { return flash_; }
+  SimOtp& otp() { return otp_; }
+  image::OpenSslBackend& crypto() { return crypto_; }
+
+ private:
+  HostDevice(const DeviceConfig& config, const Geometry& g);
+  DeviceConfig config_;
+  FaultInjector faults_;
+  SimFlash flash_;
+  SimOtp otp_;
+  image::OpenSslBackend crypto_;
+  std::vector<std::uint8_t> scratch_;
+  Device device_;
+};
+
+struct Provisioning {
+  std::vector<crypto::PublicKey> root_keys;  // fused in OTP (at most 4) and put in the key store
+  Bytes stage2_image;                         // signed by a root key
+  Bytes firmware_image;                       // signed by a root key; goes to slot A, confirmed
+  std::optional<image::Uuid> vendor_uuid;     // hardware identity, fused when given
+  std::optional<image::Uuid> class_uuid;
+};
+
+// The factory step: fuse keys and identity, lock the lifecycle to "secured", write key store,
+// stage-2 and first firmware, and a boot state confirming slot A. Refuses images that would not
+// boot on the device it is making.
+Result<void> provision(HostDevice& device, const Provisioning& p);
+
+// The device directory: device.json (configuration), otp.bin, flash.img.
+Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir);
+Result<void> save_device(const std::filesystem::path& dir, HostDevice& device);
+Result<void> create_device_dir(const std::filesystem::path& dir, const DeviceConfig& config);
+
+// Loads a slot's image into RAM, bounded by the slot size: the host runs exactly these bytes.
+class RamLoader final : public SlotLoader {
+ public:
+  const image::ImageSource* load(SlotId slot, const image::ImageSource& on_flash) override;
+  const Bytes& bytes() const { return bytes_; }
+
+ private:
+  Bytes bytes_;
+  std::optional<image::MemorySource> source_;
+};
+
+}  // namespace ironseal::boot
