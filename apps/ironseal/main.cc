@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   cli::register_key_commands(app);
   cli::register_image_commands(app);
+  cli::register_device_commands(app);
 
   try {
     app.parse(argc, argv);
