@@ -44,4 +44,33 @@ echo "exit code $rc (1 = not trusted)"
 [ "$rc" -eq 1 ] || { echo "demo: the foreign image was not refused" >&2; exit 1; }
 set -e
 
+apps=$(dirname "$IRONSEAL")
+step "7. A device: OTP fuses with the release key's hash, flash with stage-2 and the PLC runtime v1"
+cp "$apps/plc-runtime" runtime.bin && cp "$apps/plc-runtime-failing" runtime-failing.bin
+printf 'ironseal stage-2 (host simulation)\n' >stage2.bin
+sign() { "$IRONSEAL" image sign --key release-key.pem --vid plc.example --cid controller-x1 "$@" >/dev/null; }
+sign --version 0.1.0 --security-counter 0 stage2.bin stage2.img
+sign --version 1.0.0 --security-counter 1 runtime.bin runtime-v1.img
+sign --version 2.0.0 --security-counter 2 runtime.bin runtime-v2.img
+sign --version 3.0.0 --security-counter 3 runtime-failing.bin runtime-v3-broken.img
+run "$IRONSEAL" device init device --root-key release-key.pub.pem --stage2 stage2.img \
+  --firmware runtime-v1.img --vid plc.example --cid controller-x1 --attempts 2
+run "$IRONSEAL" device boot device
+
+step "8. Update to v2: written to the inactive slot, booted on trial, confirmed by its health check"
+run "$IRONSEAL" device install device runtime-v2.img
+run "$IRONSEAL" device run device --boots 2
+
+step "9. Update to a broken v3: it fails its health check, and the bootloader rolls back by itself"
+run "$IRONSEAL" device install device runtime-v3-broken.img
+run "$IRONSEAL" device run device --boots 3
+
+step "10. A downgrade to v1 (validly signed, security counter 1 < fused 2): refused"
+set +e
+run "$IRONSEAL" device install device runtime-v1.img
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || { echo "demo: the downgrade was not refused" >&2; exit 1; }
+run "$IRONSEAL" device status device
+
 printf '\ndemo: done. Files are in %s\n' "$demo"

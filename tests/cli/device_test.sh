@@ -33,7 +33,7 @@ sign --version 3.0.0 --security-counter 3 runtime-failing.bin v3-fails.img
 "$IRONSEAL" image sign --key root.pem --version 2.5.0 --security-counter 5 runtime.bin no-hwid.img >/dev/null
 
 check 0 "init" -- "$IRONSEAL" device init dev --root-key root.pub --stage2 s2.img --firmware v1.img \
-  --vid plc.example --cid x1 --attempts 2 --slot-size 0x200000
+  --vid plc.example --cid x1 --attempts 2 --slot-size 0x1000000
 check 2 "init refuses an existing device" -- "$IRONSEAL" device init dev --root-key root.pub --stage2 s2.img --firmware v1.img
 check 0 "first boot runs the firmware" -- "$IRONSEAL" device boot dev
 has out.txt "[plc-runtime 1.0.0+0] running from slot A" "the verified firmware ran"
