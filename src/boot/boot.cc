@@ -2,15 +2,10 @@
 #include "boot/boot.h"
 
 #include "boot/otp_map.h"
+#include "core/ct.h"
 
 namespace ironseal::boot {
 namespace {
-
-bool bytes_equal(const std::uint8_t* a, const std::uint8_t* b, std::size_t n) {
-  std::uint8_t diff = 0;
-  for (std::size_t i = 0; i < n; ++i) diff = static_cast<std::uint8_t>(diff | (a[i] ^ b[i]));
-  return diff == 0;
-}
 
 void sha256_chain(image::CryptoBackend& crypto, const std::uint8_t (&prev)[32],
                   const std::uint8_t* extra, std::size_t extra_len, const std::uint8_t* digest,
@@ -32,6 +27,18 @@ image::VerifyRequest request(Device& d, const TrustAnchors& anchors,
 
 FlashRegion slot_region(const Device& d, SlotId slot) {
   return FlashRegion(*d.flash, slot_offset(d.geometry, slot), d.geometry.slot_size);
+}
+
+// Fills the report for running `src` from `slot` and chains the measurement over the decision.
+BootOutcome hand_over(Device& d, BootReport* r, SlotId slot, const image::ImageSource* src,
+                      const BootState& st, bool trial) {
+  r->slot = slot;
+  r->image = src;
+  r->state = st;
+  const std::uint8_t decision[2] = {static_cast<std::uint8_t>(slot), trial ? std::uint8_t{1} : std::uint8_t{0}};
+  sha256_chain(*d.crypto, r->stage2_measurement, decision, 2, r->info.digest,
+               image::hash_size(r->info.hash_kind), r->measurement);
+  return r->outcome = trial ? BootOutcome::kTrial : BootOutcome::kBoot;
 }
 
 // Points report->image at the bytes to verify and run for `slot`.
@@ -76,8 +83,8 @@ std::uint8_t check_image(Device& d, const TrustAnchors& anchors, const image::Im
   if (!read_hardware_id(*d.otp, &hw)) return static_cast<std::uint8_t>(image::Status::kReadError);
   if (hw.programmed &&
       (!info->has_vendor_uuid || !info->has_class_uuid ||
-       !bytes_equal(info->vendor_uuid, hw.vendor, 16) ||
-       !bytes_equal(info->class_uuid, hw.device_class, 16))) {
+       !ct_equal(info->vendor_uuid, hw.vendor, 16) ||
+       !ct_equal(info->class_uuid, hw.device_class, 16))) {
     return kCheckWrongHardware;
   }
   return kCheckOk;
@@ -142,13 +149,7 @@ BootOutcome power_on(Device& d, SlotLoader* loader, BootReport* r) {
         ++st.boot_count;
         if (!store_state(*d.flash, d.geometry, &st)) return r->outcome = BootOutcome::kPowerLost;
         r->event = BootEvent::kTrialStarted;
-        r->slot = p;
-        r->image = src;
-        r->state = st;
-        const std::uint8_t decision[2] = {static_cast<std::uint8_t>(p), 1};
-        sha256_chain(*d.crypto, r->stage2_measurement, decision, 2, r->info.digest,
-                     image::hash_size(r->info.hash_kind), r->measurement);
-        return r->outcome = BootOutcome::kTrial;
+        return hand_over(d, r, p, src, st, true);
       }
       st.last_event = BootEvent::kRevertedInvalid;
     }
@@ -196,13 +197,7 @@ BootOutcome power_on(Device& d, SlotLoader* loader, BootReport* r) {
         return r->outcome = BootOutcome::kPowerLost;
       }
     }
-    r->slot = candidate;
-    r->image = src;
-    r->state = st;
-    const std::uint8_t decision[2] = {static_cast<std::uint8_t>(candidate), 0};
-    sha256_chain(*d.crypto, r->stage2_measurement, decision, 2, r->info.digest,
-                 image::hash_size(r->info.hash_kind), r->measurement);
-    return r->outcome = BootOutcome::kBoot;
+    return hand_over(d, r, candidate, src, st, false);
   }
   r->image = nullptr;
   r->state = st;
@@ -255,7 +250,7 @@ InstallResult install(Device& d, const image::ImageSource& source, std::uint8_t 
       const std::uint32_t n = len - p < page ? len - p : page;
       if (!source.read(off + p, want, n)) return r->result = InstallResult::kRefused;
       if (!d.flash->read(base + off + p, have, n)) return r->result = InstallResult::kPowerLost;
-      same = bytes_equal(want, have, n);
+      same = ct_equal(want, have, n);
     }
     if (same) {  // written before an interruption: resume after it
       ++r->blocks_skipped;
@@ -277,7 +272,7 @@ InstallResult install(Device& d, const image::ImageSource& source, std::uint8_t 
   const FlashRegion written = slot_region(d, target);
   image::ImageInfo check;
   const std::uint8_t reason = check_image(d, anchors, written, &check);
-  if (reason != kCheckOk || !bytes_equal(check.digest, r->info.digest, image::kMaxHashSize)) {
+  if (reason != kCheckOk || !ct_equal(check.digest, r->info.digest, image::kMaxHashSize)) {
     r->reason = reason;
     return r->result = InstallResult::kVerifyAfterWrite;
   }

@@ -2,6 +2,7 @@
 #include "boot/keystore.h"
 
 #include "boot/otp_map.h"
+#include "core/ct.h"
 #include "core/endian.h"
 
 namespace ironseal::boot {
@@ -33,9 +34,7 @@ bool load_trust_anchors(const Flash& flash, const Geometry& g, const Otp& otp,
         canonical.spki_size != key.spki_size) {
       continue;
     }
-    bool same = true;
-    for (std::uint32_t k = 0; k < key.spki_size; ++k) same = same && canonical.spki[k] == key.spki[k];
-    if (!same) continue;
+    if (!ct_equal(canonical.spki, key.spki, key.spki_size)) continue;
     std::uint8_t digest[32];
     crypto.hash_begin(image::HashKind::kSha256);
     crypto.hash_update(key.spki, key.spki_size);
@@ -44,9 +43,7 @@ bool load_trust_anchors(const Flash& flash, const Geometry& g, const Otp& otp,
       std::uint8_t fused[32];
       bool used = false;
       if (!read_key_hash(otp, slot, fused, &used)) return false;
-      std::uint8_t diff = 0;
-      for (int k = 0; k < 32; ++k) diff = static_cast<std::uint8_t>(diff | (fused[k] ^ digest[k]));
-      if (used && diff == 0) {
+      if (used && ct_equal(fused, digest, 32)) {
         out->keys[out->count++] = key;
         break;
       }

@@ -2,6 +2,7 @@
 // sizes fixed by format.h.
 #include "image/verify.h"
 
+#include "core/ct.h"
 #include "core/endian.h"
 
 namespace ironseal::image {
@@ -13,12 +14,6 @@ constexpr std::uint8_t kEd25519SpkiPrefix[] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x0
 constexpr std::uint8_t kP256SpkiPrefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
                                             0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
                                             0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
-
-bool bytes_equal(const std::uint8_t* a, const std::uint8_t* b, std::size_t n) {
-  std::uint8_t diff = 0;  // no early exit: comparisons of digests do not leak a position
-  for (std::size_t i = 0; i < n; ++i) diff = static_cast<std::uint8_t>(diff | (a[i] ^ b[i]));
-  return diff == 0;
-}
 
 void copy_bytes(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
@@ -62,14 +57,14 @@ int find_key_by_hash(const VerifyRequest& req, const std::uint8_t* hash, std::ui
     req.crypto->hash_begin(kind);
     req.crypto->hash_update(req.keys[i].spki, req.keys[i].spki_size);
     req.crypto->hash_finish(computed);
-    if (bytes_equal(computed, hash, length)) return static_cast<int>(i);
+    if (ct_equal(computed, hash, length)) return static_cast<int>(i);
   }
   return -1;
 }
 
 int find_key_by_spki(const VerifyRequest& req, const std::uint8_t* spki, std::uint32_t length) {
   for (std::uint32_t i = 0; i < req.key_count; ++i) {
-    if (req.keys[i].spki_size == length && bytes_equal(req.keys[i].spki, spki, length)) {
+    if (req.keys[i].spki_size == length && ct_equal(req.keys[i].spki, spki, length)) {
       return static_cast<int>(i);
     }
   }
@@ -417,7 +412,7 @@ Status verify_image(const VerifyRequest& req, ImageInfo* out) {
   req.crypto->hash_begin(u.hash_kind);
   if (!hash_region(req, layout.protected_end)) return Status::kReadError;
   req.crypto->hash_finish(info.digest);
-  if (!bytes_equal(info.digest, u.hash, hash_size(u.hash_kind))) return Status::kHashMismatch;
+  if (!ct_equal(info.digest, u.hash, hash_size(u.hash_kind))) return Status::kHashMismatch;
 
   if (u.signature_count == 0) return Status::kMissingSignature;
   bool trusted_failed = false;

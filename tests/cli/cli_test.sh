@@ -2,40 +2,20 @@
 # The ironseal CLI as a release pipeline drives it: commands, outputs, and exit codes
 # (0 ok, 1 not trusted, 2 usage, 3 environment). Usage: cli_test.sh IRONSEAL FIXTURES_DIR
 set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IRONSEAL=$1
 FIX=$2
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
 cd "$work" || exit 3
-passed=0
-failed=0
-
-# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, checks its exit code.
-expect() {
-  local want=$1 what=$2
-  shift 3
-  "$@" >out.txt 2>err.txt
-  local got=$?
-  if [ "$got" -eq "$want" ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $what: exit $got, want $want"
-    sed 's/^/  stdout: /' out.txt
-    sed 's/^/  stderr: /' err.txt
-  fi
-}
-# contains FILE TEXT DESCRIPTION
-contains() {
-  if grep -qF -- "$2" "$1"; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $3: '$2' not in $1:"; sed 's/^/  /' "$1"; fi
-}
+# shellcheck source=tests/cli/lib.sh
+source "$here/lib.sh"
 
 head -c 5000 /dev/urandom >fw.bin
 
 # keys
 expect 0 "generate ed25519" -- "$IRONSEAL" key generate --type ed25519 --out ed.pem
-[ "$(stat -c %a ed.pem)" = 600 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: key mode $(stat -c %a ed.pem)"; }
+[ "$(stat -c %a ed.pem)" = 600 ]; ok $? "key file mode is 0600"
 expect 0 "generate ecdsa" -- "$IRONSEAL" key generate --type ecdsa-p256 --out ec.pem --public-out ec.pub.pem
 expect 2 "generate refuses to overwrite" -- "$IRONSEAL" key generate --out ed.pem
 contains err.txt "already exists" "overwrite refusal says why"
@@ -79,7 +59,7 @@ expect 0 "pure" -- "$IRONSEAL" image sign --key ed.pem --pure --version 1.0.0 --
 expect 0 "verify pure" -- "$IRONSEAL" image verify --key ed.pub.pem pure.img
 contains out.txt "ed25519-pure" "pure mode reported"
 expect 0 "ecdsa sign" -- "$IRONSEAL" image sign --key ec.pem --version 2.0.0 --security-counter 9 --slot-size 0x4000 --pad fw.bin ec.img
-[ "$(stat -c %s ec.img)" = 16384 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: padded size"; }
+[ "$(stat -c %s ec.img)" = 16384 ]; ok $? "padded to the slot size"
 expect 0 "ecdsa verify" -- "$IRONSEAL" image verify --key ec.pub.pem ec.img
 expect 2 "does not fit the slot" -- "$IRONSEAL" image sign --key ec.pem --version 2.0.0 --security-counter 9 --slot-size 0x1000 fw.bin big.img
 expect 0 "imgtool fixture verifies" -- "$IRONSEAL" image verify --key "$FIX/imgtool/test-key-ed25519.pub.pem" "$FIX/imgtool/imgtool-ed25519.img"
@@ -98,5 +78,4 @@ for cmd in "" "key" "key generate" "key public" "image" "image sign" "image veri
 done
 expect 2 "no command" -- "$IRONSEAL"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
