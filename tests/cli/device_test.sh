@@ -7,7 +7,7 @@ IRONSEAL=$1
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
 cd "$work" || exit 3
-# shellexpect source=tests/cli/lib.sh
+# shellcheck source=tests/cli/lib.sh
 source "$here/lib.sh"
 
 cp "$2" runtime.bin && cp "$3" runtime-failing.bin
