@@ -206,10 +206,19 @@ Result<void> do_init(const DeviceArgs& a) {
     if (!cid) return std::unexpected(cid.error());
     p.class_uuid = *cid;
   }
-  auto hd = boot::HostDevice::create(config);
-  if (!hd) return std::unexpected(hd.error());
-  if (auto r = boot::provision(**hd, p); !r) return r;
   if (auto r = boot::create_device_dir(a.dir, config); !r) return r;
+  auto hd = boot::load_device(a.dir);
+  if (!hd) return std::unexpected(hd.error());
+  if (auto r = boot::provision(**hd, p); !r) {
+    // A half-made device must not be mistaken for a good one: remove exactly what init created
+    // (and the directory only if that leaves it empty).
+    std::error_code ec;
+    for (const char* f : {"device.json", "flash.img", "otp.bin"}) {
+      std::filesystem::remove(std::filesystem::path(a.dir) / f, ec);
+    }
+    std::filesystem::remove(a.dir, ec);
+    return r;
+  }
   if (auto r = boot::save_device(a.dir, **hd); !r) return r;
   if (a.json) {
     auto st = status_json(**hd);

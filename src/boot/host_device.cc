@@ -1,5 +1,8 @@
 #include "boot/host_device.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "boot/otp_map.h"
@@ -42,12 +45,12 @@ HostDevice::HostDevice(const DeviceConfig& config, const Geometry& g)
 
 Result<std::unique_ptr<HostDevice>> HostDevice::create(const DeviceConfig& c) {
   Geometry g;
-  if (c.page_size == 0 || c.page_size > c.block_size || c.block_size % c.page_size != 0 ||
+  if (c.page_size == 0 || c.page_size > 4096 || c.page_size > c.block_size || c.block_size % c.page_size != 0 ||
       c.trial_attempts == 0 ||
       !make_geometry(c.block_size, c.stage2_size, c.slot_size, c.config_size, &g)) {
     return fail(ErrorCode::kInvalidArgument,
-                "bad device geometry (block size a power of two, page size dividing it, "
-                "non-zero areas, at least one trial attempt)");
+                "bad device geometry (block size a power of two, page size dividing it and at "
+                "most 4096, non-zero areas, at least one trial attempt)");
   }
   return std::unique_ptr<HostDevice>(new HostDevice(c, g));
 }
@@ -153,12 +156,31 @@ nlohmann::json config_json(const DeviceConfig& c) {
 }  // namespace
 
 Result<void> create_device_dir(const std::filesystem::path& dir, const DeviceConfig& config) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return fail(ErrorCode::kIo, "cannot create ", dir.string(), ": ", ec.message());
   if (std::filesystem::exists(dir / "device.json")) {
     return fail(ErrorCode::kInvalidArgument, dir.string(), " already holds a device");
   }
+  auto hd = HostDevice::create(config);  // validates the geometry
+  if (!hd) return std::unexpected(hd.error());
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return fail(ErrorCode::kIo, "cannot create ", dir.string(), ": ", ec.message());
+  // Erased flash: every byte 0xff, written in pieces so memory stays small for large slots.
+  {
+    const auto path = dir / "flash.img";
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (f == nullptr) return fail(ErrorCode::kIo, "cannot create ", path.string());
+    const std::vector<std::uint8_t> erased(1 << 20, 0xff);
+    std::uint64_t left = (*hd)->geometry().total_size;
+    bool ok = true;
+    while (ok && left > 0) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, erased.size()));
+      ok = std::fwrite(erased.data(), 1, n, f) == n;
+      left -= n;
+    }
+    ok = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0 && ok;
+    if (std::fclose(f) != 0 || !ok) return fail(ErrorCode::kIo, "cannot write ", path.string());
+  }
+  if (auto r = write_file_atomic(dir / "otp.bin", (*hd)->otp().bytes()); !r) return r;
   const std::string text = config_json(config).dump(2) + "\n";
   return write_file_atomic(dir / "device.json", as_bytes(text));
 }
@@ -183,23 +205,18 @@ Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir
   }
   auto hd = HostDevice::create(c);
   if (!hd) return std::unexpected(hd.error());
-  for (auto [name, bytes] : {std::pair{"flash.img", &(*hd)->flash().bytes()},
-                             std::pair{"otp.bin", &(*hd)->otp().bytes()}}) {
-    const auto path = dir / name;
-    if (!std::filesystem::exists(path)) continue;  // a new device: erased flash, blank fuses
-    auto content = read_file(path);
-    if (!content) return std::unexpected(content.error());
-    if (content->size() != bytes->size()) {
-      return fail(ErrorCode::kMalformed, path.string(), " has ", std::to_string(content->size()),
-                  " bytes, expected ", std::to_string(bytes->size()));
-    }
-    *bytes = std::move(*content);
+  if (auto r = (*hd)->flash().attach_file(dir / "flash.img"); !r) return std::unexpected(r.error());
+  auto otp = read_file(dir / "otp.bin");
+  if (!otp) return std::unexpected(otp.error());
+  if (otp->size() != (*hd)->otp().bytes().size()) {
+    return fail(ErrorCode::kMalformed, (dir / "otp.bin").string(), " has the wrong size");
   }
+  (*hd)->otp().bytes() = std::move(*otp);
   return hd;
 }
 
 Result<void> save_device(const std::filesystem::path& dir, HostDevice& hd) {
-  if (auto r = write_file_atomic(dir / "flash.img", hd.flash().bytes()); !r) return r;
+  if (auto r = hd.flash().sync(); !r) return r;  // flash is written through; make it durable
   return write_file_atomic(dir / "otp.bin", hd.otp().bytes());
 }
 

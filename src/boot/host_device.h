@@ -63,10 +63,12 @@ struct Provisioning {
 // boot on the device it is making.
 Result<void> provision(HostDevice& device, const Provisioning& p);
 
-// The device directory: device.json (configuration), otp.bin, flash.img.
+// The device directory: device.json (configuration), otp.bin (fuses, saved by save_device) and
+// flash.img (written through on every flash operation, so a killed process is a power cut).
+// create_device_dir makes an erased, unfused device; load_device opens one.
+Result<void> create_device_dir(const std::filesystem::path& dir, const DeviceConfig& config);
 Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir);
 Result<void> save_device(const std::filesystem::path& dir, HostDevice& device);
-Result<void> create_device_dir(const std::filesystem::path& dir, const DeviceConfig& config);
 
 // Loads a slot's image into RAM, bounded by the slot size: the host runs exactly these bytes.
 class RamLoader final : public SlotLoader {

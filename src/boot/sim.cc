@@ -1,26 +1,89 @@
 #include "boot/sim.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 namespace ironseal::boot {
 
 SimFlash::SimFlash(std::uint32_t size, std::uint32_t block_size, std::uint32_t page_size,
                    FaultInjector* faults)
-    : bytes_(size, 0xff), block_size_(block_size), page_size_(page_size), faults_(faults) {}
+    : size_(size), bytes_(size, 0xff), block_size_(block_size), page_size_(page_size),
+      faults_(faults) {}
 
-bool SimFlash::read(std::uint32_t offset, std::uint8_t* out, std::size_t length) const {
-  if (offset > bytes_.size() || length > bytes_.size() - offset) return false;
-  std::copy_n(bytes_.begin() + offset, length, out);
+SimFlash::~SimFlash() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<void> SimFlash::attach_file(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return fail(ErrorCode::kIo, "cannot open ", path.string(), ": ", std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != size_) {
+    ::close(fd);
+    return fail(ErrorCode::kMalformed, path.string(), " is not ", std::to_string(size_),
+                " bytes of flash");
+  }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  bytes_.clear();
+  bytes_.shrink_to_fit();
+  return {};
+}
+
+Result<void> SimFlash::sync() {
+  if (fd_ >= 0 && ::fsync(fd_) != 0) return fail(ErrorCode::kIo, "fsync flash: ", std::strerror(errno));
+  return {};
+}
+
+bool SimFlash::load(std::uint32_t offset, std::uint8_t* out, std::size_t length) const {
+  if (fd_ < 0) {
+    std::copy_n(bytes_.begin() + offset, length, out);
+    return true;
+  }
+  std::size_t done = 0;
+  while (done < length) {
+    const ssize_t n = ::pread(fd_, out + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
   return true;
 }
 
+bool SimFlash::store(std::uint32_t offset, const std::uint8_t* data, std::size_t length) {
+  if (fd_ < 0) {
+    std::copy_n(data, length, bytes_.begin() + offset);
+    return true;
+  }
+  std::size_t done = 0;
+  while (done < length) {
+    const ssize_t n = ::pwrite(fd_, data + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool SimFlash::read(std::uint32_t offset, std::uint8_t* out, std::size_t length) const {
+  if (offset > size_ || length > size_ - offset) return false;
+  return load(offset, out, length);
+}
+
 bool SimFlash::program(std::uint32_t offset, const std::uint8_t* data, std::size_t length) {
-  if (offset > bytes_.size() || length > bytes_.size() - offset || length > page_size_) {
+  if (offset > size_ || length > size_ - offset || length > page_size_) {
     ++violations_;
     return false;
   }
+  std::uint8_t current[4096];
+  if (length > sizeof current || !load(offset, current, length)) return false;
   for (std::size_t i = 0; i < length; ++i) {
-    if (bytes_[offset + i] != 0xff) {  // NOR: only erased bytes may be programmed
+    if (current[i] != 0xff) {  // NOR: only erased bytes may be programmed
       ++violations_;
       return false;
     }
@@ -28,12 +91,13 @@ bool SimFlash::program(std::uint32_t offset, const std::uint8_t* data, std::size
   const auto verdict = faults_ ? faults_->next() : FaultInjector::Verdict::kPerform;
   if (verdict == FaultInjector::Verdict::kFail) return false;
   const std::size_t n = verdict == FaultInjector::Verdict::kTear ? length / 2 : length;
-  for (std::size_t i = 0; i < n; ++i) bytes_[offset + i] &= data[i];
+  for (std::size_t i = 0; i < n; ++i) current[i] &= data[i];
+  if (!store(offset, current, n)) return false;
   return verdict == FaultInjector::Verdict::kPerform;
 }
 
 bool SimFlash::erase_block(std::uint32_t offset) {
-  if (offset % block_size_ != 0 || offset >= bytes_.size()) {
+  if (offset % block_size_ != 0 || offset >= size_) {
     ++violations_;
     return false;
   }
@@ -41,7 +105,8 @@ bool SimFlash::erase_block(std::uint32_t offset) {
   if (verdict == FaultInjector::Verdict::kFail) return false;
   // A torn erase leaves the block partly erased, partly old.
   const std::uint32_t n = verdict == FaultInjector::Verdict::kTear ? block_size_ / 2 : block_size_;
-  std::fill_n(bytes_.begin() + offset, n, 0xff);
+  const std::vector<std::uint8_t> erased(n, 0xff);
+  if (!store(offset, erased.data(), n)) return false;
   return verdict == FaultInjector::Verdict::kPerform;
 }
 

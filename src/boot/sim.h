@@ -47,11 +47,22 @@ class FaultInjector {
   std::uint64_t operations_ = 0;
 };
 
+// Flash held in memory (tests), or in a file written through on every operation (a device
+// directory: a killed process then behaves like a power cut, and memory use does not grow with the
+// flash size).
 class SimFlash final : public Flash {
  public:
   SimFlash(std::uint32_t size, std::uint32_t block_size, std::uint32_t page_size,
            FaultInjector* faults);
-  std::uint32_t size() const override { return static_cast<std::uint32_t>(bytes_.size()); }
+  ~SimFlash();
+  SimFlash(const SimFlash&) = delete;
+  SimFlash& operator=(const SimFlash&) = delete;
+
+  // Switches to file storage: `path` must hold exactly size() bytes. The memory copy is dropped.
+  Result<void> attach_file(const std::filesystem::path& path);
+  // Flushes file storage to disk (no-op in memory).
+  Result<void> sync();
+  std::uint32_t size() const override { return size_; }
   std::uint32_t block_size() const override { return block_size_; }
   std::uint32_t page_size() const override { return page_size_; }
   bool read(std::uint32_t offset, std::uint8_t* out, std::size_t length) const override;
@@ -61,10 +72,16 @@ class SimFlash final : public Flash {
   // Programming a byte that is not erased, or a misaligned erase: bugs in the caller, counted so
   // tests can assert there are none (a real controller would reject them too).
   std::uint64_t rule_violations() const { return violations_; }
+  // Memory storage only (tests).
   std::vector<std::uint8_t>& bytes() { return bytes_; }
   const std::vector<std::uint8_t>& bytes() const { return bytes_; }
 
  private:
+  bool load(std::uint32_t offset, std::uint8_t* out, std::size_t length) const;
+  bool store(std::uint32_t offset, const std::uint8_t* data, std::size_t length);
+
+  std::uint32_t size_;
+  int fd_ = -1;
   std::vector<std::uint8_t> bytes_;
   std::uint32_t block_size_;
   std::uint32_t page_size_;

@@ -20,6 +20,12 @@ sign --version 2.0.0 --security-counter 2 runtime.bin v2.img
 sign --version 3.0.0 --security-counter 3 runtime-failing.bin v3-fails.img
 "$IRONSEAL" image sign --key root.pem --version 2.5.0 --security-counter 5 runtime.bin no-hwid.img >/dev/null
 
+mkdir other && touch other/keep
+expect 1 "init refuses firmware for other hardware" -- "$IRONSEAL" device init other --root-key root.pub \
+  --stage2 s2.img --firmware v1.img --vid other.example --cid y
+contains err.txt "wrong_hardware" "init names the reason"
+[ -f other/keep ] && [ ! -e other/device.json ] && [ ! -e other/flash.img ]
+ok $? "a refused init leaves no half-made device and keeps unrelated files"
 expect 0 "init" -- "$IRONSEAL" device init dev --root-key root.pub --stage2 s2.img --firmware v1.img \
   --vid plc.example --cid x1 --attempts 2 --slot-size 0x1000000
 expect 2 "init refuses an existing device" -- "$IRONSEAL" device init dev --root-key root.pub --stage2 s2.img --firmware v1.img
