@@ -204,43 +204,110 @@ BootOutcome power_on(Device& d, SlotLoader* loader, BootReport* r) {
   return r->outcome = BootOutcome::kRecovery;
 }
 
-InstallResult install(Device& d, const image::ImageSource& source, std::uint8_t attempts,
-                      InstallReport* r) {
-  r->result = InstallResult::kRefused;
-  r->blocks_written = 0;
-  r->blocks_skipped = 0;
-  TrustAnchors anchors;
-  if (!load_trust_anchors(*d.flash, d.geometry, *d.otp, *d.crypto, &anchors)) {
-    return r->result = InstallResult::kPowerLost;
+InstallResult install_begin(Device& d, InstallSession* session, std::uint8_t* reason) {
+  *reason = kCheckOk;
+  // Anchors a caller already loaded (to check the image first) are reused.
+  if (session->anchors.count == 0 &&
+      !load_trust_anchors(*d.flash, d.geometry, *d.otp, *d.crypto, &session->anchors)) {
+    return InstallResult::kPowerLost;
   }
-  if (anchors.count == 0) {
-    r->reason = kCheckNoAnchors;
-    return r->result;
+  if (session->anchors.count == 0) {
+    *reason = kCheckNoAnchors;
+    return InstallResult::kRefused;
   }
-  r->reason = check_image(d, anchors, source, &r->info);
-  if (r->reason != kCheckOk) return r->result;
-  const std::uint32_t page = d.flash->page_size();
-  if (attempts == 0 || d.scratch_size < 2u * page) {
-    r->reason = static_cast<std::uint8_t>(image::Status::kReadError);
-    return r->result;
+  if (d.scratch_size < 2u * d.flash->page_size()) {
+    *reason = static_cast<std::uint8_t>(image::Status::kReadError);
+    return InstallResult::kRefused;
   }
-
   BootState st;
   bool found = false;
-  if (!load_state(*d.flash, d.geometry, &st, &found)) return r->result = InstallResult::kPowerLost;
-  const SlotId target = other(st.primary);
-  r->slot = target;
+  if (!load_state(*d.flash, d.geometry, &st, &found)) return InstallResult::kPowerLost;
+  session->slot = other(st.primary);
   if (st.pending != kNoSlot) {
     // Never leave a pending mark on a slot that is about to be half rewritten.
     st.pending = kNoSlot;
     st.attempts_left = 0;
     st.last_event = BootEvent::kInstallAborted;
-    if (!store_state(*d.flash, d.geometry, &st)) return r->result = InstallResult::kPowerLost;
+    if (!store_state(*d.flash, d.geometry, &st)) return InstallResult::kPowerLost;
   }
+  return InstallResult::kOk;
+}
 
-  const std::uint32_t base = slot_offset(d.geometry, target);
-  const std::uint32_t size = static_cast<std::uint32_t>(r->info.total_size);
+InstallResult install_write(Device& d, const InstallSession& session, std::uint32_t offset,
+                            const std::uint8_t* data, std::uint32_t length) {
   const std::uint32_t bs = d.geometry.block_size;
+  if (offset % bs != 0 || offset > d.geometry.slot_size || length > d.geometry.slot_size - offset) {
+    return InstallResult::kRefused;
+  }
+  const std::uint32_t base = slot_offset(d.geometry, session.slot) + offset;
+  for (std::uint32_t b = 0; b < length; b += bs) {
+    if (!d.flash->erase_block(base + b)) return InstallResult::kPowerLost;
+  }
+  const std::uint32_t page = d.flash->page_size();
+  for (std::uint32_t p = 0; p < length; p += page) {
+    const std::uint32_t n = length - p < page ? length - p : page;
+    bool erased = true;
+    for (std::uint32_t k = 0; k < n && erased; ++k) erased = data[p + k] == 0xff;
+    if (erased) continue;  // programming 0xff changes nothing
+    if (!d.flash->program(base + p, data + p, n)) return InstallResult::kPowerLost;
+  }
+  return InstallResult::kOk;
+}
+
+InstallResult install_finish(Device& d, const InstallSession& session,
+                             const std::uint8_t* expected_digest, std::uint8_t attempts,
+                             InstallReport* r) {
+  r->slot = session.slot;
+  if (attempts == 0) {
+    r->reason = static_cast<std::uint8_t>(image::Status::kReadError);
+    return r->result = InstallResult::kRefused;
+  }
+  // Verify in place, as the bootloader will, and make sure it is the image we were given.
+  const FlashRegion written = slot_region(d, session.slot);
+  r->reason = check_image(d, session.anchors, written, &r->info);
+  if (r->reason != kCheckOk ||
+      (expected_digest != nullptr &&
+       !ct_equal(r->info.digest, expected_digest, image::hash_size(r->info.hash_kind)))) {
+    return r->result = InstallResult::kVerifyAfterWrite;
+  }
+  BootState st;
+  bool found = false;
+  if (!load_state(*d.flash, d.geometry, &st, &found)) return r->result = InstallResult::kPowerLost;
+  st.pending = static_cast<std::uint8_t>(session.slot);
+  st.attempts_left = attempts;
+  st.bad[static_cast<int>(session.slot)] = 0;
+  st.last_event = BootEvent::kInstalled;
+  st.image_status = 0;
+  if (!store_state(*d.flash, d.geometry, &st)) return r->result = InstallResult::kPowerLost;
+  return r->result = InstallResult::kOk;
+}
+
+InstallResult install(Device& d, const image::ImageSource& source, std::uint8_t attempts,
+                      InstallReport* r) {
+  r->result = InstallResult::kRefused;
+  r->blocks_written = 0;
+  r->blocks_skipped = 0;
+  InstallSession session;
+  std::uint8_t reason = kCheckOk;
+  // Check the image before anything changes on flash.
+  if (!load_trust_anchors(*d.flash, d.geometry, *d.otp, *d.crypto, &session.anchors)) {
+    return r->result = InstallResult::kPowerLost;
+  }
+  r->reason = session.anchors.count == 0
+                  ? static_cast<std::uint8_t>(kCheckNoAnchors)
+                  : check_image(d, session.anchors, source, &r->info);
+  if (r->reason != kCheckOk) return r->result;
+  const image::ImageInfo expected = r->info;
+  if (const InstallResult b = install_begin(d, &session, &reason); b != InstallResult::kOk) {
+    r->reason = reason;
+    return r->result = b;
+  }
+  r->slot = session.slot;
+
+  const std::uint32_t base = slot_offset(d.geometry, session.slot);
+  const std::uint32_t size = static_cast<std::uint32_t>(expected.total_size);
+  const std::uint32_t bs = d.geometry.block_size;
+  const std::uint32_t page = d.flash->page_size();
   std::uint8_t* want = d.scratch;
   std::uint8_t* have = d.scratch + page;
   for (std::uint32_t off = 0; off < size; off += bs) {
@@ -256,34 +323,24 @@ InstallResult install(Device& d, const image::ImageSource& source, std::uint8_t 
       ++r->blocks_skipped;
       continue;
     }
+    // One block at a time through scratch: read it page-wise into the page buffer and write.
     if (!d.flash->erase_block(base + off)) return r->result = InstallResult::kPowerLost;
     for (std::uint32_t p = 0; p < len; p += page) {
       const std::uint32_t n = len - p < page ? len - p : page;
       if (!source.read(off + p, want, n)) return r->result = InstallResult::kRefused;
       bool erased = true;
       for (std::uint32_t k = 0; k < n && erased; ++k) erased = want[k] == 0xff;
-      if (erased) continue;  // programming 0xff changes nothing
+      if (erased) continue;
       if (!d.flash->program(base + off + p, want, n)) return r->result = InstallResult::kPowerLost;
     }
     ++r->blocks_written;
   }
-
-  // Verify in place, as the bootloader will, and make sure it is the image we were given.
-  const FlashRegion written = slot_region(d, target);
-  image::ImageInfo check;
-  const std::uint8_t reason = check_image(d, anchors, written, &check);
-  if (reason != kCheckOk || !ct_equal(check.digest, r->info.digest, image::kMaxHashSize)) {
-    r->reason = reason;
-    return r->result = InstallResult::kVerifyAfterWrite;
-  }
-
-  st.pending = static_cast<std::uint8_t>(target);
-  st.attempts_left = attempts;
-  st.bad[static_cast<int>(target)] = 0;
-  st.last_event = BootEvent::kInstalled;
-  st.image_status = 0;
-  if (!store_state(*d.flash, d.geometry, &st)) return r->result = InstallResult::kPowerLost;
-  return r->result = InstallResult::kOk;
+  const std::uint32_t written = r->blocks_written;
+  const std::uint32_t skipped = r->blocks_skipped;
+  install_finish(d, session, expected.digest, attempts, r);
+  r->blocks_written = written;
+  r->blocks_skipped = skipped;
+  return r->result;
 }
 
 ConfirmResult confirm(Device& d, SlotId running) {

@@ -124,9 +124,27 @@ struct InstallReport {
 };
 
 // Writes `image` into the inactive slot, verifies it in place and marks it pending with
-// `attempts` trial boots.
+// `attempts` trial boots. Checks the image before touching flash.
 InstallResult install(Device& device, const image::ImageSource& image, std::uint8_t attempts,
                       InstallReport* report);
+
+// The same in steps, for installers that stream an image they do not hold whole (chunked
+// delivery proves each piece against a signed chunk index before writing it):
+//   install_begin   picks the inactive slot and drops any pending mark on it;
+//   install_write   erases the blocks [offset, offset + length) covers and programs `data`
+//                   (offset block-aligned; length a multiple of the block size except at the end);
+//   install_finish  verifies the slot as the bootloader will, checks it holds the image with
+//                   `expected_digest` (if given), and marks it pending.
+struct InstallSession {
+  SlotId slot = SlotId::kA;
+  TrustAnchors anchors;
+};
+InstallResult install_begin(Device& device, InstallSession* session, std::uint8_t* reason);
+InstallResult install_write(Device& device, const InstallSession& session, std::uint32_t offset,
+                            const std::uint8_t* data, std::uint32_t length);
+InstallResult install_finish(Device& device, const InstallSession& session,
+                             const std::uint8_t* expected_digest, std::uint8_t attempts,
+                             InstallReport* report);
 
 enum class ConfirmResult : std::uint8_t {
   kConfirmed,         // the trial is now the confirmed image
