@@ -9,6 +9,7 @@ packages=(
   clang libclang-rt-14-dev llvm
   # libraries (DESIGN: OpenSSL 3 for all host crypto, CLI11, nlohmann-json, spdlog/fmt)
   libssl-dev openssl libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libcurl4-openssl-dev  # TUF client transport (src/repo)
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev time
   # MCUboot imgtool interoperability (the imgtool script itself is not part of this repository)
