@@ -24,6 +24,20 @@ void BootTest::SetUp() {
   v1_ = firmware("1.0.0", 1);
 }
 
+Bytes BootTest::firmware_with_body(const char* version, std::uint32_t security_counter,
+                                   const Bytes& body) {
+  image::SignOptions opt;
+  opt.version = *image::parse_version(version);
+  opt.security_counter = security_counter;
+  opt.header_size = 0x100;
+  opt.vendor_uuid = vendor_;
+  opt.class_uuid = device_class_;
+  crypto::KeyFileSigner signer(root_);
+  auto image = image::sign_image(body, opt, signer);
+  EXPECT_TRUE(image) << image.error().message;
+  return *image;
+}
+
 Bytes BootTest::firmware(const char* version, std::uint32_t security_counter,
                          const crypto::PrivateKey* key, bool with_hardware_id) {
   image::SignOptions opt;
@@ -45,13 +59,14 @@ Bytes BootTest::firmware(const char* version, std::uint32_t security_counter,
   return *image;
 }
 
-std::unique_ptr<HostDevice> BootTest::make_device() {
-  auto hd = HostDevice::create(small_config());
+std::unique_ptr<HostDevice> BootTest::make_device(const DeviceConfig& config,
+                                                  const Bytes* first_firmware) {
+  auto hd = HostDevice::create(config);
   EXPECT_TRUE(hd);
   Provisioning p;
   p.root_keys = {root_.public_key()};
   p.stage2_image = stage2_;
-  p.firmware_image = v1_;
+  p.firmware_image = first_firmware ? *first_firmware : v1_;
   p.vendor_uuid = vendor_;
   p.class_uuid = device_class_;
   auto r = provision(**hd, p);

@@ -23,8 +23,11 @@ class BootTest : public ::testing::Test {
   // Signs firmware with the root key (or `key`), for this device's hardware identity.
   Bytes firmware(const char* version, std::uint32_t security_counter,
                  const crypto::PrivateKey* key = nullptr, bool with_hardware_id = true);
+  // The same with a given body.
+  Bytes firmware_with_body(const char* version, std::uint32_t security_counter, const Bytes& body);
   // A new, provisioned device running `v1` (1.0.0, security counter 1) confirmed in slot A.
-  std::unique_ptr<HostDevice> make_device();
+  std::unique_ptr<HostDevice> make_device(const DeviceConfig& config = small_config(),
+                                          const Bytes* first_firmware = nullptr);
 
   static image::Version version_of(const BootReport& r) { return r.info.header.version; }
 

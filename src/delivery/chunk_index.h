@@ -1,0 +1,42 @@
+// The chunk index of a target image: the image cut into fixed-size chunks and the SHA-256 of
+// each. The index's own SHA-256 is bound into the signed target metadata, so every chunk can be
+// proven before it is written (streaming), an interrupted install can resume at a chunk, and a
+// chunk the device already has can be copied locally instead of downloaded (delta).
+//
+// Encoding (little-endian), "NAME.chunks" next to the image:
+//   "ISCI" | u16 version (1) | u16 0 | u32 chunk_size | u64 image_size | u32 count | count x 32 bytes
+// count must equal ceil(image_size / chunk_size); chunk_size is a power of two, 4 KiB..16 MiB.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/result.h"
+
+namespace ironseal::delivery {
+
+using Sha256 = std::array<std::uint8_t, 32>;
+
+inline constexpr std::uint32_t kDefaultChunkSize = 64 * 1024;
+inline constexpr std::uint32_t kMinChunkSize = 4 * 1024;
+inline constexpr std::uint32_t kMaxChunkSize = 16 * 1024 * 1024;
+
+struct ChunkIndex {
+  std::uint32_t chunk_size = kDefaultChunkSize;
+  std::uint64_t image_size = 0;
+  std::vector<Sha256> hashes;
+
+  std::uint64_t chunk_offset(std::size_t i) const { return std::uint64_t{chunk_size} * i; }
+  std::uint32_t chunk_length(std::size_t i) const;
+};
+
+Bytes encode_chunk_index(const ChunkIndex& index);
+// Refuses anything malformed (kMalformed) with the reason.
+Result<ChunkIndex> parse_chunk_index(ByteView bytes);
+// Reads the image once, in chunk-size pieces (memory independent of the image size).
+Result<ChunkIndex> build_chunk_index(const std::filesystem::path& image, std::uint32_t chunk_size);
+
+}  // namespace ironseal::delivery

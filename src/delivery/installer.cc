@@ -1,0 +1,179 @@
+#include "delivery/installer.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "boot/boot.h"
+#include "crypto/hash.h"
+
+namespace ironseal::delivery {
+namespace {
+
+Sha256 hash_of(ByteView data) {
+  const Bytes h = crypto::sha256(data);
+  Sha256 s;
+  std::copy(h.begin(), h.end(), s.begin());
+  return s;
+}
+
+struct Journal {
+  std::string index;  // hex SHA-256 of the index
+  char slot = 'A';
+  std::uint64_t chunks_done = 0;
+};
+
+std::optional<Journal> read_journal(const std::filesystem::path& path) {
+  auto bytes = read_file(path);
+  if (!bytes) return std::nullopt;
+  try {
+    const auto j = nlohmann::json::parse(bytes->begin(), bytes->end());
+    Journal out;
+    out.index = j.at("index_sha256").get<std::string>();
+    out.slot = j.at("slot").get<std::string>().at(0);
+    out.chunks_done = j.at("chunks_done").get<std::uint64_t>();
+    return out;
+  } catch (const std::exception&) {
+    return std::nullopt;  // a damaged journal only costs re-checking from the start
+  }
+}
+
+Result<void> write_journal(const std::filesystem::path& path, const Journal& j) {
+  const std::string text = nlohmann::json{{"index_sha256", j.index},
+                                          {"slot", std::string(1, j.slot)},
+                                          {"chunks_done", j.chunks_done}}
+                               .dump() +
+                           "\n";
+  return write_file_atomic(path, as_bytes(text));
+}
+
+// Chunk hashes of the image in the active slot, for delta copies.
+std::map<Sha256, std::uint64_t> active_chunks(boot::HostDevice& hd, boot::SlotId active,
+                                              std::uint32_t chunk_size, Bytes& buf) {
+  std::map<Sha256, std::uint64_t> out;
+  const boot::FlashRegion region(hd.flash(), boot::slot_offset(hd.geometry(), active),
+                                 hd.geometry().slot_size);
+  image::Layout layout;
+  if (image::parse_layout(region, &layout) != image::Status::kOk) return out;
+  for (std::uint64_t off = 0; off < layout.unprotected_end; off += chunk_size) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size, layout.unprotected_end - off));
+    if (!region.read(off, buf.data(), n)) break;
+    out.emplace(hash_of(ByteView(buf.data(), n)), off);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<FileChunkSource> FileChunkSource::open(const std::filesystem::path& path) {
+  auto f = ReadOnlyFile::open(path);
+  if (!f) return std::unexpected(f.error());
+  return FileChunkSource(std::move(*f));
+}
+
+Result<void> FileChunkSource::fetch(std::uint64_t offset, std::span<std::uint8_t> out) {
+  if (!file_.read_at(offset, out)) return fail(ErrorCode::kIo, "source ends before the image does");
+  return {};
+}
+
+Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIndex& index,
+                                             const Sha256& index_digest, ChunkSource& source,
+                                             const ChunkedInstallOptions& options) {
+  boot::Device& d = hd.device();
+  if (index.image_size > d.geometry.slot_size) {
+    return fail(ErrorCode::kInvalidArgument, "image (", std::to_string(index.image_size),
+                " bytes) is larger than the slot (", std::to_string(d.geometry.slot_size), ")");
+  }
+  if (index.chunk_size % d.geometry.block_size != 0) {
+    return fail(ErrorCode::kInvalidArgument, "chunk size is not a multiple of the flash block size");
+  }
+  boot::InstallSession session;
+  std::uint8_t reason = 0;
+  const auto begun = boot::install_begin(d, &session, &reason);
+  if (begun == boot::InstallResult::kPowerLost) return fail(ErrorCode::kIo, "power cut (simulated)");
+  if (begun != boot::InstallResult::kOk) {
+    return fail(ErrorCode::kNotTrusted, "install refused: ", boot::check_name(reason));
+  }
+  ChunkedInstallReport report;
+  report.slot = session.slot;
+  InstallProgress& p = report.totals;
+  p.image_size = index.image_size;
+
+  const std::string index_hex = to_hex(index_digest);
+  const char slot_char = boot::slot_name(session.slot);
+  std::uint64_t resumable = 0;
+  if (!options.journal.empty()) {
+    if (auto j = read_journal(options.journal); j && j->index == index_hex && j->slot == slot_char) {
+      resumable = std::min<std::uint64_t>(j->chunks_done, index.hashes.size());
+    }
+  }
+
+  Bytes buf(index.chunk_size);
+  const auto local = active_chunks(hd, boot::other(session.slot), index.chunk_size, buf);
+  const std::uint32_t slot_base = boot::slot_offset(d.geometry, session.slot);
+  const std::uint32_t active_base = boot::slot_offset(d.geometry, boot::other(session.slot));
+
+  for (std::size_t i = 0; i < index.hashes.size(); ++i) {
+    const std::uint64_t off = index.chunk_offset(i);
+    const std::uint32_t len = index.chunk_length(i);
+    const std::span<std::uint8_t> chunk(buf.data(), len);
+    const Sha256& want = index.hashes[i];
+
+    // 1. Already on flash from an interrupted run? Proven by hashing flash, not by the journal.
+    if (i < resumable && d.flash->read(slot_base + static_cast<std::uint32_t>(off), chunk.data(), len) &&
+        hash_of(chunk) == want) {
+      p.resumed += len;
+      p.done += len;
+      continue;
+    }
+    // 2. The same bytes in the active slot? Copy locally, proving them again after reading.
+    bool have = false;
+    if (auto it = local.find(want); it != local.end() &&
+        d.flash->read(active_base + static_cast<std::uint32_t>(it->second), chunk.data(), len) &&
+        hash_of(chunk) == want) {
+      have = true;
+      p.local += len;
+    }
+    // 3. Otherwise download, and prove before writing.
+    if (!have) {
+      if (auto r = source.fetch(off, chunk); !r) return std::unexpected(r.error());
+      p.downloaded += len;
+      if (hash_of(chunk) != want) {
+        return fail(ErrorCode::kNotTrusted, "chunk ", std::to_string(i), " (offset ",
+                    std::to_string(off), ") does not match the signed chunk index; nothing of it "
+                    "was written");
+      }
+    }
+    const auto w = boot::install_write(d, session, static_cast<std::uint32_t>(off), chunk.data(), len);
+    if (w == boot::InstallResult::kPowerLost) return fail(ErrorCode::kIo, "power cut (simulated)");
+    if (w != boot::InstallResult::kOk) return fail(ErrorCode::kIo, "flash write refused");
+    p.done += len;
+    if (!options.journal.empty() && ((i + 1) % options.journal_every == 0)) {
+      // Flash first, journal second: the journal never claims chunks that are not durable.
+      if (auto s = hd.flash().sync(); !s) return std::unexpected(s.error());
+      if (auto j = write_journal(options.journal, Journal{index_hex, slot_char, i + 1}); !j) {
+        return std::unexpected(j.error());
+      }
+    }
+    if (options.progress) options.progress(p);
+  }
+  if (auto s = hd.flash().sync(); !s) return std::unexpected(s.error());
+
+  boot::InstallReport done;
+  boot::install_finish(d, session, nullptr, hd.config().trial_attempts, &done);
+  report.info = done.info;
+  switch (done.result) {
+    case boot::InstallResult::kOk: break;
+    case boot::InstallResult::kPowerLost: return fail(ErrorCode::kIo, "power cut (simulated)");
+    default:
+      return fail(ErrorCode::kNotTrusted, "the written slot does not verify: ",
+                  boot::check_name(done.reason));
+  }
+  if (!options.journal.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(options.journal, ec);
+  }
+  if (options.progress) options.progress(p);
+  return report;
+}
+
+}  // namespace ironseal::delivery

@@ -1,0 +1,71 @@
+// Chunked, verified, resumable, delta-aware installation of a target image into the inactive
+// slot of a device, through the boot core (boot::install_begin/write/finish).
+//
+// Promises:
+//  - nothing unverified reaches flash: each chunk is hashed and compared with the chunk index
+//    (itself bound into signed metadata) before it is written;
+//  - memory is bounded by one chunk, whatever the image size;
+//  - an interrupted install (power cut, kill) resumes: a journal next to the device records how
+//    many chunks are on flash (written only after flash is synced); those chunks are re-hashed
+//    from flash, not downloaded again;
+//  - a chunk whose hash already occurs in the active slot is copied locally (delta);
+//  - the finished slot is verified as the bootloader will before it is marked pending.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <span>
+
+#include "boot/host_device.h"
+#include "core/file.h"
+#include "delivery/chunk_index.h"
+
+namespace ironseal::delivery {
+
+// Where the bytes of an image come from: a file, an HTTP server (Range requests), ...
+class ChunkSource {
+ public:
+  virtual ~ChunkSource() = default;
+  // Reads exactly out.size() bytes of the image at `offset`.
+  virtual Result<void> fetch(std::uint64_t offset, std::span<std::uint8_t> out) = 0;
+};
+
+class FileChunkSource final : public ChunkSource {
+ public:
+  static Result<FileChunkSource> open(const std::filesystem::path& path);
+  Result<void> fetch(std::uint64_t offset, std::span<std::uint8_t> out) override;
+
+ private:
+  explicit FileChunkSource(ReadOnlyFile file) : file_(std::move(file)) {}
+  ReadOnlyFile file_;
+};
+
+struct InstallProgress {
+  std::uint64_t image_size = 0;
+  std::uint64_t done = 0;        // bytes on flash and proven
+  std::uint64_t downloaded = 0;  // bytes fetched from the source
+  std::uint64_t local = 0;       // bytes copied from the active slot (delta)
+  std::uint64_t resumed = 0;     // bytes already on flash from an interrupted run
+};
+
+struct ChunkedInstallOptions {
+  std::filesystem::path journal;  // resume journal; removed when the install completes
+  std::uint32_t journal_every = 16;
+  std::function<void(const InstallProgress&)> progress;
+};
+
+struct ChunkedInstallReport {
+  boot::SlotId slot = boot::SlotId::kA;
+  InstallProgress totals;
+  image::ImageInfo info;
+};
+
+// `index_digest` is the SHA-256 of the encoded index, as the signed metadata states it; it keys
+// the resume journal. Errors: kNotTrusted (a chunk or the finished slot does not verify: the
+// reason names which), kIo (source or flash failed, or simulated power cut), kInvalidArgument
+// (image larger than the slot, chunk size not a multiple of the flash block).
+Result<ChunkedInstallReport> install_chunked(boot::HostDevice& device, const ChunkIndex& index,
+                                             const Sha256& index_digest, ChunkSource& source,
+                                             const ChunkedInstallOptions& options);
+
+}  // namespace ironseal::delivery
