@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <iostream>
 
 #include "boot/exec.h"
@@ -12,7 +14,9 @@
 #include "boot/otp_map.h"
 #include "cli.h"
 #include "core/file.h"
+#include "crypto/hash.h"
 #include "crypto/key.h"
+#include "delivery/installer.h"
 #include "image/sign.h"
 
 namespace ironseal::cli {
@@ -27,6 +31,8 @@ struct DeviceArgs {
   std::string stage2;
   std::string firmware;
   std::string image;
+  std::string chunk_index;
+  std::string index_sha256;
   std::string vid;
   std::string cid;
   std::string slot;
@@ -305,9 +311,72 @@ Result<void> do_run(const DeviceArgs& a) {
   return {};
 }
 
+// Progress on a terminal (bytes, rate, time left, saved by delta); silent when piped.
+class ProgressLine {
+ public:
+  ProgressLine() : tty_(::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+  void operator()(const delivery::InstallProgress& p) {
+    if (!tty_) return;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double rate = secs > 0 ? static_cast<double>(p.done) / secs : 0;
+    const double eta = rate > 0 ? static_cast<double>(p.image_size - p.done) / rate : 0;
+    std::fprintf(stderr, "\r  %6.1f / %.1f MiB  %7.1f MiB/s  eta %4.0f s  delta saved %.1f MiB  resumed %.1f MiB ",
+                 static_cast<double>(p.done) / 1048576.0, static_cast<double>(p.image_size) / 1048576.0,
+                 rate / 1048576.0, eta, static_cast<double>(p.local) / 1048576.0,
+                 static_cast<double>(p.resumed) / 1048576.0);
+    if (p.done == p.image_size) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+Result<void> do_install_chunked(const DeviceArgs& a, boot::HostDevice& hd) {
+  auto encoded = read_file(a.chunk_index);
+  if (!encoded) return std::unexpected(encoded.error());
+  const Bytes digest = crypto::sha256(*encoded);
+  if (!a.index_sha256.empty() && to_hex(digest) != a.index_sha256) {
+    return fail(ErrorCode::kNotTrusted, "chunk index ", a.chunk_index,
+                " does not have the SHA-256 given by --index-sha256");
+  }
+  auto index = delivery::parse_chunk_index(*encoded);
+  if (!index) return std::unexpected(index.error());
+  auto source = delivery::FileChunkSource::open(a.image);
+  if (!source) return std::unexpected(source.error());
+  delivery::Sha256 index_digest;
+  std::copy(digest.begin(), digest.end(), index_digest.begin());
+  delivery::ChunkedInstallOptions opt;
+  opt.journal = std::filesystem::path(a.dir) / "install.journal";
+  ProgressLine progress;
+  opt.progress = [&progress](const delivery::InstallProgress& p) { progress(p); };
+  auto r = delivery::install_chunked(hd, *index, index_digest, *source, opt);
+  if (auto saved = boot::save_device(a.dir, hd); !saved) return saved;
+  if (!r) return std::unexpected(r.error());
+  const auto& t = r->totals;
+  if (a.json) {
+    print_json({{"result", "installed"},
+                {"slot", std::string(1, boot::slot_name(r->slot))},
+                {"image_size", t.image_size},
+                {"downloaded", t.downloaded},
+                {"copied_from_active_slot", t.local},
+                {"resumed", t.resumed}});
+  } else {
+    std::cout << "installed " << a.image << " into slot " << boot::slot_name(r->slot) << ": "
+              << t.downloaded << " bytes read from the source, " << t.local
+              << " copied from the active slot, " << t.resumed
+              << " already in place; verified in place, pending a trial boot\n";
+  }
+  return {};
+}
+
 Result<void> do_install(const DeviceArgs& a) {
   auto hd = open_device(a.dir);
   if (!hd) return std::unexpected(hd.error());
+  if (!a.chunk_index.empty()) {
+    arm_faults(a, **hd);
+    return do_install_chunked(a, **hd);
+  }
   auto bytes = read_file(a.image);
   if (!bytes) return std::unexpected(bytes.error());
   arm_faults(a, **hd);
@@ -460,6 +529,12 @@ void register_device_commands(CLI::App& app) {
   CLI::App* inst = dev->add_subcommand("install", "Write a signed image to the inactive slot, pending a trial.");
   inst->add_option("DIR", a->dir, "Device directory")->required();
   inst->add_option("IMAGE", a->image, "Signed image")->required();
+  inst->add_option("--chunk-index", a->chunk_index,
+                   "Stream the image chunk by chunk, proving each against this index "
+                   "(ironseal image chunk) before writing; resumable, delta-aware");
+  inst->add_option("--index-sha256", a->index_sha256,
+                   "Expected SHA-256 of the chunk index (as signed metadata states it)")
+      ->needs("--chunk-index");
   inst->add_flag("--json", a->json, "Print the result as JSON");
   add_fault_options(inst, *a);
   set_action(inst, [a] { return do_install(*a); });

@@ -64,6 +64,23 @@ contains out.txt '"result": "installed"' "resumed install completes"
 expect 0 "boot v4 on trial and confirm it" -- "$IRONSEAL" device run dev --boots 1
 contains out.txt "confirmed slot A" "v4 confirmed"
 
+# Chunked, streaming install: cut by power, resumed from the journal, proven chunk by chunk.
+sign --version 5.0.0 --security-counter 5 runtime.bin v5.img
+expect 0 "chunk index" -- "$IRONSEAL" image chunk v5.img --out v5.chunks --chunk-size 4096 --json
+index_sha=$(sed -n 's/.*"index_sha256": "\([0-9a-f]*\)".*/\1/p' out.txt)
+expect 1 "index with the wrong digest is refused" -- "$IRONSEAL" device install dev v5.img --chunk-index v5.chunks --index-sha256 "$(printf '0%.0s' {1..64})"
+expect 3 "chunked install cut by power" -- "$IRONSEAL" device install dev v5.img --chunk-index v5.chunks --power-cut-after 400
+[ -f dev/install.journal ]; ok $? "the resume journal survives the cut"
+expect 0 "chunked install resumes" -- "$IRONSEAL" device install dev v5.img --chunk-index v5.chunks --index-sha256 "$index_sha" --json
+grep -qE '"resumed": [1-9]' out.txt; ok $? "chunks before the cut were not fetched again"
+expect 0 "boot the chunked install on trial" -- "$IRONSEAL" device run dev --boots 1
+contains out.txt "version 5.0.0+0" "chunk-installed image boots"
+sign --version 6.0.0 --security-counter 6 runtime-failing.bin v6.img
+"$IRONSEAL" image chunk v6.img --out v6.chunks --chunk-size 4096 >/dev/null
+cp v6.img v6-tampered.img && printf 'X' | dd of=v6-tampered.img bs=1 seek=5000 conv=notrunc status=none
+expect 1 "a source that does not match the index is refused" -- "$IRONSEAL" device install dev v6-tampered.img --chunk-index v6.chunks
+contains err.txt "does not match the signed chunk index" "chunk refusal names the chunk"
+
 # A stage-2 modified on flash: recovery, nothing runs.
 cp dev/flash.img flash.bak
 printf '\x00' | dd of=dev/flash.img bs=1 seek=$((4096 + 0x200 + 2)) conv=notrunc status=none
