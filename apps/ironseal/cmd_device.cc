@@ -37,6 +37,8 @@ struct DeviceArgs {
   std::string cid;
   std::string slot;
   std::uint32_t slot_size = 4 * 1024 * 1024;
+  std::uint32_t block_size = 4096;
+  std::uint32_t page_size = 256;
   std::uint32_t attempts = 3;
   std::uint32_t boots = 1;
   std::int64_t power_cut_after = -1;
@@ -188,6 +190,8 @@ Result<void> do_init(const DeviceArgs& a) {
   }
   boot::DeviceConfig config;
   config.slot_size = a.slot_size;
+  config.block_size = a.block_size;
+  config.page_size = a.page_size;
   config.trial_attempts = static_cast<std::uint8_t>(a.attempts);
   if (a.attempts == 0 || a.attempts > 255) {
     return fail(ErrorCode::kInvalidArgument, "--attempts must be 1..255");
@@ -515,6 +519,8 @@ void register_device_commands(CLI::App& app) {
   init->add_option("--vid", a->vid, "Vendor UUID or name to fuse as hardware identity (with --cid)");
   init->add_option("--cid", a->cid, "Device class UUID or name")->needs("--vid");
   init->add_option("--slot-size", a->slot_size, "Slot size in bytes (default 4 MiB)");
+  init->add_option("--block-size", a->block_size, "Flash erase block size (default 4096)");
+  init->add_option("--page-size", a->page_size, "Flash program page size, at most 4096 (default 256)");
   init->add_option("--attempts", a->attempts, "Trial boots before an unconfirmed image reverts (default 3)");
   init->add_flag("--json", a->json, "Print the new device's status as JSON");
   set_action(init, [a] { return do_init(*a); });

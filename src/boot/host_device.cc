@@ -30,9 +30,9 @@ bool write_region(Flash& flash, std::uint32_t offset, ByteView bytes) {
 
 }  // namespace
 
-HostDevice::HostDevice(const DeviceConfig& config, const Geometry& g)
+HostDevice::HostDevice(const DeviceConfig& config, const Geometry& g, SimFlash::Storage storage)
     : config_(config),
-      flash_(g.total_size, config.block_size, config.page_size, &faults_),
+      flash_(g.total_size, config.block_size, config.page_size, &faults_, storage),
       otp_(kOtpSize, &faults_),
       scratch_(std::max<std::size_t>(64 * 1024, 2u * config.page_size)) {
   device_.flash = &flash_;
@@ -43,7 +43,8 @@ HostDevice::HostDevice(const DeviceConfig& config, const Geometry& g)
   device_.scratch_size = scratch_.size();
 }
 
-Result<std::unique_ptr<HostDevice>> HostDevice::create(const DeviceConfig& c) {
+Result<std::unique_ptr<HostDevice>> HostDevice::create(const DeviceConfig& c,
+                                                       SimFlash::Storage storage) {
   Geometry g;
   if (c.page_size == 0 || c.page_size > 4096 || c.page_size > c.block_size || c.block_size % c.page_size != 0 ||
       c.trial_attempts == 0 ||
@@ -52,7 +53,7 @@ Result<std::unique_ptr<HostDevice>> HostDevice::create(const DeviceConfig& c) {
                 "bad device geometry (block size a power of two, page size dividing it and at "
                 "most 4096, non-zero areas, at least one trial attempt)");
   }
-  return std::unique_ptr<HostDevice>(new HostDevice(c, g));
+  return std::unique_ptr<HostDevice>(new HostDevice(c, g, storage));
 }
 
 Result<void> provision(HostDevice& hd, const Provisioning& p) {
@@ -159,7 +160,7 @@ Result<void> create_device_dir(const std::filesystem::path& dir, const DeviceCon
   if (std::filesystem::exists(dir / "device.json")) {
     return fail(ErrorCode::kInvalidArgument, dir.string(), " already holds a device");
   }
-  auto hd = HostDevice::create(config);  // validates the geometry
+  auto hd = HostDevice::create(config, SimFlash::Storage::kFile);  // validates the geometry
   if (!hd) return std::unexpected(hd.error());
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -203,7 +204,7 @@ Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir
   } catch (const nlohmann::json::exception& e) {
     return fail(ErrorCode::kMalformed, (dir / "device.json").string(), ": ", e.what());
   }
-  auto hd = HostDevice::create(c);
+  auto hd = HostDevice::create(c, SimFlash::Storage::kFile);
   if (!hd) return std::unexpected(hd.error());
   if (auto r = (*hd)->flash().attach_file(dir / "flash.img"); !r) return std::unexpected(r.error());
   auto otp = read_file(dir / "otp.bin");

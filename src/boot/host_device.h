@@ -29,7 +29,9 @@ struct DeviceConfig {
 
 class HostDevice {
  public:
-  static Result<std::unique_ptr<HostDevice>> create(const DeviceConfig& config);
+  // In-memory flash (tests), or kFile: flash to be attached with flash().attach_file().
+  static Result<std::unique_ptr<HostDevice>> create(
+      const DeviceConfig& config, SimFlash::Storage storage = SimFlash::Storage::kMemory);
 
   Device& device() { return device_; }
   const DeviceConfig& config() const { return config_; }
@@ -40,7 +42,7 @@ class HostDevice {
   image::OpenSslBackend& crypto() { return crypto_; }
 
  private:
-  HostDevice(const DeviceConfig& config, const Geometry& g);
+  HostDevice(const DeviceConfig& config, const Geometry& g, SimFlash::Storage storage);
   DeviceConfig config_;
   FaultInjector faults_;
   SimFlash flash_;

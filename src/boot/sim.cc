@@ -11,8 +11,11 @@
 namespace ironseal::boot {
 
 SimFlash::SimFlash(std::uint32_t size, std::uint32_t block_size, std::uint32_t page_size,
-                   FaultInjector* faults)
-    : size_(size), bytes_(size, 0xff), block_size_(block_size), page_size_(page_size),
+                   FaultInjector* faults, Storage storage)
+    : size_(size),
+      bytes_(storage == Storage::kMemory ? size : 0, 0xff),
+      block_size_(block_size),
+      page_size_(page_size),
       faults_(faults) {}
 
 SimFlash::~SimFlash() {
@@ -42,6 +45,7 @@ Result<void> SimFlash::sync() {
 
 bool SimFlash::load(std::uint32_t offset, std::uint8_t* out, std::size_t length) const {
   if (fd_ < 0) {
+    if (bytes_.size() != size_) return false;  // file storage not attached
     std::copy_n(bytes_.begin() + offset, length, out);
     return true;
   }
@@ -57,6 +61,7 @@ bool SimFlash::load(std::uint32_t offset, std::uint8_t* out, std::size_t length)
 
 bool SimFlash::store(std::uint32_t offset, const std::uint8_t* data, std::size_t length) {
   if (fd_ < 0) {
+    if (bytes_.size() != size_) return false;
     std::copy_n(data, length, bytes_.begin() + offset);
     return true;
   }

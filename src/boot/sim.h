@@ -52,8 +52,10 @@ class FaultInjector {
 // flash size).
 class SimFlash final : public Flash {
  public:
+  enum class Storage { kMemory, kFile };
+  // kFile: no memory is allocated; attach_file() must be called before any operation.
   SimFlash(std::uint32_t size, std::uint32_t block_size, std::uint32_t page_size,
-           FaultInjector* faults);
+           FaultInjector* faults, Storage storage = Storage::kMemory);
   ~SimFlash();
   SimFlash(const SimFlash&) = delete;
   SimFlash& operator=(const SimFlash&) = delete;
