@@ -16,7 +16,9 @@ EVP_PKEY* parse_key(const image::TrustedKey& key) {
 OpenSslCBackend::OpenSslCBackend() : md_(EVP_MD_CTX_new()) {
   if (md_ == nullptr) std::abort();
 }
-OpenSslCBackend::~OpenSslCBackend() { EVP_MD_CTX_free(md_); }
+OpenSslCBackend::~OpenSslCBackend() {
+  EVP_MD_CTX_free(md_);
+}
 
 void OpenSslCBackend::hash_begin(image::HashKind kind) {
   if (EVP_DigestInit_ex(md_, kind == image::HashKind::kSha256 ? EVP_sha256() : EVP_sha512(),
@@ -45,8 +47,7 @@ bool OpenSslCBackend::ed25519_verify(const image::TrustedKey& key, const std::ui
 }
 
 bool OpenSslCBackend::ed25519_verify_source(const image::TrustedKey& key,
-                                            const image::ImageSource& source,
-                                            std::uint64_t length,
+                                            const image::ImageSource& source, std::uint64_t length,
                                             const std::uint8_t (&signature)[64]) {
   std::vector<std::uint8_t> copy(length);
   if (!source.read(0, copy.data(), copy.size())) return false;

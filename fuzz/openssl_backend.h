@@ -19,8 +19,8 @@ class OpenSslCBackend final : public image::CryptoBackend {
   void hash_begin(image::HashKind kind) override;
   void hash_update(const std::uint8_t* data, std::size_t length) override;
   void hash_finish(std::uint8_t* out) override;
-  bool ed25519_verify(const image::TrustedKey& key, const std::uint8_t* message,
-                      std::size_t length, const std::uint8_t (&signature)[64]) override;
+  bool ed25519_verify(const image::TrustedKey& key, const std::uint8_t* message, std::size_t length,
+                      const std::uint8_t (&signature)[64]) override;
   bool ed25519_verify_source(const image::TrustedKey& key, const image::ImageSource& source,
                              std::uint64_t length, const std::uint8_t (&signature)[64]) override;
   bool ecdsa_p256_verify_digest(const image::TrustedKey& key, const std::uint8_t (&digest)[32],

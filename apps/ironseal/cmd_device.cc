@@ -47,11 +47,16 @@ struct DeviceArgs {
   bool no_exec = false;
 };
 
-std::string hex32(const std::uint8_t (&d)[32]) { return to_hex(ByteView(d, 32)); }
-std::string reason_text(std::uint8_t r) { return boot::check_name(r); }
+std::string hex32(const std::uint8_t (&d)[32]) {
+  return to_hex(ByteView(d, 32));
+}
+std::string reason_text(std::uint8_t r) {
+  return boot::check_name(r);
+}
 
 void arm_faults(const DeviceArgs& a, boot::HostDevice& d) {
-  if (a.power_cut_after >= 0) d.faults().cut_after(static_cast<std::uint64_t>(a.power_cut_after), a.torn);
+  if (a.power_cut_after >= 0)
+    d.faults().cut_after(static_cast<std::uint64_t>(a.power_cut_after), a.torn);
 }
 
 Error power_cut_error(boot::HostDevice& d) {
@@ -61,15 +66,18 @@ Error power_cut_error(boot::HostDevice& d) {
 }
 
 nlohmann::json slot_json(boot::HostDevice& hd, const boot::TrustAnchors& anchors, SlotId slot) {
-  boot::FlashRegion region(hd.flash(), boot::slot_offset(hd.geometry(), slot), hd.geometry().slot_size);
+  boot::FlashRegion region(hd.flash(), boot::slot_offset(hd.geometry(), slot),
+                           hd.geometry().slot_size);
   image::ImageInfo info;
   const std::uint8_t check = boot::check_image(hd.device(), anchors, region, &info);
-  nlohmann::json j = {{"slot", std::string(1, boot::slot_name(slot))}, {"check", reason_text(check)}};
+  nlohmann::json j = {{"slot", std::string(1, boot::slot_name(slot))},
+                      {"check", reason_text(check)}};
   image::Layout layout;
   if (image::parse_layout(region, &layout) == image::Status::kOk) {
     j["version"] = image::format_version(layout.header.version);
   }
-  if (check == boot::kCheckOk || info.has_security_counter) j["security_counter"] = info.security_counter;
+  if (check == boot::kCheckOk || info.has_security_counter)
+    j["security_counter"] = info.security_counter;
   return j;
 }
 
@@ -81,8 +89,8 @@ Result<nlohmann::json> status_json(boot::HostDevice& hd) {
   std::uint32_t counter = 0;
   boot::Lifecycle lifecycle;
   if (!boot::load_trust_anchors(*d.flash, d.geometry, *d.otp, *d.crypto, &anchors) ||
-      !boot::load_state(*d.flash, d.geometry, &st, &found) || !boot::read_counter(*d.otp, &counter) ||
-      !boot::read_lifecycle(*d.otp, &lifecycle)) {
+      !boot::load_state(*d.flash, d.geometry, &st, &found) ||
+      !boot::read_counter(*d.otp, &counter) || !boot::read_lifecycle(*d.otp, &lifecycle)) {
     return fail(ErrorCode::kIo, "cannot read the device");
   }
   const char* lc = lifecycle == boot::Lifecycle::kOpen      ? "open"
@@ -103,9 +111,10 @@ Result<nlohmann::json> status_json(boot::HostDevice& hd) {
       {"boot_state_found", found},
       {"boot_state_sequence", st.sequence},
       {"confirmed_slot", std::string(1, boot::slot_name(st.primary))},
-      {"pending_slot", st.pending == boot::kNoSlot
-                           ? nlohmann::json(nullptr)
-                           : nlohmann::json(std::string(1, boot::slot_name(static_cast<SlotId>(st.pending))))},
+      {"pending_slot",
+       st.pending == boot::kNoSlot
+           ? nlohmann::json(nullptr)
+           : nlohmann::json(std::string(1, boot::slot_name(static_cast<SlotId>(st.pending))))},
       {"attempts_left", st.attempts_left},
       {"last_event", boot::boot_event_name(st.last_event)},
       {"last_reason", st.image_status == 0 ? "none" : reason_text(st.image_status)},
@@ -114,10 +123,10 @@ Result<nlohmann::json> status_json(boot::HostDevice& hd) {
 }
 
 nlohmann::json boot_json(const boot::BootReport& r) {
-  const char* outcome = r.outcome == BootOutcome::kBoot     ? "boot"
-                        : r.outcome == BootOutcome::kTrial  ? "trial"
+  const char* outcome = r.outcome == BootOutcome::kBoot       ? "boot"
+                        : r.outcome == BootOutcome::kTrial    ? "trial"
                         : r.outcome == BootOutcome::kRecovery ? "recovery"
-                                                            : "power_lost";
+                                                              : "power_lost";
   nlohmann::json j = {{"outcome", outcome},
                       {"stage2_trusted", r.stage2_trusted},
                       {"event", boot::boot_event_name(r.event)},
@@ -155,18 +164,15 @@ void print_boot(const boot::BootReport& r) {
     return;
   }
   if (r.outcome == BootOutcome::kPowerLost) return;
-  std::cout << "stage-2: " << (r.outcome == BootOutcome::kTrial ? "TRIAL boot" : "boot") << " of slot "
-            << boot::slot_name(r.slot) << ": version " << image::format_version(r.info.header.version)
-            << ", security counter " << r.info.security_counter << " (OTP counter " << r.otp_counter
-            << ")";
+  std::cout << "stage-2: " << (r.outcome == BootOutcome::kTrial ? "TRIAL boot" : "boot")
+            << " of slot " << boot::slot_name(r.slot) << ": version "
+            << image::format_version(r.info.header.version) << ", security counter "
+            << r.info.security_counter << " (OTP counter " << r.otp_counter << ")";
   if (r.outcome == BootOutcome::kTrial) {
-    std::cout << ", " << static_cast<int>(r.state.attempts_left) << " attempt(s) left after this one";
+    std::cout << ", " << static_cast<int>(r.state.attempts_left)
+              << " attempt(s) left after this one";
   }
   std::cout << "\nstage-2: measured boot digest " << hex32(r.measurement) << "\n";
-}
-
-Result<std::unique_ptr<boot::HostDevice>> open_device(const std::string& dir) {
-  return boot::load_device(dir);
 }
 
 // One power-on; saves what it changed. `loader` keeps the verified copy for the exec.
@@ -179,14 +185,23 @@ Result<boot::BootReport> power_on_once(const DeviceArgs& a, boot::HostDevice& hd
 }
 
 std::vector<std::string> firmware_argv(const DeviceArgs& a, const boot::BootReport& r) {
-  return {"plc-runtime", "--device", a.dir, "--slot", std::string(1, boot::slot_name(r.slot)),
-          "--trial", r.outcome == BootOutcome::kTrial ? "1" : "0", "--measurement",
-          hex32(r.measurement), "--version", image::format_version(r.info.header.version)};
+  return {"plc-runtime",
+          "--device",
+          a.dir,
+          "--slot",
+          std::string(1, boot::slot_name(r.slot)),
+          "--trial",
+          r.outcome == BootOutcome::kTrial ? "1" : "0",
+          "--measurement",
+          hex32(r.measurement),
+          "--version",
+          image::format_version(r.info.header.version)};
 }
 
 Result<void> do_init(const DeviceArgs& a) {
   if (std::filesystem::exists(std::filesystem::path(a.dir) / "device.json")) {
-    return fail(ErrorCode::kInvalidArgument, a.dir, " already holds a device; refusing to overwrite it");
+    return fail(ErrorCode::kInvalidArgument, a.dir,
+                " already holds a device; refusing to overwrite it");
   }
   boot::DeviceConfig config;
   config.slot_size = a.slot_size;
@@ -243,13 +258,16 @@ Result<void> do_init(const DeviceArgs& a) {
 }
 
 Result<void> do_boot(const DeviceArgs& a) {
-  auto hd = open_device(a.dir);
+  auto hd = boot::load_device(a.dir);
   if (!hd) return std::unexpected(hd.error());
   arm_faults(a, **hd);
   boot::RamLoader loader;
   auto r = power_on_once(a, **hd, loader);
   if (!r) return std::unexpected(r.error());
-  if (a.json) print_json(boot_json(*r)); else print_boot(*r);
+  if (a.json)
+    print_json(boot_json(*r));
+  else
+    print_boot(*r);
   if (r->outcome == BootOutcome::kPowerLost) return std::unexpected(power_cut_error(**hd));
   if (r->outcome == BootOutcome::kRecovery) {
     return fail(ErrorCode::kNotTrusted, "device is in recovery: ", reason_text(r->reason));
@@ -264,11 +282,10 @@ Result<void> do_boot(const DeviceArgs& a) {
 }
 
 Result<void> do_run(const DeviceArgs& a) {
-  std::unique_ptr<boot::HostDevice> faults_holder;
   std::uint64_t ops_before = 0;
   bool armed = a.power_cut_after >= 0;
   for (std::uint32_t i = 1; i <= a.boots; ++i) {
-    auto hd = open_device(a.dir);
+    auto hd = boot::load_device(a.dir);
     if (!hd) return std::unexpected(hd.error());
     if (armed) {  // the cut counts operations over the whole run
       const std::int64_t left = a.power_cut_after - static_cast<std::int64_t>(ops_before);
@@ -303,15 +320,17 @@ Result<void> do_run(const DeviceArgs& a) {
     ::waitpid(pid, &status, 0);
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     std::cout << "firmware exited with " << code
-              << (code == 0 ? "" : " (not confirmed; the bootloader will count the attempt)") << "\n";
+              << (code == 0 ? "" : " (not confirmed; the bootloader will count the attempt)")
+              << "\n";
   }
-  auto hd = open_device(a.dir);
+  auto hd = boot::load_device(a.dir);
   if (!hd) return std::unexpected(hd.error());
   auto st = status_json(**hd);
   if (!st) return std::unexpected(st.error());
-  std::cout << "== after " << a.boots << " power-on(s): confirmed slot " << (*st)["confirmed_slot"].get<std::string>()
-            << ", last event " << (*st)["last_event"].get<std::string>() << ", OTP counter "
-            << (*st)["otp_counter"] << "\n";
+  std::cout << "== after " << a.boots << " power-on(s): confirmed slot "
+            << (*st)["confirmed_slot"].get<std::string>() << ", last event "
+            << (*st)["last_event"].get<std::string>() << ", OTP counter " << (*st)["otp_counter"]
+            << "\n";
   return {};
 }
 
@@ -321,13 +340,16 @@ class ProgressLine {
   ProgressLine() : tty_(::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
   void operator()(const delivery::InstallProgress& p) {
     if (!tty_) return;
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const double rate = secs > 0 ? static_cast<double>(p.done) / secs : 0;
     const double eta = rate > 0 ? static_cast<double>(p.image_size - p.done) / rate : 0;
-    std::fprintf(stderr, "\r  %6.1f / %.1f MiB  %7.1f MiB/s  eta %4.0f s  delta saved %.1f MiB  resumed %.1f MiB ",
-                 static_cast<double>(p.done) / 1048576.0, static_cast<double>(p.image_size) / 1048576.0,
-                 rate / 1048576.0, eta, static_cast<double>(p.local) / 1048576.0,
-                 static_cast<double>(p.resumed) / 1048576.0);
+    std::fprintf(
+        stderr,
+        "\r  %6.1f / %.1f MiB  %7.1f MiB/s  eta %4.0f s  delta saved %.1f MiB  resumed %.1f MiB ",
+        static_cast<double>(p.done) / 1048576.0, static_cast<double>(p.image_size) / 1048576.0,
+        rate / 1048576.0, eta, static_cast<double>(p.local) / 1048576.0,
+        static_cast<double>(p.resumed) / 1048576.0);
     if (p.done == p.image_size) std::fprintf(stderr, "\n");
   }
 
@@ -375,7 +397,7 @@ Result<void> do_install_chunked(const DeviceArgs& a, boot::HostDevice& hd) {
 }
 
 Result<void> do_install(const DeviceArgs& a) {
-  auto hd = open_device(a.dir);
+  auto hd = boot::load_device(a.dir);
   if (!hd) return std::unexpected(hd.error());
   if (!a.chunk_index.empty()) {
     arm_faults(a, **hd);
@@ -390,14 +412,15 @@ Result<void> do_install(const DeviceArgs& a) {
   if (auto saved = boot::save_device(a.dir, **hd); !saved) return saved;
   const char* slot = r.slot == SlotId::kA ? "A" : "B";
   if (a.json) {
-    print_json({{"result", r.result == boot::InstallResult::kOk ? "installed"
-                           : r.result == boot::InstallResult::kRefused ? "refused"
-                           : r.result == boot::InstallResult::kPowerLost ? "power_lost"
-                                                                         : "verify_after_write_failed"},
-                {"reason", reason_text(r.reason)},
-                {"slot", slot},
-                {"blocks_written", r.blocks_written},
-                {"blocks_skipped", r.blocks_skipped}});
+    print_json(
+        {{"result", r.result == boot::InstallResult::kOk          ? "installed"
+                    : r.result == boot::InstallResult::kRefused   ? "refused"
+                    : r.result == boot::InstallResult::kPowerLost ? "power_lost"
+                                                                  : "verify_after_write_failed"},
+         {"reason", reason_text(r.reason)},
+         {"slot", slot},
+         {"blocks_written", r.blocks_written},
+         {"blocks_skipped", r.blocks_skipped}});
   }
   switch (r.result) {
     case boot::InstallResult::kOk:
@@ -405,24 +428,22 @@ Result<void> do_install(const DeviceArgs& a) {
         std::cout << "installed " << a.image << " into slot " << slot << " (" << r.blocks_written
                   << " blocks written, " << r.blocks_skipped << " already in place), verified in "
                   << "place, pending a trial boot with "
-                  << static_cast<int>((*hd)->config().trial_attempts)
-                  << " attempt(s)\n";
+                  << static_cast<int>((*hd)->config().trial_attempts) << " attempt(s)\n";
       }
       return {};
     case boot::InstallResult::kRefused:
       return fail(ErrorCode::kNotTrusted, "install refused: ", reason_text(r.reason),
                   "; the device was not changed");
-    case boot::InstallResult::kPowerLost:
-      return std::unexpected(power_cut_error(**hd));
+    case boot::InstallResult::kPowerLost: return std::unexpected(power_cut_error(**hd));
     case boot::InstallResult::kVerifyAfterWrite:
-      return fail(ErrorCode::kIo, "slot ", slot, " does not verify after writing: ",
-                  reason_text(r.reason));
+      return fail(ErrorCode::kIo, "slot ", slot,
+                  " does not verify after writing: ", reason_text(r.reason));
   }
   return {};
 }
 
 Result<void> do_confirm(const DeviceArgs& a) {
-  auto hd = open_device(a.dir);
+  auto hd = boot::load_device(a.dir);
   if (!hd) return std::unexpected(hd.error());
   boot::BootState st;
   bool found = false;
@@ -431,7 +452,8 @@ Result<void> do_confirm(const DeviceArgs& a) {
   }
   SlotId slot = st.pending != boot::kNoSlot ? static_cast<SlotId>(st.pending) : st.primary;
   if (!a.slot.empty()) {
-    if (a.slot != "A" && a.slot != "B") return fail(ErrorCode::kInvalidArgument, "--slot is A or B");
+    if (a.slot != "A" && a.slot != "B")
+      return fail(ErrorCode::kInvalidArgument, "--slot is A or B");
     slot = a.slot == "A" ? SlotId::kA : SlotId::kB;
   }
   arm_faults(a, **hd);
@@ -439,7 +461,8 @@ Result<void> do_confirm(const DeviceArgs& a) {
   if (auto saved = boot::save_device(a.dir, **hd); !saved) return saved;
   switch (r) {
     case boot::ConfirmResult::kConfirmed:
-      std::cout << "slot " << boot::slot_name(slot) << " confirmed; anti-rollback counter raised to its security counter\n";
+      std::cout << "slot " << boot::slot_name(slot)
+                << " confirmed; anti-rollback counter raised to its security counter\n";
       return {};
     case boot::ConfirmResult::kAlreadyConfirmed:
       std::cout << "slot " << boot::slot_name(slot) << " was already confirmed\n";
@@ -450,14 +473,13 @@ Result<void> do_confirm(const DeviceArgs& a) {
     case boot::ConfirmResult::kRefused:
       return fail(ErrorCode::kNotTrusted, "slot ", std::string(1, boot::slot_name(slot)),
                   " no longer verifies; not confirmed");
-    case boot::ConfirmResult::kPowerLost:
-      return std::unexpected(power_cut_error(**hd));
+    case boot::ConfirmResult::kPowerLost: return std::unexpected(power_cut_error(**hd));
   }
   return {};
 }
 
 Result<void> do_status(const DeviceArgs& a) {
-  auto hd = open_device(a.dir);
+  auto hd = boot::load_device(a.dir);
   if (!hd) return std::unexpected(hd.error());
   auto st = status_json(**hd);
   if (!st) return std::unexpected(st.error());
@@ -470,10 +492,10 @@ Result<void> do_status(const DeviceArgs& a) {
             << " trust anchor(s), OTP anti-rollback counter " << j["otp_counter"] << "\n"
             << "boot state #" << j["boot_state_sequence"] << ": confirmed slot "
             << j["confirmed_slot"].get<std::string>() << ", pending "
-            << (j["pending_slot"].is_null() ? std::string("none")
-                                            : j["pending_slot"].get<std::string>() + " (" +
-                                                  std::to_string(j["attempts_left"].get<int>()) +
-                                                  " attempt(s) left)")
+            << (j["pending_slot"].is_null()
+                    ? std::string("none")
+                    : j["pending_slot"].get<std::string>() + " (" +
+                          std::to_string(j["attempts_left"].get<int>()) + " attempt(s) left)")
             << "\nlast event " << j["last_event"].get<std::string>() << " (reason "
             << j["last_reason"].get<std::string>() << "), " << j["revert_count"] << " revert(s)\n";
   for (const auto& s : j["slots"]) {
@@ -482,8 +504,8 @@ Result<void> do_status(const DeviceArgs& a) {
     if (s.contains("security_counter")) std::cout << ", security counter " << s["security_counter"];
     std::cout << ", check " << s["check"].get<std::string>()
               << (s["confirmed"].get<bool>() ? ", CONFIRMED" : "")
-              << (s["pending"].get<bool>() ? ", PENDING" : "") << (s["bad"].get<bool>() ? ", BAD" : "")
-              << "\n";
+              << (s["pending"].get<bool>() ? ", PENDING" : "")
+              << (s["bad"].get<bool>() ? ", BAD" : "") << "\n";
   }
   return {};
 }
@@ -510,29 +532,37 @@ void register_device_commands(CLI::App& app) {
       "stage-2 reverts by itself.");
   dev->require_subcommand(1);
 
-  CLI::App* init = dev->add_subcommand("init", "Provision a new simulated device (the factory step).");
+  CLI::App* init =
+      dev->add_subcommand("init", "Provision a new simulated device (the factory step).");
   init->add_option("DIR", a->dir, "Device directory to create")->required();
-  init->add_option("--root-key", a->root_keys, "Root public key whose hash is fused (repeatable, max 4)")
+  init->add_option("--root-key", a->root_keys,
+                   "Root public key whose hash is fused (repeatable, max 4)")
       ->required();
   init->add_option("--stage2", a->stage2, "Signed stage-2 image")->required();
-  init->add_option("--firmware", a->firmware, "Signed first firmware image (goes to slot A)")->required();
-  init->add_option("--vid", a->vid, "Vendor UUID or name to fuse as hardware identity (with --cid)");
+  init->add_option("--firmware", a->firmware, "Signed first firmware image (goes to slot A)")
+      ->required();
+  init->add_option("--vid", a->vid,
+                   "Vendor UUID or name to fuse as hardware identity (with --cid)");
   init->add_option("--cid", a->cid, "Device class UUID or name")->needs("--vid");
   init->add_option("--slot-size", a->slot_size, "Slot size in bytes (default 4 MiB)");
   init->add_option("--block-size", a->block_size, "Flash erase block size (default 4096)");
-  init->add_option("--page-size", a->page_size, "Flash program page size, at most 4096 (default 256)");
-  init->add_option("--attempts", a->attempts, "Trial boots before an unconfirmed image reverts (default 3)");
+  init->add_option("--page-size", a->page_size,
+                   "Flash program page size, at most 4096 (default 256)");
+  init->add_option("--attempts", a->attempts,
+                   "Trial boots before an unconfirmed image reverts (default 3)");
   init->add_flag("--json", a->json, "Print the new device's status as JSON");
   set_action(init, [a] { return do_init(*a); });
 
-  CLI::App* bootc = dev->add_subcommand("boot", "One power-on: ROM, stage-2, then run the firmware.");
+  CLI::App* bootc =
+      dev->add_subcommand("boot", "One power-on: ROM, stage-2, then run the firmware.");
   bootc->add_option("DIR", a->dir, "Device directory")->required();
   bootc->add_flag("--no-exec", a->no_exec, "Stop before running the firmware");
   bootc->add_flag("--json", a->json, "Print the boot decision as JSON");
   add_fault_options(bootc, *a);
   set_action(bootc, [a] { return do_boot(*a); });
 
-  CLI::App* inst = dev->add_subcommand("install", "Write a signed image to the inactive slot, pending a trial.");
+  CLI::App* inst =
+      dev->add_subcommand("install", "Write a signed image to the inactive slot, pending a trial.");
   inst->add_option("DIR", a->dir, "Device directory")->required();
   inst->add_option("IMAGE", a->image, "Signed image")->required();
   inst->add_option("--chunk-index", a->chunk_index,
@@ -545,18 +575,21 @@ void register_device_commands(CLI::App& app) {
   add_fault_options(inst, *a);
   set_action(inst, [a] { return do_install(*a); });
 
-  CLI::App* conf = dev->add_subcommand("confirm", "Confirm the image on trial (what healthy firmware does).");
+  CLI::App* conf =
+      dev->add_subcommand("confirm", "Confirm the image on trial (what healthy firmware does).");
   conf->add_option("DIR", a->dir, "Device directory")->required();
   conf->add_option("--slot", a->slot, "A or B (default: the pending slot)");
   add_fault_options(conf, *a);
   set_action(conf, [a] { return do_confirm(*a); });
 
-  CLI::App* stat = dev->add_subcommand("status", "Slots, versions, counters, pending trial, last revert reason.");
+  CLI::App* stat = dev->add_subcommand(
+      "status", "Slots, versions, counters, pending trial, last revert reason.");
   stat->add_option("DIR", a->dir, "Device directory")->required();
   stat->add_flag("--json", a->json, "Print as JSON");
   set_action(stat, [a] { return do_status(*a); });
 
-  CLI::App* run = dev->add_subcommand("run", "Power-cycle the device N times, running the firmware each time.");
+  CLI::App* run =
+      dev->add_subcommand("run", "Power-cycle the device N times, running the firmware each time.");
   run->add_option("DIR", a->dir, "Device directory")->required();
   run->add_option("--boots", a->boots, "Number of power-ons (default 1)");
   add_fault_options(run, *a);

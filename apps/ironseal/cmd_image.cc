@@ -5,12 +5,12 @@
 #include "cli.h"
 #include "core/bytes.h"
 #include "core/file.h"
+#include "crypto/hash.h"
 #include "crypto/key.h"
 #include "crypto/signer.h"
+#include "delivery/chunk_index.h"
 #include "image/host.h"
 #include "image/sign.h"
-#include "crypto/hash.h"
-#include "delivery/chunk_index.h"
 
 namespace ironseal::cli {
 namespace {
@@ -26,8 +26,8 @@ Result<std::uint64_t> parse_size(const std::string& text, const char* what, std:
   std::uint64_t v = 0;
   const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, base);
   if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() || v > max) {
-    return fail(ErrorCode::kInvalidArgument, "bad ", what, " '", text, "' (decimal or 0x hex, at most ",
-                std::to_string(max), ")");
+    return fail(ErrorCode::kInvalidArgument, "bad ", what, " '", text,
+                "' (decimal or 0x hex, at most ", std::to_string(max), ")");
   }
   return v;
 }
@@ -153,7 +153,8 @@ Result<void> do_sign(const ImageArgs& a) {
   const crypto::PublicKey pub = (*signer)->public_key();
   image::MemorySource source(signed_image->data(), signed_image->size());
   auto info = image::verify_image_source(source, std::span(&pub, 1));
-  if (!info) return fail(ErrorCode::kCrypto, "signed image failed self-check: ", info.error().message);
+  if (!info)
+    return fail(ErrorCode::kCrypto, "signed image failed self-check: ", info.error().message);
   if (auto w = write_file_atomic(a.out, *signed_image); !w) return w;
 
   if (a.json) {
@@ -212,7 +213,8 @@ Result<void> do_inspect(const ImageArgs& a) {
   image::FileSource source(*file);
   image::Layout layout;
   if (auto s = image::parse_layout(source, &layout); s != image::Status::kOk) {
-    if (a.json) print_json({{"file", a.in}, {"valid_layout", false}, {"reason", image::status_name(s)}});
+    if (a.json)
+      print_json({{"file", a.in}, {"valid_layout", false}, {"reason", image::status_name(s)}});
     return std::unexpected(image::status_error(s));
   }
   nlohmann::json tlvs = nlohmann::json::array();
@@ -246,7 +248,8 @@ Result<void> do_inspect(const ImageArgs& a) {
     print_json(j);
   } else {
     const auto& h = layout.header;
-    std::cout << a.in << " (" << source.size() << " bytes; inspection checks structure, not trust)\n"
+    std::cout << a.in << " (" << source.size()
+              << " bytes; inspection checks structure, not trust)\n"
               << "  version          " << image::format_version(h.version) << "\n"
               << "  header size      " << h.header_size << "\n"
               << "  body size        " << h.image_size << "\n"
@@ -303,7 +306,8 @@ void register_image_commands(CLI::App& app) {
   CLI::App* sign = img->add_subcommand(
       "sign", "Add a header to a raw firmware binary, sign it and write the boot image.");
   sign->add_option("--key", a->key, "Private key file (PKCS#8 PEM, mode 0600)")->required();
-  sign->add_option("--version", a->version, "Image version MAJOR.MINOR.REVISION+BUILD, e.g. 1.2.3+4")
+  sign->add_option("--version", a->version,
+                   "Image version MAJOR.MINOR.REVISION+BUILD, e.g. 1.2.3+4")
       ->required();
   sign->add_option("--security-counter", a->security_counter,
                    "Anti-rollback counter: devices refuse images below their fused counter")
@@ -344,12 +348,14 @@ void register_image_commands(CLI::App& app) {
       "already have. Its SHA-256 (printed) is what the signed update metadata binds.");
   chunk->add_option("IMG", a->in, "Signed image")->required()->check(CLI::ExistingFile);
   chunk->add_option("--out", a->out, "Index file to write (e.g. IMG.chunks)")->required();
-  chunk->add_option("--chunk-size", a->chunk_size, "Chunk size in bytes, a power of two, 4 KiB..16 MiB (default 64 KiB)");
+  chunk->add_option("--chunk-size", a->chunk_size,
+                    "Chunk size in bytes, a power of two, 4 KiB..16 MiB (default 64 KiB)");
   chunk->add_flag("--json", a->json, "Print as JSON");
   set_action(chunk, [a] { return do_chunk(*a); });
 
   CLI::App* inspect = img->add_subcommand(
-      "inspect", "Show an image's header and TLVs. Checks structure only: it does not verify trust.");
+      "inspect",
+      "Show an image's header and TLVs. Checks structure only: it does not verify trust.");
   inspect->add_flag("--json", a->json, "Print as JSON");
   inspect->add_option("IMG", a->in, "Boot image")->required();
   set_action(inspect, [a] { return do_inspect(*a); });

@@ -14,9 +14,13 @@ std::map<CLI::App*, Action>& actions() {
 }
 }  // namespace
 
-void set_action(CLI::App* command, Action action) { actions()[command] = std::move(action); }
+void set_action(CLI::App* command, Action action) {
+  actions()[command] = std::move(action);
+}
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+void print_json(const nlohmann::json& j) {
+  std::cout << j.dump(2) << "\n";
+}
 
 }  // namespace ironseal::cli
 

@@ -25,12 +25,18 @@ bool parse(int argc, char** argv, Args* a) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const std::string v = argv[i + 1];
-    if (k == "--device") a->device = v;
-    else if (k == "--slot") a->slot = v;
-    else if (k == "--trial") a->trial = v == "1";
-    else if (k == "--measurement") a->measurement = v;
-    else if (k == "--version") a->version = v;
-    else return false;
+    if (k == "--device")
+      a->device = v;
+    else if (k == "--slot")
+      a->slot = v;
+    else if (k == "--trial")
+      a->trial = v == "1";
+    else if (k == "--measurement")
+      a->measurement = v;
+    else if (k == "--version")
+      a->version = v;
+    else
+      return false;
   }
   return !a->device.empty() && (a->slot == "A" || a->slot == "B");
 }
@@ -38,7 +44,8 @@ bool parse(int argc, char** argv, Args* a) {
 // A few scan cycles: read inputs, run the logic, write outputs, check the I/O image is consistent.
 bool health_check() {
 #ifdef IRONSEAL_PLC_FAIL_HEALTH
-  std::printf("[plc-runtime] health check: scan cycle 1 output mismatch (test build fails on purpose)\n");
+  std::printf(
+      "[plc-runtime] health check: scan cycle 1 output mismatch (test build fails on purpose)\n");
   return false;
 #else
   unsigned inputs = 0x5a, outputs = 0;
@@ -58,8 +65,9 @@ bool health_check() {
 int main(int argc, char** argv) {
   Args a;
   if (!parse(argc, argv, &a)) {
-    std::fprintf(stderr, "plc-runtime: run by the ironseal stage-2 only "
-                         "(--device DIR --slot A|B --trial 0|1 --measurement HEX --version V)\n");
+    std::fprintf(stderr,
+                 "plc-runtime: run by the ironseal stage-2 only "
+                 "(--device DIR --slot A|B --trial 0|1 --measurement HEX --version V)\n");
     return 2;
   }
   std::printf("[plc-runtime %s] running from slot %s%s, measured boot %s\n", a.version.c_str(),

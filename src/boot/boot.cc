@@ -21,8 +21,8 @@ void sha256_chain(image::CryptoBackend& crypto, const std::uint8_t (&prev)[32],
 
 image::VerifyRequest request(Device& d, const TrustAnchors& anchors,
                              const image::ImageSource& source) {
-  return image::VerifyRequest{&source,   anchors.keys,   anchors.count,
-                              d.crypto,  d.scratch,      d.scratch_size};
+  return image::VerifyRequest{&source,  anchors.keys, anchors.count,
+                              d.crypto, d.scratch,    d.scratch_size};
 }
 
 FlashRegion slot_region(const Device& d, SlotId slot) {
@@ -35,7 +35,8 @@ BootOutcome hand_over(Device& d, BootReport* r, SlotId slot, const image::ImageS
   r->slot = slot;
   r->image = src;
   r->state = st;
-  const std::uint8_t decision[2] = {static_cast<std::uint8_t>(slot), trial ? std::uint8_t{1} : std::uint8_t{0}};
+  const std::uint8_t decision[2] = {static_cast<std::uint8_t>(slot),
+                                    trial ? std::uint8_t{1} : std::uint8_t{0}};
   sha256_chain(*d.crypto, r->stage2_measurement, decision, 2, r->info.digest,
                image::hash_size(r->info.hash_kind), r->measurement);
   return r->outcome = trial ? BootOutcome::kTrial : BootOutcome::kBoot;
@@ -81,10 +82,9 @@ std::uint8_t check_image(Device& d, const TrustAnchors& anchors, const image::Im
   if (info->security_counter < counter) return kCheckRolledBack;
   HardwareId hw;
   if (!read_hardware_id(*d.otp, &hw)) return static_cast<std::uint8_t>(image::Status::kReadError);
-  if (hw.programmed &&
-      (!info->has_vendor_uuid || !info->has_class_uuid ||
-       !ct_equal(info->vendor_uuid, hw.vendor, 16) ||
-       !ct_equal(info->class_uuid, hw.device_class, 16))) {
+  if (hw.programmed && (!info->has_vendor_uuid || !info->has_class_uuid ||
+                        !ct_equal(info->vendor_uuid, hw.vendor, 16) ||
+                        !ct_equal(info->class_uuid, hw.device_class, 16))) {
     return kCheckWrongHardware;
   }
   return kCheckOk;
@@ -293,9 +293,8 @@ InstallResult install(Device& d, const image::ImageSource& source, std::uint8_t 
   if (!load_trust_anchors(*d.flash, d.geometry, *d.otp, *d.crypto, &session.anchors)) {
     return r->result = InstallResult::kPowerLost;
   }
-  r->reason = session.anchors.count == 0
-                  ? static_cast<std::uint8_t>(kCheckNoAnchors)
-                  : check_image(d, session.anchors, source, &r->info);
+  r->reason = session.anchors.count == 0 ? static_cast<std::uint8_t>(kCheckNoAnchors)
+                                         : check_image(d, session.anchors, source, &r->info);
   if (r->reason != kCheckOk) return r->result;
   const image::ImageInfo expected = r->info;
   if (const InstallResult b = install_begin(d, &session, &reason); b != InstallResult::kOk) {
@@ -352,8 +351,8 @@ ConfirmResult confirm(Device& d, SlotId running) {
     return ConfirmResult::kPowerLost;
   }
   const bool trial = st.pending == static_cast<std::uint8_t>(running);
-  const bool confirmed = st.pending == kNoSlot && st.primary == running &&
-                         st.bad[static_cast<int>(running)] == 0;
+  const bool confirmed =
+      st.pending == kNoSlot && st.primary == running && st.bad[static_cast<int>(running)] == 0;
   if (!trial && !confirmed) return ConfirmResult::kNotRunning;
   const FlashRegion slot = slot_region(d, running);
   image::ImageInfo info;

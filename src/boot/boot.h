@@ -34,13 +34,13 @@ namespace ironseal::boot {
 // Why an image is refused: image::Status values (below 0x40) or one of these device checks.
 enum Check : std::uint8_t {
   kCheckOk = 0,
-  kCheckRolledBack = 0x40,     // security counter below the OTP counter (downgrade)
-  kCheckWrongHardware = 0x41,  // vendor/class UUID missing or not this device's
-  kCheckTooLarge = 0x42,       // image (with its TLVs) does not fit its slot
-  kCheckNoCounter = 0x43,      // image carries no security counter TLV
-  kCheckNoAnchors = 0x44,      // no key in the store is fused in OTP: nothing can be trusted
-  kCheckDecommissioned = 0x45, // lifecycle says the device must not boot
-  kCheckBadSlot = 0x46,        // the slot is marked bad in the boot state
+  kCheckRolledBack = 0x40,      // security counter below the OTP counter (downgrade)
+  kCheckWrongHardware = 0x41,   // vendor/class UUID missing or not this device's
+  kCheckTooLarge = 0x42,        // image (with its TLVs) does not fit its slot
+  kCheckNoCounter = 0x43,       // image carries no security counter TLV
+  kCheckNoAnchors = 0x44,       // no key in the store is fused in OTP: nothing can be trusted
+  kCheckDecommissioned = 0x45,  // lifecycle says the device must not boot
+  kCheckBadSlot = 0x46,         // the slot is marked bad in the boot state
 };
 const char* check_name(std::uint8_t check);
 
@@ -95,7 +95,8 @@ struct BootReport {
   std::uint8_t reason = kCheckOk;             // why a slot was refused (the last refusal)
   bool stage2_trusted = false;
   std::uint8_t stage2_measurement[32] = {};  // SHA-256(zeros || stage-2 image digest)
-  std::uint8_t measurement[32] = {};         // SHA-256(stage-2 measurement || slot || trial || image digest)
+  std::uint8_t measurement[32] =
+      {};                         // SHA-256(stage-2 measurement || slot || trial || image digest)
   std::uint32_t otp_counter = 0;  // after this boot
   BootState state;                // after this boot
   FlashRegion flash_image;        // storage for `image` when it is verified in place
@@ -109,8 +110,8 @@ std::uint8_t check_image(Device& device, const TrustAnchors& anchors,
 
 enum class InstallResult : std::uint8_t {
   kOk,
-  kRefused,    // the image failed check_image (see `reason`); flash untouched
-  kPowerLost,  // interrupted: calling install again resumes (finished blocks are skipped)
+  kRefused,           // the image failed check_image (see `reason`); flash untouched
+  kPowerLost,         // interrupted: calling install again resumes (finished blocks are skipped)
   kVerifyAfterWrite,  // the slot does not verify after writing (flash fault)
 };
 

@@ -28,26 +28,26 @@ inline constexpr std::uint8_t kNoSlot = 0xff;
 // What the last state change was; with `image_status`, why a revert or fallback happened.
 enum class BootEvent : std::uint8_t {
   kNone = 0,
-  kProvisioned = 1,           // device init wrote the first image
-  kInstalled = 2,             // an image was written to a slot and marked pending
-  kTrialStarted = 3,          // a pending image is being tried (one attempt used)
-  kConfirmed = 4,             // the running trial image confirmed itself
-  kRevertedUnconfirmed = 5,   // attempts ran out without confirmation (or the trial crashed)
-  kRevertedInvalid = 6,       // the pending image failed verification at boot
-  kPrimaryInvalid = 7,        // the confirmed image failed verification; fell back to the other
-  kInstallAborted = 8,        // a pending image was dropped because a new install began
+  kProvisioned = 1,          // device init wrote the first image
+  kInstalled = 2,            // an image was written to a slot and marked pending
+  kTrialStarted = 3,         // a pending image is being tried (one attempt used)
+  kConfirmed = 4,            // the running trial image confirmed itself
+  kRevertedUnconfirmed = 5,  // attempts ran out without confirmation (or the trial crashed)
+  kRevertedInvalid = 6,      // the pending image failed verification at boot
+  kPrimaryInvalid = 7,       // the confirmed image failed verification; fell back to the other
+  kInstallAborted = 8,       // a pending image was dropped because a new install began
 };
 
 const char* boot_event_name(BootEvent event);
 
 struct BootState {
   std::uint32_t sequence = 0;
-  SlotId primary = SlotId::kA;        // the confirmed slot
-  std::uint8_t pending = kNoSlot;     // slot awaiting a trial, or kNoSlot
-  std::uint8_t attempts_left = 0;     // trial boots left for the pending slot
-  std::uint8_t bad[2] = {0, 0};       // 1: the slot's image failed; never boot it again as is
+  SlotId primary = SlotId::kA;     // the confirmed slot
+  std::uint8_t pending = kNoSlot;  // slot awaiting a trial, or kNoSlot
+  std::uint8_t attempts_left = 0;  // trial boots left for the pending slot
+  std::uint8_t bad[2] = {0, 0};    // 1: the slot's image failed; never boot it again as is
   BootEvent last_event = BootEvent::kNone;
-  std::uint8_t image_status = 0;      // image::Status of the failure behind last_event
+  std::uint8_t image_status = 0;  // image::Status of the failure behind last_event
   std::uint32_t revert_count = 0;
   std::uint32_t boot_count = 0;
 };

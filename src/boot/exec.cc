@@ -43,8 +43,8 @@ Error exec_sealed(int fd, const std::vector<std::string>& argv) {
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   ::fexecve(fd, args.data(), environ);
-  return Error{ErrorCode::kIo, std::string("fexecve of the verified firmware failed: ") +
-                                   std::strerror(errno)};
+  return Error{ErrorCode::kIo,
+               std::string("fexecve of the verified firmware failed: ") + std::strerror(errno)};
 }
 
 }  // namespace ironseal::boot

@@ -46,8 +46,8 @@ HostDevice::HostDevice(const DeviceConfig& config, const Geometry& g, SimFlash::
 Result<std::unique_ptr<HostDevice>> HostDevice::create(const DeviceConfig& c,
                                                        SimFlash::Storage storage) {
   Geometry g;
-  if (c.page_size == 0 || c.page_size > 4096 || c.page_size > c.block_size || c.block_size % c.page_size != 0 ||
-      c.trial_attempts == 0 ||
+  if (c.page_size == 0 || c.page_size > 4096 || c.page_size > c.block_size ||
+      c.block_size % c.page_size != 0 || c.trial_attempts == 0 ||
       !make_geometry(c.block_size, c.stage2_size, c.slot_size, c.config_size, &g)) {
     return fail(ErrorCode::kInvalidArgument,
                 "bad device geometry (block size a power of two, page size dividing it and at "
@@ -81,7 +81,8 @@ Result<void> provision(HostDevice& hd, const Provisioning& p) {
   }
   if (p.vendor_uuid || p.class_uuid) {
     if (!p.vendor_uuid || !p.class_uuid) {
-      return fail(ErrorCode::kInvalidArgument, "hardware identity needs both vendor and class UUID");
+      return fail(ErrorCode::kInvalidArgument,
+                  "hardware identity needs both vendor and class UUID");
     }
     std::uint8_t v[16], c[16];
     std::copy(p.vendor_uuid->begin(), p.vendor_uuid->end(), v);
@@ -99,19 +100,19 @@ Result<void> provision(HostDevice& hd, const Provisioning& p) {
   }
   image::MemorySource stage2(p.stage2_image.data(), p.stage2_image.size());
   image::ImageInfo info;
-  const image::Status s2 = image::verify_image(
-      image::VerifyRequest{&stage2, anchors.keys, anchors.count, d.crypto, d.scratch,
-                           d.scratch_size},
-      &info);
+  const image::Status s2 =
+      image::verify_image(image::VerifyRequest{&stage2, anchors.keys, anchors.count, d.crypto,
+                                               d.scratch, d.scratch_size},
+                          &info);
   if (s2 != image::Status::kOk) {
-    return fail(ErrorCode::kNotTrusted, "stage-2 image would not pass the ROM check: ",
-                image::status_name(s2));
+    return fail(ErrorCode::kNotTrusted,
+                "stage-2 image would not pass the ROM check: ", image::status_name(s2));
   }
   image::MemorySource fw(p.firmware_image.data(), p.firmware_image.size());
   const std::uint8_t check = check_image(d, anchors, fw, &info);
   if (check != kCheckOk) {
-    return fail(ErrorCode::kNotTrusted, "firmware image would not boot on this device: ",
-                check_name(check));
+    return fail(ErrorCode::kNotTrusted,
+                "firmware image would not boot on this device: ", check_name(check));
   }
   if (!write_region(*d.flash, d.geometry.stage2_offset, p.stage2_image) ||
       !write_region(*d.flash, slot_offset(d.geometry, SlotId::kA),
@@ -146,12 +147,9 @@ const image::ImageSource* RamLoader::load(SlotId, const image::ImageSource& on_f
 
 namespace {
 nlohmann::json config_json(const DeviceConfig& c) {
-  return {{"format", "ironseal-sim-device-1"},
-          {"block_size", c.block_size},
-          {"page_size", c.page_size},
-          {"stage2_size", c.stage2_size},
-          {"slot_size", c.slot_size},
-          {"config_size", c.config_size},
+  return {{"format", "ironseal-sim-device-1"}, {"block_size", c.block_size},
+          {"page_size", c.page_size},          {"stage2_size", c.stage2_size},
+          {"slot_size", c.slot_size},          {"config_size", c.config_size},
           {"trial_attempts", c.trial_attempts}};
 }
 }  // namespace
@@ -188,12 +186,15 @@ Result<void> create_device_dir(const std::filesystem::path& dir, const DeviceCon
 
 Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir) {
   auto text = read_file(dir / "device.json");
-  if (!text) return fail(text.error().code, dir.string(), " is not a device directory: ", text.error().message);
+  if (!text)
+    return fail(text.error().code, dir.string(),
+                " is not a device directory: ", text.error().message);
   DeviceConfig c;
   try {
     const auto j = nlohmann::json::parse(text->begin(), text->end());
     if (j.at("format") != "ironseal-sim-device-1") {
-      return fail(ErrorCode::kMalformed, "unknown device format in ", (dir / "device.json").string());
+      return fail(ErrorCode::kMalformed, "unknown device format in ",
+                  (dir / "device.json").string());
     }
     c.block_size = j.at("block_size");
     c.page_size = j.at("page_size");

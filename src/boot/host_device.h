@@ -54,9 +54,9 @@ class HostDevice {
 
 struct Provisioning {
   std::vector<crypto::PublicKey> root_keys;  // fused in OTP (at most 4) and put in the key store
-  Bytes stage2_image;                         // signed by a root key
-  Bytes firmware_image;                       // signed by a root key; goes to slot A, confirmed
-  std::optional<image::Uuid> vendor_uuid;     // hardware identity, fused when given
+  Bytes stage2_image;                        // signed by a root key
+  Bytes firmware_image;                      // signed by a root key; goes to slot A, confirmed
+  std::optional<image::Uuid> vendor_uuid;    // hardware identity, fused when given
   std::optional<image::Uuid> class_uuid;
 };
 

@@ -52,8 +52,8 @@ bool load_trust_anchors(const Flash& flash, const Geometry& g, const Otp& otp,
   return true;
 }
 
-std::uint32_t encode_keystore(const image::TrustedKey* keys, std::uint32_t count,
-                              std::uint8_t* out, std::uint32_t capacity) {
+std::uint32_t encode_keystore(const image::TrustedKey* keys, std::uint32_t count, std::uint8_t* out,
+                              std::uint32_t capacity) {
   std::uint32_t need = 5;
   for (std::uint32_t i = 0; i < count; ++i) need += 2 + keys[i].spki_size;
   if (need > capacity || count > 255) return 0;

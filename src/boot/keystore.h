@@ -28,7 +28,7 @@ bool load_trust_anchors(const Flash& flash, const Geometry& g, const Otp& otp,
                         image::CryptoBackend& crypto, TrustAnchors* out);
 
 // Serialises keys for the key store block; returns the byte count, 0 if `capacity` is too small.
-std::uint32_t encode_keystore(const image::TrustedKey* keys, std::uint32_t count,
-                              std::uint8_t* out, std::uint32_t capacity);
+std::uint32_t encode_keystore(const image::TrustedKey* keys, std::uint32_t count, std::uint8_t* out,
+                              std::uint32_t capacity);
 
 }  // namespace ironseal::boot

@@ -14,8 +14,12 @@
 namespace ironseal::boot {
 
 enum class SlotId : std::uint8_t { kA = 0, kB = 1 };
-inline constexpr SlotId other(SlotId s) { return s == SlotId::kA ? SlotId::kB : SlotId::kA; }
-inline constexpr char slot_name(SlotId s) { return s == SlotId::kA ? 'A' : 'B'; }
+inline constexpr SlotId other(SlotId s) {
+  return s == SlotId::kA ? SlotId::kB : SlotId::kA;
+}
+inline constexpr char slot_name(SlotId s) {
+  return s == SlotId::kA ? 'A' : 'B';
+}
 
 struct Geometry {
   std::uint32_t block_size = 0;

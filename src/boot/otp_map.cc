@@ -21,7 +21,7 @@ std::uint32_t popcount8(std::uint8_t b) {
 bool read_lifecycle(const Otp& otp, Lifecycle* out) {
   std::uint8_t b = 0;
   if (!otp.read(kOtpLifecycle, &b, 1)) return false;
-  *out = (b & 0x02) ? Lifecycle::kDecommissioned
+  *out = (b & 0x02)   ? Lifecycle::kDecommissioned
          : (b & 0x01) ? Lifecycle::kSecured
                       : Lifecycle::kOpen;
   return true;
@@ -79,7 +79,8 @@ bool advance_counter(Otp& otp, std::uint32_t target) {
 }
 
 bool read_hardware_id(const Otp& otp, HardwareId* out) {
-  if (!otp.read(kOtpVendorUuid, out->vendor, 16) || !otp.read(kOtpClassUuid, out->device_class, 16)) {
+  if (!otp.read(kOtpVendorUuid, out->vendor, 16) ||
+      !otp.read(kOtpClassUuid, out->device_class, 16)) {
     return false;
   }
   out->programmed = !all_zero(out->vendor, 16) || !all_zero(out->device_class, 16);

@@ -24,7 +24,8 @@ SimFlash::~SimFlash() {
 
 Result<void> SimFlash::attach_file(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return fail(ErrorCode::kIo, "cannot open ", path.string(), ": ", std::strerror(errno));
+  if (fd < 0)
+    return fail(ErrorCode::kIo, "cannot open ", path.string(), ": ", std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != size_) {
     ::close(fd);
@@ -39,7 +40,8 @@ Result<void> SimFlash::attach_file(const std::filesystem::path& path) {
 }
 
 Result<void> SimFlash::sync() {
-  if (fd_ >= 0 && ::fsync(fd_) != 0) return fail(ErrorCode::kIo, "fsync flash: ", std::strerror(errno));
+  if (fd_ >= 0 && ::fsync(fd_) != 0)
+    return fail(ErrorCode::kIo, "fsync flash: ", std::strerror(errno));
   return {};
 }
 

@@ -12,9 +12,13 @@
 namespace ironseal {
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
-ErrorCode errno_code(int err) { return err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo; }
+ErrorCode errno_code(int err) {
+  return err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo;
+}
 
 // Closes a descriptor on scope exit.
 struct FdGuard {
@@ -50,7 +54,8 @@ Result<Bytes> read_file(const std::filesystem::path& path) {
 Result<void> write_file_atomic(const std::filesystem::path& path, ByteView content,
                                WriteOptions options) {
   if (options.exclusive && std::filesystem::exists(path)) {
-    return fail(ErrorCode::kInvalidArgument, path.string(), " already exists; refusing to overwrite");
+    return fail(ErrorCode::kInvalidArgument, path.string(),
+                " already exists; refusing to overwrite");
   }
   const std::filesystem::path dir =
       path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
@@ -84,9 +89,11 @@ Result<void> write_file_atomic(const std::filesystem::path& path, ByteView conte
     return fail(ErrorCode::kIo, "cannot replace ", path.string(), ": ", why);
   }
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return fail(ErrorCode::kIo, "cannot open directory ", dir.string(), ": ", errno_text());
+  if (dfd < 0)
+    return fail(ErrorCode::kIo, "cannot open directory ", dir.string(), ": ", errno_text());
   FdGuard dguard{dfd};
-  if (::fsync(dfd) != 0) return fail(ErrorCode::kIo, "cannot fsync ", dir.string(), ": ", errno_text());
+  if (::fsync(dfd) != 0)
+    return fail(ErrorCode::kIo, "cannot fsync ", dir.string(), ": ", errno_text());
   return {};
 }
 
@@ -141,8 +148,8 @@ ReadOnlyFile::~ReadOnlyFile() {
 bool ReadOnlyFile::read_at(std::uint64_t offset, std::span<std::uint8_t> out) const {
   std::size_t done = 0;
   while (done < out.size()) {
-    const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
-                              static_cast<off_t>(offset + done));
+    const ssize_t n =
+        ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return false;

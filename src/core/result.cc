@@ -19,16 +19,13 @@ std::string_view error_code_name(ErrorCode code) {
 int exit_code(ErrorCode code) {
   switch (code) {
     case ErrorCode::kMalformed:
-    case ErrorCode::kNotTrusted:
-      return 1;
+    case ErrorCode::kNotTrusted: return 1;
     case ErrorCode::kInvalidArgument:
-    case ErrorCode::kUnsupported:
-      return 2;
+    case ErrorCode::kUnsupported: return 2;
     case ErrorCode::kNotFound:
     case ErrorCode::kIo:
     case ErrorCode::kPermission:
-    case ErrorCode::kCrypto:
-      return 3;
+    case ErrorCode::kCrypto: return 3;
   }
   return 3;
 }

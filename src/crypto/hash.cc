@@ -80,7 +80,11 @@ Bytes sha1_for_uuid(ByteView data) {
   return out;
 }
 
-Bytes sha256(ByteView data) { return digest(HashAlgorithm::kSha256, data); }
-Bytes sha512(ByteView data) { return digest(HashAlgorithm::kSha512, data); }
+Bytes sha256(ByteView data) {
+  return digest(HashAlgorithm::kSha256, data);
+}
+Bytes sha512(ByteView data) {
+  return digest(HashAlgorithm::kSha512, data);
+}
 
 }  // namespace ironseal::crypto

@@ -40,7 +40,9 @@ Result<KeyType> classify(EVP_PKEY* pkey) {
 }
 
 // Never prompt for a passphrase: an encrypted PEM fails to load instead.
-int no_passphrase(char*, int, int, void*) { return -1; }
+int no_passphrase(char*, int, int, void*) {
+  return -1;
+}
 
 ossl::BioPtr mem_bio(std::string_view text) {
   return ossl::BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
@@ -71,8 +73,8 @@ Result<PublicKey> PublicKey::from_pem(std::string_view pem) {
   auto bio = mem_bio(pem);
   ossl::PkeyPtr pkey(PEM_read_bio_PUBKEY(bio.get(), nullptr, no_passphrase, nullptr));
   if (!pkey) {
-    return fail(ErrorCode::kMalformed, "not a PEM public key (SubjectPublicKeyInfo): ",
-                ossl::drain_errors());
+    return fail(ErrorCode::kMalformed,
+                "not a PEM public key (SubjectPublicKeyInfo): ", ossl::drain_errors());
   }
   auto type = classify(pkey.get());
   if (!type) return std::unexpected(type.error());
@@ -159,9 +161,9 @@ Result<void> PublicKey::verify_sha256_digest(ByteView digest, ByteView signature
 // ---- PrivateKey ------------------------------------------------------------------------------
 
 Result<PrivateKey> PrivateKey::generate(KeyType type) {
-  ossl::PkeyPtr pkey(type == KeyType::kEd25519 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
-                                               : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC",
-                                                                   "P-256"));
+  ossl::PkeyPtr pkey(type == KeyType::kEd25519
+                         ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
+                         : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!pkey) return fail(ErrorCode::kCrypto, "key generation failed: ", ossl::drain_errors());
   return PrivateKey(std::make_shared<Handle>(Handle{std::move(pkey)}), type);
 }

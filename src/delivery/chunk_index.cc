@@ -18,7 +18,9 @@ bool valid_chunk_size(std::uint32_t s) {
 
 std::uint32_t ChunkIndex::chunk_length(std::size_t i) const {
   const std::uint64_t off = chunk_offset(i);
-  return off >= image_size ? 0 : static_cast<std::uint32_t>(std::min<std::uint64_t>(chunk_size, image_size - off));
+  return off >= image_size
+             ? 0
+             : static_cast<std::uint32_t>(std::min<std::uint64_t>(chunk_size, image_size - off));
 }
 
 Bytes encode_chunk_index(const ChunkIndex& index) {
@@ -31,7 +33,8 @@ Bytes encode_chunk_index(const ChunkIndex& index) {
   store_le32(out.data() + 16, static_cast<std::uint32_t>(index.image_size >> 32));
   store_le32(out.data() + 20, static_cast<std::uint32_t>(index.hashes.size()));
   for (std::size_t i = 0; i < index.hashes.size(); ++i) {
-    std::copy(index.hashes[i].begin(), index.hashes[i].end(), out.begin() + static_cast<std::ptrdiff_t>(kHeader + 32 * i));
+    std::copy(index.hashes[i].begin(), index.hashes[i].end(),
+              out.begin() + static_cast<std::ptrdiff_t>(kHeader + 32 * i));
   }
   return out;
 }
@@ -60,7 +63,8 @@ Result<ChunkIndex> parse_chunk_index(ByteView b) {
   }
   index.hashes.resize(count);
   for (std::uint32_t i = 0; i < count; ++i) {
-    std::copy_n(b.begin() + static_cast<std::ptrdiff_t>(kHeader + 32 * std::size_t{i}), 32, index.hashes[i].begin());
+    std::copy_n(b.begin() + static_cast<std::ptrdiff_t>(kHeader + 32 * std::size_t{i}), 32,
+                index.hashes[i].begin());
   }
   return index;
 }
@@ -77,8 +81,10 @@ Result<ChunkIndex> build_chunk_index(const std::filesystem::path& image, std::ui
   index.image_size = file->size();
   Bytes buf(chunk_size);
   for (std::uint64_t off = 0; off < index.image_size; off += chunk_size) {
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size, index.image_size - off));
-    if (!file->read_at(off, std::span(buf.data(), n))) return fail(ErrorCode::kIo, "cannot read ", image.string());
+    const std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size, index.image_size - off));
+    if (!file->read_at(off, std::span(buf.data(), n)))
+      return fail(ErrorCode::kIo, "cannot read ", image.string());
     const Bytes h = crypto::sha256(ByteView(buf.data(), n));
     Sha256 s;
     std::copy(h.begin(), h.end(), s.begin());

@@ -4,7 +4,8 @@
 // chunk the device already has can be copied locally instead of downloaded (delta).
 //
 // Encoding (little-endian), "NAME.chunks" next to the image:
-//   "ISCI" | u16 version (1) | u16 0 | u32 chunk_size | u64 image_size | u32 count | count x 32 bytes
+//   "ISCI" | u16 version (1) | u16 0 | u32 chunk_size | u64 image_size | u32 count | count x 32
+//   bytes
 // count must equal ceil(image_size / chunk_size); chunk_size is a power of two, 4 KiB..16 MiB.
 #pragma once
 

@@ -55,7 +55,8 @@ std::map<Sha256, std::uint64_t> active_chunks(boot::HostDevice& hd, boot::SlotId
   image::Layout layout;
   if (image::parse_layout(region, &layout) != image::Status::kOk) return out;
   for (std::uint64_t off = 0; off < layout.unprotected_end; off += chunk_size) {
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size, layout.unprotected_end - off));
+    const std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size, layout.unprotected_end - off));
     if (!region.read(off, buf.data(), n)) break;
     out.emplace(hash_of(ByteView(buf.data(), n)), off);
   }
@@ -84,12 +85,14 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
                 " bytes) is larger than the slot (", std::to_string(d.geometry.slot_size), ")");
   }
   if (index.chunk_size % d.geometry.block_size != 0) {
-    return fail(ErrorCode::kInvalidArgument, "chunk size is not a multiple of the flash block size");
+    return fail(ErrorCode::kInvalidArgument,
+                "chunk size is not a multiple of the flash block size");
   }
   boot::InstallSession session;
   std::uint8_t reason = 0;
   const auto begun = boot::install_begin(d, &session, &reason);
-  if (begun == boot::InstallResult::kPowerLost) return fail(ErrorCode::kIo, "power cut (simulated)");
+  if (begun == boot::InstallResult::kPowerLost)
+    return fail(ErrorCode::kIo, "power cut (simulated)");
   if (begun != boot::InstallResult::kOk) {
     return fail(ErrorCode::kNotTrusted, "install refused: ", boot::check_name(reason));
   }
@@ -102,7 +105,8 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
   const char slot_char = boot::slot_name(session.slot);
   std::uint64_t resumable = 0;
   if (!options.journal.empty()) {
-    if (auto j = read_journal(options.journal); j && j->index == index_hex && j->slot == slot_char) {
+    if (auto j = read_journal(options.journal);
+        j && j->index == index_hex && j->slot == slot_char) {
       resumable = std::min<std::uint64_t>(j->chunks_done, index.hashes.size());
     }
   }
@@ -119,7 +123,8 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
     const Sha256& want = index.hashes[i];
 
     // 1. Already on flash from an interrupted run? Proven by hashing flash, not by the journal.
-    if (i < resumable && d.flash->read(slot_base + static_cast<std::uint32_t>(off), chunk.data(), len) &&
+    if (i < resumable &&
+        d.flash->read(slot_base + static_cast<std::uint32_t>(off), chunk.data(), len) &&
         hash_of(chunk) == want) {
       p.resumed += len;
       p.done += len;
@@ -127,7 +132,8 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
     }
     // 2. The same bytes in the active slot? Copy locally, proving them again after reading.
     bool have = false;
-    if (auto it = local.find(want); it != local.end() &&
+    if (auto it = local.find(want);
+        it != local.end() &&
         d.flash->read(active_base + static_cast<std::uint32_t>(it->second), chunk.data(), len) &&
         hash_of(chunk) == want) {
       have = true;
@@ -139,11 +145,13 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
       p.downloaded += len;
       if (hash_of(chunk) != want) {
         return fail(ErrorCode::kNotTrusted, "chunk ", std::to_string(i), " (offset ",
-                    std::to_string(off), ") does not match the signed chunk index; nothing of it "
+                    std::to_string(off),
+                    ") does not match the signed chunk index; nothing of it "
                     "was written");
       }
     }
-    const auto w = boot::install_write(d, session, static_cast<std::uint32_t>(off), chunk.data(), len);
+    const auto w =
+        boot::install_write(d, session, static_cast<std::uint32_t>(off), chunk.data(), len);
     if (w == boot::InstallResult::kPowerLost) return fail(ErrorCode::kIo, "power cut (simulated)");
     if (w != boot::InstallResult::kOk) return fail(ErrorCode::kIo, "flash write refused");
     p.done += len;
@@ -165,8 +173,8 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
     case boot::InstallResult::kOk: break;
     case boot::InstallResult::kPowerLost: return fail(ErrorCode::kIo, "power cut (simulated)");
     default:
-      return fail(ErrorCode::kNotTrusted, "the written slot does not verify: ",
-                  boot::check_name(done.reason));
+      return fail(ErrorCode::kNotTrusted,
+                  "the written slot does not verify: ", boot::check_name(done.reason));
   }
   if (!options.journal.empty()) {
     std::error_code ec;

@@ -14,7 +14,7 @@ namespace ironseal::image {
 // ---- Header ------------------------------------------------------------------------------------
 inline constexpr std::uint32_t kImageMagic = 0x96f3b83d;
 inline constexpr std::uint32_t kImageMagicV1 = 0x96f3b83c;  // legacy MCUboot, refused
-inline constexpr std::uint32_t kHeaderSize = 32;             // fixed fields; ih_hdr_size may pad more
+inline constexpr std::uint32_t kHeaderSize = 32;  // fixed fields; ih_hdr_size may pad more
 
 // Header flags (ih_flags).
 inline constexpr std::uint32_t kFlagPic = 0x00000001;

@@ -94,9 +94,7 @@ Error status_error(Status status) {
     case Status::kMissingSignature:
     case Status::kUnknownKey:
     case Status::kKeyTypeMismatch:
-    case Status::kBadSignature:
-      code = ErrorCode::kNotTrusted;
-      break;
+    case Status::kBadSignature: code = ErrorCode::kNotTrusted; break;
     default: break;
   }
   return Error{code, std::string(status_name(status)) + ": " + status_message(status)};
@@ -108,10 +106,10 @@ Result<ImageInfo> verify_image_source(const ImageSource& source,
   OpenSslBackend backend;
   std::vector<std::uint8_t> scratch(1 << 20);
   ImageInfo info;
-  const Status s = verify_image(VerifyRequest{&source, trusted.data(),
-                                              static_cast<std::uint32_t>(trusted.size()), &backend,
-                                              scratch.data(), scratch.size()},
-                                &info);
+  const Status s = verify_image(
+      VerifyRequest{&source, trusted.data(), static_cast<std::uint32_t>(trusted.size()), &backend,
+                    scratch.data(), scratch.size()},
+      &info);
   if (s != Status::kOk) return std::unexpected(status_error(s));
   return info;
 }

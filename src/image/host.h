@@ -24,8 +24,8 @@ class OpenSslBackend final : public CryptoBackend {
   void hash_finish(std::uint8_t* out) override;
   bool ed25519_verify(const TrustedKey& key, const std::uint8_t* message, std::size_t length,
                       const std::uint8_t (&signature)[64]) override;
-  bool ed25519_verify_source(const TrustedKey& key, const ImageSource& source,
-                             std::uint64_t length, const std::uint8_t (&signature)[64]) override;
+  bool ed25519_verify_source(const TrustedKey& key, const ImageSource& source, std::uint64_t length,
+                             const std::uint8_t (&signature)[64]) override;
   bool ecdsa_p256_verify_digest(const TrustedKey& key, const std::uint8_t (&digest)[32],
                                 const std::uint8_t* der, std::size_t der_length) override;
 

@@ -59,7 +59,8 @@ Result<Version> parse_version(std::string_view text) {
     }
     rest = rest.substr(dot + 1);
   }
-  const bool ok = count >= 2 && rest.empty() && parse_number<std::uint8_t>(parts[0], 255, &v.major) &&
+  const bool ok = count >= 2 && rest.empty() &&
+                  parse_number<std::uint8_t>(parts[0], 255, &v.major) &&
                   parse_number<std::uint8_t>(parts[1], 255, &v.minor) &&
                   (count < 3 || parse_number<std::uint16_t>(parts[2], 65535, &v.revision));
   if (!ok) {
@@ -77,8 +78,8 @@ std::string format_version(const Version& v) {
 
 Result<Uuid> parse_uuid(std::string_view text, const Uuid& name_space) {
   std::string hex;
-  const bool dashed = text.size() == 36 && text[8] == '-' && text[13] == '-' && text[18] == '-' &&
-                      text[23] == '-';
+  const bool dashed =
+      text.size() == 36 && text[8] == '-' && text[13] == '-' && text[18] == '-' && text[23] == '-';
   if (dashed || text.size() == 32) {
     for (char c : text) {
       if (c != '-') hex.push_back(c);
@@ -91,7 +92,8 @@ Result<Uuid> parse_uuid(std::string_view text, const Uuid& name_space) {
   }
   if (text.empty()) return fail(ErrorCode::kInvalidArgument, "empty UUID or name");
   for (unsigned char c : text) {
-    if (c < 0x20 || c > 0x7e) return fail(ErrorCode::kInvalidArgument, "UUID name is not printable");
+    if (c < 0x20 || c > 0x7e)
+      return fail(ErrorCode::kInvalidArgument, "UUID name is not printable");
   }
   Bytes input(name_space.begin(), name_space.end());
   input.insert(input.end(), text.begin(), text.end());
@@ -164,9 +166,9 @@ Result<Bytes> sign_image(ByteView firmware, const SignOptions& options,
   const auto alg = options.pure ? crypto::HashAlgorithm::kSha512 : crypto::HashAlgorithm::kSha256;
   const Bytes digest = crypto::digest(alg, image);
   const Bytes key_hash = crypto::digest(alg, signer.public_key().spki_der());
-  Result<Bytes> signature = options.pure ? signer.sign(image)     // Ed25519 over the bytes
-                            : ed25519    ? signer.sign(digest)    // Ed25519 over the digest
-                                         : signer.sign(image);    // ECDSA over SHA-256(bytes)
+  Result<Bytes> signature = options.pure ? signer.sign(image)   // Ed25519 over the bytes
+                            : ed25519    ? signer.sign(digest)  // Ed25519 over the digest
+                                         : signer.sign(image);     // ECDSA over SHA-256(bytes)
   if (!signature) return std::unexpected(signature.error());
 
   Bytes unprot;

@@ -42,7 +42,8 @@ struct SignOptions {
   std::vector<Dependency> dependencies;
   std::optional<Uuid> vendor_uuid;  // hardware identity: devices with fused UUIDs require a match
   std::optional<Uuid> class_uuid;
-  std::optional<std::uint32_t> slot_size;  // with pad: fill to this size and write the trailer magic
+  std::optional<std::uint32_t>
+      slot_size;  // with pad: fill to this size and write the trailer magic
   bool pad = false;
 };
 

@@ -29,7 +29,8 @@ bool hash_region(const VerifyRequest& req, std::uint64_t length) {
   }
   while (offset < length) {
     const std::uint64_t left = length - offset;
-    const std::size_t n = left < req.scratch_size ? static_cast<std::size_t>(left) : req.scratch_size;
+    const std::size_t n =
+        left < req.scratch_size ? static_cast<std::size_t>(left) : req.scratch_size;
     if (!req.source->read(offset, req.scratch, n)) return false;
     req.crypto->hash_update(req.scratch, n);
     offset += n;
@@ -152,8 +153,8 @@ const std::uint8_t* MemorySource::direct(std::uint64_t offset, std::size_t lengt
 bool make_trusted_key(KeyKind kind, const std::uint8_t* raw, std::uint32_t raw_size,
                       TrustedKey* out) {
   const std::uint8_t* prefix = kind == KeyKind::kEd25519 ? kEd25519SpkiPrefix : kP256SpkiPrefix;
-  const std::uint32_t prefix_size = kind == KeyKind::kEd25519 ? sizeof kEd25519SpkiPrefix
-                                                                : sizeof kP256SpkiPrefix;
+  const std::uint32_t prefix_size =
+      kind == KeyKind::kEd25519 ? sizeof kEd25519SpkiPrefix : sizeof kP256SpkiPrefix;
   const std::uint32_t expected = kind == KeyKind::kEd25519 ? 32 : 65;
   if (raw == nullptr || raw_size != expected) return false;
   if (kind == KeyKind::kEcdsaP256 && raw[0] != 0x04) return false;  // uncompressed only
@@ -210,9 +211,9 @@ Status parse_layout(const ImageSource& source, Layout* layout) {
 TlvIterator::TlvIterator(const ImageSource& source, const Layout& layout)
     : source_(source),
       layout_(layout),
-      offset_(layout.protected_end > layout.protected_offset ? layout.protected_offset + kTlvInfoSize
-                                                             : layout.unprotected_offset +
-                                                                   kTlvInfoSize),
+      offset_(layout.protected_end > layout.protected_offset
+                  ? layout.protected_offset + kTlvInfoSize
+                  : layout.unprotected_offset + kTlvInfoSize),
       in_protected_(layout.protected_end > layout.protected_offset) {}
 
 Status TlvIterator::next(TlvEntry* entry, bool* done) {
@@ -279,8 +280,7 @@ Status take_protected(const VerifyRequest& req, const TlvEntry& e, ImageInfo* in
     }
     case kTlvBootRecord:
       return Status::kOk;  // CBOR measured-boot record: hashed, carried, not interpreted here
-    default:
-      return e.type >= kTlvVendorFirst ? Status::kOk : Status::kUnknownTlv;
+    default: return e.type >= kTlvVendorFirst ? Status::kOk : Status::kUnknownTlv;
   }
 }
 
@@ -306,8 +306,7 @@ Status take_unprotected(const VerifyRequest& req, const TlvEntry& e, Unprotected
       u->hash_kind = kind;
       return Status::kOk;
     }
-    case kTlvSha384:
-      return Status::kUnsupportedHash;
+    case kTlvSha384: return Status::kUnsupportedHash;
     case kTlvKeyHash: {
       if (e.length != 32 && e.length != 64) return Status::kBadTlvLength;
       std::uint8_t hash[kMaxHashSize];
@@ -344,8 +343,7 @@ Status take_unprotected(const VerifyRequest& req, const TlvEntry& e, Unprotected
       u->pending_key = KeyRef{};  // each signature names its own key
       return Status::kOk;
     }
-    default:
-      return Status::kUnknownTlv;
+    default: return Status::kUnknownTlv;
   }
 }
 
@@ -362,10 +360,9 @@ SigOutcome check_signature(const VerifyRequest& req, const Unprotected& u, const
   if (s.type == kTlvEd25519) {
     if (key.kind != KeyKind::kEd25519) return SigOutcome::kWrongKeyType;
     const auto& sig64 = *reinterpret_cast<const std::uint8_t(*)[kEd25519SigSize]>(sig);
-    const bool ok = u.pure ? req.crypto->ed25519_verify_source(key, *req.source,
-                                                               info.protected_end, sig64)
-                           : req.crypto->ed25519_verify(key, info.digest,
-                                                        hash_size(info.hash_kind), sig64);
+    const bool ok =
+        u.pure ? req.crypto->ed25519_verify_source(key, *req.source, info.protected_end, sig64)
+               : req.crypto->ed25519_verify(key, info.digest, hash_size(info.hash_kind), sig64);
     return ok ? SigOutcome::kValid : SigOutcome::kInvalid;
   }
   // ECDSA P-256 signs the SHA-256 digest; "pure" is defined for Ed25519 only.
@@ -378,7 +375,7 @@ SigOutcome check_signature(const VerifyRequest& req, const Unprotected& u, const
   if (der == 0) return SigOutcome::kInvalid;
   const auto& digest32 = *reinterpret_cast<const std::uint8_t(*)[32]>(info.digest);
   return req.crypto->ecdsa_p256_verify_digest(key, digest32, sig, der) ? SigOutcome::kValid
-                                                                        : SigOutcome::kInvalid;
+                                                                       : SigOutcome::kInvalid;
 }
 
 }  // namespace

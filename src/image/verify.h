@@ -23,25 +23,25 @@ namespace ironseal::image {
 
 enum class Status : std::uint8_t {
   kOk = 0,
-  kReadError,           // the source could not deliver bytes it claims to have
-  kTruncated,           // the image ends before a structure it declares
-  kBadMagic,            // header magic is not 0x96f3b83d
-  kBadHeader,           // header fields are inconsistent (e.g. header size < 32)
-  kUnsupportedFlags,    // encrypted, compressed or otherwise unsupported image
-  kBadTlvInfo,          // TLV area magic or total length wrong
-  kTlvOutOfBounds,      // a TLV entry crosses the end of its area
-  kBadTlvLength,        // a known TLV has a length its type does not allow
-  kUnknownTlv,          // a TLV type that is not allowed in its area
-  kDuplicateTlv,        // a TLV that must appear once appears again
-  kTooManyEntries,      // more signatures or dependencies than this verifier holds
-  kMissingHash,         // no SHA-256/SHA-512 TLV
-  kUnsupportedHash,     // SHA-384 or a hash that does not fit the signature type
-  kHashMismatch,        // computed digest differs from the hash TLV
-  kMissingSignature,    // no signature TLV at all
-  kSignatureWithoutKey, // a signature TLV with no KEYHASH/PUBKEY before it
-  kUnknownKey,          // signatures exist, but none by a trusted key
-  kKeyTypeMismatch,     // signature type does not match the trusted key's type
-  kBadSignature,        // a trusted key's signature does not verify
+  kReadError,            // the source could not deliver bytes it claims to have
+  kTruncated,            // the image ends before a structure it declares
+  kBadMagic,             // header magic is not 0x96f3b83d
+  kBadHeader,            // header fields are inconsistent (e.g. header size < 32)
+  kUnsupportedFlags,     // encrypted, compressed or otherwise unsupported image
+  kBadTlvInfo,           // TLV area magic or total length wrong
+  kTlvOutOfBounds,       // a TLV entry crosses the end of its area
+  kBadTlvLength,         // a known TLV has a length its type does not allow
+  kUnknownTlv,           // a TLV type that is not allowed in its area
+  kDuplicateTlv,         // a TLV that must appear once appears again
+  kTooManyEntries,       // more signatures or dependencies than this verifier holds
+  kMissingHash,          // no SHA-256/SHA-512 TLV
+  kUnsupportedHash,      // SHA-384 or a hash that does not fit the signature type
+  kHashMismatch,         // computed digest differs from the hash TLV
+  kMissingSignature,     // no signature TLV at all
+  kSignatureWithoutKey,  // a signature TLV with no KEYHASH/PUBKEY before it
+  kUnknownKey,           // signatures exist, but none by a trusted key
+  kKeyTypeMismatch,      // signature type does not match the trusted key's type
+  kBadSignature,         // a trusted key's signature does not verify
 };
 
 // A short stable name ("bad_signature") and a one-line explanation.
@@ -112,8 +112,7 @@ class CryptoBackend {
                               std::size_t length, const std::uint8_t (&signature)[64]) = 0;
   // Ed25519 over the first `length` bytes of `source` (MCUboot's "pure" mode).
   virtual bool ed25519_verify_source(const TrustedKey& key, const ImageSource& source,
-                                     std::uint64_t length,
-                                     const std::uint8_t (&signature)[64]) = 0;
+                                     std::uint64_t length, const std::uint8_t (&signature)[64]) = 0;
   // ECDSA P-256 over a SHA-256 digest; `der` is the exact DER signature (padding removed).
   virtual bool ecdsa_p256_verify_digest(const TrustedKey& key, const std::uint8_t (&digest)[32],
                                         const std::uint8_t* der, std::size_t der_length) = 0;

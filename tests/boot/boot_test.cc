@@ -12,7 +12,9 @@ namespace {
 
 using namespace testing;
 
-image::MemorySource source_of(const Bytes& b) { return image::MemorySource(b.data(), b.size()); }
+image::MemorySource source_of(const Bytes& b) {
+  return image::MemorySource(b.data(), b.size());
+}
 
 InstallReport install_bytes(HostDevice& d, const Bytes& image, std::uint8_t attempts = 2) {
   InstallReport r;
@@ -28,9 +30,13 @@ void write_slot_raw(HostDevice& d, SlotId slot, const Bytes& bytes) {
   std::copy(bytes.begin(), bytes.end(), d.flash().bytes().begin() + base);
 }
 
-void forge_state(HostDevice& d, BootState st) { ASSERT_TRUE(store_state(d.flash(), d.geometry(), &st)); }
+void forge_state(HostDevice& d, BootState st) {
+  ASSERT_TRUE(store_state(d.flash(), d.geometry(), &st));
+}
 
-std::string version_text(const BootReport& r) { return image::format_version(r.info.header.version); }
+std::string version_text(const BootReport& r) {
+  return image::format_version(r.info.header.version);
+}
 
 class Boot : public BootTest {};
 
@@ -137,7 +143,8 @@ TEST_F(Boot, KeyInTheFlashKeyStoreButNotFusedIsNotTrusted) {
   const auto keys = image::to_trusted_keys(
       std::vector<crypto::PublicKey>{root_.public_key(), attacker.public_key()});
   std::vector<std::uint8_t> store(d->geometry().block_size, 0xff);
-  ASSERT_GT(encode_keystore(keys.data(), 2, store.data(), static_cast<std::uint32_t>(store.size())), 0u);
+  ASSERT_GT(encode_keystore(keys.data(), 2, store.data(), static_cast<std::uint32_t>(store.size())),
+            0u);
   std::copy(store.begin(), store.end(), d->flash().bytes().begin() + d->geometry().keystore_offset);
   const InstallReport ir = install_bytes(*d, firmware("5.0.0", 9, &attacker));
   EXPECT_EQ(ir.result, InstallResult::kRefused);

@@ -1,14 +1,15 @@
 // Verify what you run, run what you verified: the host executes the verified in-memory copy via
 // a sealed memfd; later changes to flash cannot reach it, and the memfd cannot be written.
-#include <gtest/gtest.h>
+#include "boot/exec.h"
+
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 #include "boot/boot_test_util.h"
-#include "boot/exec.h"
 #include "support/requirements.h"
 
 namespace ironseal::boot {

@@ -108,7 +108,8 @@ class PowerCut : public BootTest {
   void check_recovery(HostDevice& d, const Scenario& sc, bool confirmed_before_cut) {
     const std::string old_version = "1.0.0+0";
     const std::string new_version = image::format_version(
-        image::decode_header(*reinterpret_cast<const std::uint8_t(*)[32]>(sc.image.data())).version);
+        image::decode_header(*reinterpret_cast<const std::uint8_t(*)[32]>(sc.image.data()))
+            .version);
     bool new_is_confirmed = confirmed_before_cut;
     const int bound = small_config().trial_attempts + 3;
     for (int boot = 0;; ++boot) {
@@ -121,7 +122,8 @@ class PowerCut : public BootTest {
       // The bytes handed over verify on their own, against the root key alone.
       ASSERT_NE(s.report.image, nullptr);
       image::ImageInfo again;
-      const auto trusted = image::to_trusted_keys(std::vector<crypto::PublicKey>{root_.public_key()});
+      const auto trusted =
+          image::to_trusted_keys(std::vector<crypto::PublicKey>{root_.public_key()});
       std::vector<std::uint8_t> scratch(4096);
       ASSERT_EQ(image::verify_image({s.report.image, trusted.data(), 1, &d.crypto(), scratch.data(),
                                      scratch.size()},

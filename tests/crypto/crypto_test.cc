@@ -14,13 +14,14 @@ namespace {
 
 using testing::TempDir;
 
-Bytes hex(std::string_view h) { return *from_hex(h); }
+Bytes hex(std::string_view h) {
+  return *from_hex(h);
+}
 
 // Wraps a raw Ed25519 seed in PKCS#8 PEM so the vectors go through the same loader as key files.
 std::string ed25519_pem_from_seed(std::string_view seed_hex) {
   const Bytes der = hex(std::string("302e020100300506032b657004220420") + std::string(seed_hex));
-  static constexpr char kB64[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string b64;
   for (std::size_t i = 0; i < der.size(); i += 3) {
     const std::uint32_t n = der[i] << 16 | (i + 1 < der.size() ? der[i + 1] << 8 : 0) |
@@ -190,7 +191,8 @@ TEST(Keys, RefusesUnsupportedAlgorithmsAndEncryptedPem) {
   EXPECT_EQ(PublicKey::from_pem("not a key").error().code, ErrorCode::kMalformed);
   // An encrypted key must fail to load, not block on a passphrase prompt.
   const Bytes pem = testing::read_fixture("keys/test-key-ed25519-encrypted.pem");
-  auto r = PrivateKey::from_pem(std::string_view(reinterpret_cast<const char*>(pem.data()), pem.size()));
+  auto r =
+      PrivateKey::from_pem(std::string_view(reinterpret_cast<const char*>(pem.data()), pem.size()));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kMalformed);
 }

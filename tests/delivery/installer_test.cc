@@ -1,17 +1,18 @@
 // Chunked delivery into the inactive slot: verify-before-write, resume, delta, and refusals.
+#include "delivery/installer.h"
+
 #include <gtest/gtest.h>
 
 #include "boot/boot_test_util.h"
 #include "crypto/hash.h"
-#include "delivery/installer.h"
 #include "support/requirements.h"
 #include "support/test_env.h"
 
 namespace ironseal::delivery {
 namespace {
 
-using boot::testing::BootTest;
 using boot::testing::boot_and_run;
+using boot::testing::BootTest;
 
 // An in-memory source that counts what it serves and can lie about one chunk.
 class MemorySource final : public ChunkSource {

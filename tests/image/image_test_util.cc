@@ -40,10 +40,10 @@ Status verify_status(const Bytes& image, const std::vector<crypto::PublicKey>& k
   std::copy(image.begin(), image.end(), exact.get());
   MemorySource source(exact.get(), image.size());
   ImageInfo local;
-  return verify_image(VerifyRequest{&source, trusted.data(),
-                                    static_cast<std::uint32_t>(trusted.size()), &backend,
-                                    work.data(), work.size()},
-                      info ? info : &local);
+  return verify_image(
+      VerifyRequest{&source, trusted.data(), static_cast<std::uint32_t>(trusted.size()), &backend,
+                    work.data(), work.size()},
+      info ? info : &local);
 }
 
 Bytes tlv(std::uint16_t type, ByteView value) {

@@ -27,7 +27,8 @@ PublicKey fixture_public(const std::string& name) {
 // Loads a committed test key without the 0600 check (git does not keep file modes).
 PrivateKey fixture_private(const std::string& name) {
   const Bytes pem = read_fixture("imgtool/" + name);
-  auto key = PrivateKey::from_pem(std::string_view(reinterpret_cast<const char*>(pem.data()), pem.size()));
+  auto key =
+      PrivateKey::from_pem(std::string_view(reinterpret_cast<const char*>(pem.data()), pem.size()));
   EXPECT_TRUE(key) << key.error().message;
   return *key;
 }
@@ -118,9 +119,9 @@ TEST(ImgtoolInterop, IronsealSignsTheSameBytesAsImgtool) {
     ASSERT_TRUE(ours) << ours.error().message;
     const Bytes theirs = read_fixture(std::string("imgtool/") + c.image);
     ASSERT_EQ(ours->size(), theirs.size());
-    EXPECT_TRUE(*ours == theirs) << "first difference at byte "
-                                 << (std::mismatch(ours->begin(), ours->end(), theirs.begin()).first -
-                                     ours->begin());
+    EXPECT_TRUE(*ours == theirs)
+        << "first difference at byte "
+        << (std::mismatch(ours->begin(), ours->end(), theirs.begin()).first - ours->begin());
   }
 }
 

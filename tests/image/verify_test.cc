@@ -6,11 +6,11 @@
 #include <random>
 
 #include "core/endian.h"
+#include "core/file.h"
 #include "crypto/hash.h"
 #include "image/image_test_util.h"
 #include "support/requirements.h"
 #include "support/test_env.h"
-#include "core/file.h"
 
 namespace ironseal::image {
 namespace {
@@ -202,7 +202,7 @@ TEST_F(Ed25519Image, OversizedTlvLengthIsOutOfBounds) {
   EXPECT_EQ(verify_status(with_unprotected(f.image, entries), keys), Status::kTlvOutOfBounds);
   entries = unprotected_entries();
   const std::size_t last = entries.size() - 64 - 4;  // the signature entry's header
-  store_le16(entries.data() + last + 2, 65);          // one byte past the area's end
+  store_le16(entries.data() + last + 2, 65);         // one byte past the area's end
   EXPECT_EQ(verify_status(with_unprotected(f.image, entries), keys), Status::kTlvOutOfBounds);
 }
 
@@ -239,8 +239,8 @@ TEST_F(Ed25519Image, UnknownUnprotectedTlvIsRefused) {
   IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.5");
   const Bytes extra = pattern(16);
   for (std::uint16_t type : {0x30, 0x20, 0x99, 0x00a0, 0x0003}) {
-    EXPECT_EQ(verify_status(with_unprotected(f.image, cat({unprotected_entries(), tlv(type, extra)})),
-                            keys),
+    EXPECT_EQ(verify_status(
+                  with_unprotected(f.image, cat({unprotected_entries(), tlv(type, extra)})), keys),
               Status::kUnknownTlv)
         << type;
   }
@@ -256,7 +256,8 @@ TEST_F(Ed25519Image, UnknownProtectedTlvIsRefusedButVendorTlvIsCarried) {
     Bytes hashed(f.image.begin(), f.image.begin() + static_cast<std::ptrdiff_t>(l.protected_end));
     const Bytes entry = tlv(type, pattern(8));
     hashed.insert(hashed.end(), entry.begin(), entry.end());
-    const auto prot = static_cast<std::uint16_t>(l.protected_end - l.protected_offset + entry.size());
+    const auto prot =
+        static_cast<std::uint16_t>(l.protected_end - l.protected_offset + entry.size());
     store_le16(hashed.data() + 10, prot);
     store_le16(hashed.data() + l.protected_offset + 2, prot);
     Bytes image = hashed;
@@ -279,17 +280,17 @@ TEST_F(Ed25519Image, DuplicateHashTlvIsRefused) {
 TEST_F(Ed25519Image, MissingHashAndMissingSignatureAreRefused) {
   IRONSEAL_REQUIREMENTS("CR 3.4");
   const Bytes entries = unprotected_entries();
-  EXPECT_EQ(verify_status(with_unprotected(f.image, Bytes(entries.begin() + 36, entries.end())),
-                          keys),
-            Status::kMissingHash);
-  EXPECT_EQ(verify_status(with_unprotected(f.image, Bytes(entries.begin(), entries.begin() + 36)),
-                          keys),
-            Status::kMissingSignature);
+  EXPECT_EQ(
+      verify_status(with_unprotected(f.image, Bytes(entries.begin() + 36, entries.end())), keys),
+      Status::kMissingHash);
+  EXPECT_EQ(
+      verify_status(with_unprotected(f.image, Bytes(entries.begin(), entries.begin() + 36)), keys),
+      Status::kMissingSignature);
 }
 
 TEST_F(Ed25519Image, Sha384IsUnsupported) {
-  EXPECT_EQ(verify_status(with_unprotected(f.image, cat({tlv(kTlvSha384, pattern(48)),
-                                                          unprotected_entries()})),
+  EXPECT_EQ(verify_status(with_unprotected(
+                              f.image, cat({tlv(kTlvSha384, pattern(48)), unprotected_entries()})),
                           keys),
             Status::kUnsupportedHash);
 }
@@ -320,18 +321,19 @@ TEST_F(Ed25519Image, KeyHashOfTheWrongLengthIsRefused) {
   const Bytes sig_tlv(entries.end() - 68, entries.end());
   const Bytes keyhash(entries.begin() + 40, entries.begin() + 72);
   // A prefix of the right key hash must not match (MCUboot compares only the TLV's length).
-  EXPECT_EQ(verify_status(with_unprotected(f.image, cat({hash_tlv,
-                                                          tlv(kTlvKeyHash, ByteView(keyhash).first(16)),
-                                                          sig_tlv})),
-                          keys),
-            Status::kBadTlvLength);
+  EXPECT_EQ(
+      verify_status(
+          with_unprotected(f.image,
+                           cat({hash_tlv, tlv(kTlvKeyHash, ByteView(keyhash).first(16)), sig_tlv})),
+          keys),
+      Status::kBadTlvLength);
 }
 
 TEST_F(Ed25519Image, PublicKeyTlvInsteadOfKeyHashIsAccepted) {
   const Bytes entries = unprotected_entries();
-  const Bytes full = cat({ByteView(entries).first(36),
-                          tlv(kTlvPublicKey, f.key.public_key().spki_der()),
-                          ByteView(entries).last(68)});
+  const Bytes full =
+      cat({ByteView(entries).first(36), tlv(kTlvPublicKey, f.key.public_key().spki_der()),
+           ByteView(entries).last(68)});
   EXPECT_EQ(verify_status(with_unprotected(f.image, full), keys), Status::kOk);
   const PublicKey other = PrivateKey::generate(crypto::KeyType::kEd25519)->public_key();
   const Bytes wrong = cat({ByteView(entries).first(36), tlv(kTlvPublicKey, other.spki_der()),
@@ -376,12 +378,12 @@ TEST_F(Ed25519Image, OneValidSignatureByATrustedKeySuffices) {
 TEST_F(Ed25519Image, TooManySignaturesAreRefused) {
   const Bytes entries = unprotected_entries();
   const Bytes pair = Bytes(entries.begin() + 36, entries.end());
-  EXPECT_EQ(verify_status(with_unprotected(f.image, cat({ByteView(entries).first(36), pair, pair,
-                                                          pair, pair})),
+  EXPECT_EQ(verify_status(with_unprotected(
+                              f.image, cat({ByteView(entries).first(36), pair, pair, pair, pair})),
                           keys),
             Status::kOk);
   EXPECT_EQ(verify_status(with_unprotected(f.image, cat({ByteView(entries).first(36), pair, pair,
-                                                          pair, pair, pair})),
+                                                         pair, pair, pair})),
                           keys),
             Status::kTooManyEntries);
 }
@@ -407,8 +409,8 @@ TEST(ImageVerify, EcdsaSignatureZeroPaddingIsAcceptedOtherTrailingBytesAreNot) {
   const Bytes der = *f.key.sign(hashed);
   const Bytes keyhash = crypto::sha256(f.key.public_key().spki_der());
   auto with_sig = [&](const Bytes& sig) {
-    return with_unprotected(f.image, cat({tlv(kTlvSha256, digest), tlv(kTlvKeyHash, keyhash),
-                                          tlv(kTlvEcdsaSig, sig)}));
+    return with_unprotected(
+        f.image, cat({tlv(kTlvSha256, digest), tlv(kTlvKeyHash, keyhash), tlv(kTlvEcdsaSig, sig)}));
   };
   Bytes padded = der;
   padded.resize(72, 0);
@@ -425,9 +427,10 @@ TEST(ImageVerify, PureFlagWithEcdsaIsUnsupported) {
   const Fixture f = make_signed(Mode::kEcdsaP256);
   const Bytes hashed = hashed_region(f.image);
   const std::uint8_t one = 1;
-  const Bytes entries = cat({tlv(kTlvSha256, crypto::sha256(hashed)), tlv(kTlvSigPure, ByteView(&one, 1)),
-                             tlv(kTlvKeyHash, crypto::sha256(f.key.public_key().spki_der())),
-                             tlv(kTlvEcdsaSig, *f.key.sign(hashed))});
+  const Bytes entries =
+      cat({tlv(kTlvSha256, crypto::sha256(hashed)), tlv(kTlvSigPure, ByteView(&one, 1)),
+           tlv(kTlvKeyHash, crypto::sha256(f.key.public_key().spki_der())),
+           tlv(kTlvEcdsaSig, *f.key.sign(hashed))});
   EXPECT_EQ(verify_status(with_unprotected(f.image, entries), {f.key.public_key()}),
             Status::kUnsupportedHash);
 }

@@ -16,9 +16,8 @@ TempDir::TempDir() {
   for (char& c : name) {
     if (c == '/') c = '_';
   }
-  path_ = std::filesystem::temp_directory_path() /
-          ("ironseal-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-           name);
+  path_ = std::filesystem::temp_directory_path() / ("ironseal-test-" + std::to_string(::getpid()) +
+                                                    "-" + std::to_string(counter++) + "-" + name);
   std::filesystem::remove_all(path_);
   std::filesystem::create_directories(path_);
 }
