@@ -89,6 +89,7 @@ class SimFlash final : public Flash {
   std::uint32_t page_size_;
   FaultInjector* faults_;
   std::uint64_t violations_ = 0;
+  std::vector<std::uint8_t> erased_;  // a block of 0xff, written by erase_block
 };
 
 class SimOtp final : public Otp {
