@@ -290,6 +290,12 @@ TufResult<Metadata<Targets>> parse_targets(ByteView bytes) {
       const Json* hashes = nullptr;
       TRY_ASSIGN(hashes, tf.get("hashes"));
       TRY_ASSIGN(file.hashes, parse_hashes(*hashes, path));
+      if (v.contains("custom")) {
+        if (!v["custom"].is_object()) {
+          return refuse(Reason::kMalformed, "target ", path, ": custom is not an object");
+        }
+        file.custom = v["custom"].dump();
+      }
       t.targets.emplace(path, std::move(file));
     }
     if (f.has("delegations")) {

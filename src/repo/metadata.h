@@ -61,6 +61,9 @@ struct TargetFile {
   std::string path;
   std::uint64_t length = 0;
   std::map<std::string, std::string> hashes;  // never empty
+  // The target's "custom" object as JSON text (empty when absent). Covered by the role's
+  // signature like every other field; ironseal puts hardware_id and the chunk index there.
+  std::string custom;
   // The hash used for consistent-snapshot file names: sha256 when present, else the first.
   const std::string& naming_hash() const;
 };
