@@ -21,6 +21,7 @@ void set_action(CLI::App* command, Action action);
 void register_key_commands(CLI::App& app);
 void register_image_commands(CLI::App& app);
 void register_device_commands(CLI::App& app);
+void register_repo_commands(CLI::App& app);
 
 // Prints JSON to stdout, two-space indented, with a final newline.
 void print_json(const nlohmann::json& j);

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   cli::register_key_commands(app);
   cli::register_image_commands(app);
   cli::register_device_commands(app);
+  cli::register_repo_commands(app);
 
   try {
     app.parse(argc, argv);
