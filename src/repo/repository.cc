@@ -185,6 +185,13 @@ Result<ImageFacts> inspect_boot_image(const fs::path& path) {
     e.message = path.string() + " is not a valid boot image: " + e.message;
     return std::unexpected(e);
   }
+  // Devices compare a slot's first `length` bytes with the target: publish the image exactly,
+  // without slot padding or trailer behind its TLVs.
+  if (source.size() != layout.unprotected_end) {
+    return fail(ErrorCode::kMalformed, path.string(), " has ",
+                std::to_string(source.size() - layout.unprotected_end),
+                " bytes after its TLV area (slot padding?); publish the unpadded image");
+  }
   ImageFacts facts{image::format_version(layout.header.version), 0};
   image::TlvIterator it(source, layout);
   for (;;) {

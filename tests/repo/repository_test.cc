@@ -170,6 +170,12 @@ TEST_F(RepositoryTest, RefusesWhatIsNotABootImageAndBadCustom) {
   EXPECT_EQ(repo.add_image_target(img, o).error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(repo.add_image_target(img, ImageTargetOptions{}).error().code,
             ErrorCode::kInvalidArgument);  // no hardware id
+  // Slot padding behind the TLVs: devices compare exactly `length` bytes, so it is refused.
+  Bytes padded = *read_file(img);
+  padded.resize(padded.size() + 4096, 0xff);
+  ASSERT_TRUE(write_file_atomic(tmp_ / "padded.img", padded).has_value());
+  EXPECT_EQ(repo.add_image_target(tmp_ / "padded.img", target()).error().code,
+            ErrorCode::kMalformed);
   // An existing repository is never initialised over.
   auto again = Repository::init(repo_dir(), {}, fixed(kNow));
   ASSERT_FALSE(again.has_value());
