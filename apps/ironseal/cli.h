@@ -22,6 +22,7 @@ void register_key_commands(CLI::App& app);
 void register_image_commands(CLI::App& app);
 void register_device_commands(CLI::App& app);
 void register_repo_commands(CLI::App& app);
+void register_update_commands(CLI::App& app);
 
 // Prints JSON to stdout, two-space indented, with a final newline.
 void print_json(const nlohmann::json& j);

@@ -14,6 +14,7 @@
 #include "boot/otp_map.h"
 #include "cli.h"
 #include "core/file.h"
+#include "agent/update.h"
 #include "crypto/hash.h"
 #include "crypto/key.h"
 #include "delivery/installer.h"
@@ -36,6 +37,10 @@ struct DeviceArgs {
   std::uint32_t journal_every = 256;
   std::string vid;
   std::string cid;
+  std::string serial;
+  std::string hardware_id;
+  std::string image_root;
+  std::string director_root;
   std::string slot;
   std::uint32_t slot_size = 4 * 1024 * 1024;
   std::uint32_t block_size = 4096;
@@ -207,6 +212,8 @@ Result<void> do_init(const DeviceArgs& a) {
   boot::DeviceConfig config;
   config.slot_size = a.slot_size;
   config.block_size = a.block_size;
+  config.serial = a.serial;
+  config.hardware_id = a.hardware_id;
   config.page_size = a.page_size;
   config.trial_attempts = static_cast<std::uint8_t>(a.attempts);
   if (a.attempts == 0 || a.attempts > 255) {
@@ -246,6 +253,9 @@ Result<void> do_init(const DeviceArgs& a) {
     return r;
   }
   if (auto r = boot::save_device(a.dir, **hd); !r) return r;
+  if (!a.image_root.empty()) {
+    if (auto r = agent::install_update_roots(a.dir, a.image_root, a.director_root); !r) return r;
+  }
   if (a.json) {
     auto st = status_json(**hd);
     if (!st) return std::unexpected(st.error());
@@ -547,6 +557,14 @@ void register_device_commands(CLI::App& app) {
                    "Vendor UUID or name to fuse as hardware identity (with --cid)");
   init->add_option("--cid", a->cid, "Device class UUID or name")->needs("--vid");
   init->add_option("--slot-size", a->slot_size, "Slot size in bytes (default 4 MiB)");
+  init->add_option("--serial", a->serial, "Serial number (the director addresses the device by it)");
+  init->add_option("--hardware-id", a->hardware_id, "Hardware id images must be published for");
+  CLI::Option* image_root =
+      init->add_option("--image-root", a->image_root, "Trusted root.json of the image repository");
+  CLI::Option* director_root =
+      init->add_option("--director-root", a->director_root, "Trusted root.json of the director");
+  image_root->needs(director_root)->needs("--serial")->needs("--hardware-id");
+  director_root->needs(image_root);
   init->add_option("--block-size", a->block_size, "Flash erase block size (default 4096)");
   init->add_option("--page-size", a->page_size,
                    "Flash program page size, at most 4096 (default 256)");

@@ -150,7 +150,9 @@ nlohmann::json config_json(const DeviceConfig& c) {
   return {{"format", "ironseal-sim-device-1"}, {"block_size", c.block_size},
           {"page_size", c.page_size},          {"stage2_size", c.stage2_size},
           {"slot_size", c.slot_size},          {"config_size", c.config_size},
-          {"trial_attempts", c.trial_attempts}};
+          {"trial_attempts", c.trial_attempts},
+          {"serial", c.serial},
+          {"hardware_id", c.hardware_id}};
 }
 }  // namespace
 
@@ -202,6 +204,8 @@ Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir
     c.slot_size = j.at("slot_size");
     c.config_size = j.at("config_size");
     c.trial_attempts = j.at("trial_attempts");
+    c.serial = j.value("serial", "");
+    c.hardware_id = j.value("hardware_id", "");
   } catch (const nlohmann::json::exception& e) {
     return fail(ErrorCode::kMalformed, (dir / "device.json").string(), ": ", e.what());
   }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "boot/boot.h"
@@ -25,6 +26,10 @@ struct DeviceConfig {
   std::uint32_t slot_size = 4 * 1024 * 1024;
   std::uint32_t config_size = 16 * 1024;
   std::uint8_t trial_attempts = 3;
+  // Identity for updates: the director addresses the device by serial; images name the
+  // hardware they are for (TUF target custom "hardware_id").
+  std::string serial;
+  std::string hardware_id;
 };
 
 class HostDevice {

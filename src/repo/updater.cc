@@ -222,9 +222,8 @@ bool Updater::is_cached(const std::filesystem::path& target_dir, const TargetFil
   return bytes && verify_length_and_hashes(*bytes, target.length, target.hashes, target.path);
 }
 
-TufResult<std::filesystem::path> Updater::download_target(
-    const TargetFile& target, std::string target_base_url,
-    const std::filesystem::path& target_dir) {
+TufResult<std::string> Updater::target_url(const TargetFile& target,
+                                           std::string target_base_url) {
   if (auto ok = refresh(); !ok) return std::unexpected(ok.error());
   std::string remote = target.path;
   if (trusted_->root().consistent_snapshot && config_.prefix_targets_with_hash) {
@@ -232,8 +231,15 @@ TufResult<std::filesystem::path> Updater::download_target(
     const std::size_t name_at = slash == std::string::npos ? 0 : slash + 1;
     remote.insert(name_at, target.naming_hash() + ".");
   }
-  auto bytes = fetcher_.fetch(with_slash(std::move(target_base_url)) + url_path(remote),
-                              target.length);
+  return with_slash(std::move(target_base_url)) + url_path(remote);
+}
+
+TufResult<std::filesystem::path> Updater::download_target(
+    const TargetFile& target, std::string target_base_url,
+    const std::filesystem::path& target_dir) {
+  auto url = target_url(target, std::move(target_base_url));
+  if (!url) return std::unexpected(url.error());
+  auto bytes = fetcher_.fetch(*url, target.length);
   if (!bytes) return std::unexpected(bytes.error());
   if (auto ok = verify_length_and_hashes(*bytes, target.length, target.hashes, target.path); !ok) {
     return std::unexpected(ok.error());

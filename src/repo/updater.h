@@ -49,6 +49,9 @@ class Updater {
   // The local path a target is stored at inside `target_dir` (its percent-encoded path).
   static std::filesystem::path target_file_path(const std::filesystem::path& target_dir,
                                                 const TargetFile& target);
+  // The URL the target's bytes are at under `target_base_url` (HASH.name under consistent
+  // snapshots). Refreshes first if needed, since the naming depends on the trusted root.
+  TufResult<std::string> target_url(const TargetFile& target, std::string target_base_url);
   // True if `target_dir` already holds this exact target (length and all hashes match).
   static bool is_cached(const std::filesystem::path& target_dir, const TargetFile& target);
   // Downloads the target (at most its trusted length), verifies length and hashes, and stores

@@ -1,0 +1,244 @@
+#include "agent/update.h"
+
+#include <nlohmann/json.hpp>
+
+#include "boot/boot.h"
+#include "core/file.h"
+#include "crypto/hash.h"
+#include "delivery/http_source.h"
+#include "image/sign.h"
+#include "image/verify.h"
+#include "repo/updater.h"
+
+namespace ironseal::agent {
+namespace {
+
+using Json = nlohmann::json;
+
+std::string slash(std::string url) {
+  if (url.empty() || url.back() != '/') url.push_back('/');
+  return url;
+}
+
+Result<Json> custom_of(const repo::TargetFile& t) {
+  if (t.custom.empty()) return Json::object();
+  try {
+    return Json::parse(t.custom);
+  } catch (const Json::exception&) {
+    return fail(ErrorCode::kMalformed, "target ", t.path, ": custom is not JSON");
+  }
+}
+
+// The "ironseal" chunk index binding of a target: {target, sha256, length, chunk_size}.
+Result<Json> chunk_binding(const Json& custom, const std::string& path) {
+  const auto it = custom.find("ironseal");
+  if (it == custom.end() || !it->is_object() || !it->contains("chunk_index") ||
+      !(*it)["chunk_index"].is_object()) {
+    return fail(ErrorCode::kNotTrusted, "target ", path,
+                " carries no chunk index binding (custom.ironseal.chunk_index)");
+  }
+  return (*it)["chunk_index"];
+}
+
+// Uptane's rule: the director's entry and the image repository's entry describe the same bytes
+// for the same hardware.
+Result<void> agree(const repo::TargetFile& director, const repo::TargetFile& image,
+                   const std::string& hardware_id) {
+  if (director.length != image.length) {
+    return fail(ErrorCode::kNotTrusted, "director and image repository disagree on the length of ",
+                image.path);
+  }
+  const auto d = director.hashes.find("sha256");
+  const auto i = image.hashes.find("sha256");
+  if (d == director.hashes.end() || i == image.hashes.end() || d->second != i->second) {
+    return fail(ErrorCode::kNotTrusted, "director and image repository disagree on the SHA-256 of ",
+                image.path);
+  }
+  for (const auto& [alg, value] : director.hashes) {
+    if (auto other = image.hashes.find(alg); other != image.hashes.end() && other->second != value) {
+      return fail(ErrorCode::kNotTrusted, "director and image repository disagree on the ", alg,
+                  " of ", image.path);
+    }
+  }
+  auto dc = custom_of(director);
+  auto ic = custom_of(image);
+  if (!dc) return std::unexpected(dc.error());
+  if (!ic) return std::unexpected(ic.error());
+  const std::string dh = dc->value("hardware_id", "");
+  const std::string ih = ic->value("hardware_id", "");
+  if (ih.empty() || dh != ih) {
+    return fail(ErrorCode::kNotTrusted, "director and image repository disagree on the hardware id of ",
+                image.path, " ('", dh, "' vs '", ih, "')");
+  }
+  if (ih != hardware_id) {
+    return fail(ErrorCode::kNotTrusted, image.path, " is for hardware '", ih, "', this device is '",
+                hardware_id, "'");
+  }
+  return {};
+}
+
+Result<repo::TargetFile> find(repo::Updater& u, const std::string& path, const char* which) {
+  auto t = u.find_target(path);
+  if (!t) {
+    return fail(repo::to_error(t.error()).code, which, ": ", repo::describe(t.error()));
+  }
+  return *t;
+}
+
+// SHA-256 of the image in a slot, or empty when the slot does not hold `length` image bytes.
+std::string slot_sha256(boot::HostDevice& hd, boot::SlotId slot, std::uint64_t length) {
+  const boot::FlashRegion region(hd.flash(), boot::slot_offset(hd.geometry(), slot),
+                                 hd.geometry().slot_size);
+  image::Layout layout;
+  if (image::parse_layout(region, &layout) != image::Status::kOk ||
+      layout.unprotected_end != length) {
+    return {};
+  }
+  auto hasher = crypto::Hasher::create(crypto::HashAlgorithm::kSha256);
+  if (!hasher) return {};
+  Bytes buf(1 << 16);
+  for (std::uint64_t off = 0; off < length; off += buf.size()) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length - off));
+    if (!region.read(off, buf.data(), n)) return {};
+    hasher->update(ByteView(buf.data(), n));
+  }
+  return to_hex(hasher->finish());
+}
+
+}  // namespace
+
+Result<void> install_update_roots(const std::filesystem::path& device_dir,
+                                  const std::filesystem::path& image_root,
+                                  const std::filesystem::path& director_root) {
+  for (auto [src, sub] : {std::pair{image_root, "image"}, std::pair{director_root, "director"}}) {
+    auto bytes = read_file(src);
+    if (!bytes) return std::unexpected(bytes.error());
+    if (auto r = repo::init_metadata_dir(device_dir / "tuf" / sub, *bytes); !r) {
+      return std::unexpected(repo::to_error(r.error()));
+    }
+  }
+  return {};
+}
+
+Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path& dir,
+                               const std::string& repo_url, repo::Fetcher& fetcher,
+                               const std::optional<std::string>& wanted) {
+  const auto& config = hd.config();
+  if (config.serial.empty() || config.hardware_id.empty() ||
+      !std::filesystem::exists(dir / "tuf" / "image" / "root.json") ||
+      !std::filesystem::exists(dir / "tuf" / "director" / "root.json")) {
+    return fail(ErrorCode::kInvalidArgument, dir.string(),
+                " is not set up for updates (device init --serial --hardware-id --image-root "
+                "--director-root)");
+  }
+  const std::string base = slash(repo_url);
+  repo::Updater director(dir / "tuf" / "director",
+                         base + "director/devices/" + config.serial + "/metadata/", fetcher);
+  repo::Updater images(dir / "tuf" / "image", base + "image/metadata/", fetcher);
+  if (auto r = director.refresh(); !r) {
+    return fail(repo::to_error(r.error()).code, "director: ", repo::describe(r.error()));
+  }
+  if (auto r = images.refresh(); !r) {
+    return fail(repo::to_error(r.error()).code, "image repository: ", repo::describe(r.error()));
+  }
+
+  // What the director assigns to this device (its top-level targets, chunk indexes aside).
+  const repo::Targets* assigned = director.trusted()->targets("targets");
+  std::vector<std::string> names;
+  for (const auto& [path, t] : assigned->targets) {
+    if (!path.ends_with(".chunks")) names.push_back(path);
+  }
+  std::string name;
+  if (wanted) {
+    if (std::find(names.begin(), names.end(), *wanted) == names.end()) {
+      return fail(ErrorCode::kNotTrusted, "the director does not assign ", *wanted, " to ",
+                  config.serial);
+    }
+    name = *wanted;
+  } else if (names.size() == 1) {
+    name = names.front();
+  } else {
+    return fail(ErrorCode::kNotTrusted, "the director assigns ", std::to_string(names.size()),
+                " images to ", config.serial, "; name one with --target");
+  }
+
+  const repo::TargetFile& by_director = assigned->targets.at(name);
+  auto by_images = find(images, name, "image repository");
+  if (!by_images) return std::unexpected(by_images.error());
+  if (auto ok = agree(by_director, *by_images, config.hardware_id); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto custom = custom_of(*by_images);
+  if (!custom) return std::unexpected(custom.error());
+  auto binding = chunk_binding(*custom, name);
+  if (!binding) return std::unexpected(binding.error());
+  auto director_custom = custom_of(by_director);
+  if (!director_custom || director_custom->value("ironseal", Json::object()).value("chunk_index", Json()) != *binding) {
+    return fail(ErrorCode::kNotTrusted, "director and image repository disagree on the chunk index of ",
+                name);
+  }
+
+  // The chunk index: a TUF target of its own, and its SHA-256 must be the bound one.
+  const std::string index_name = binding->value("target", "");
+  auto index_target = find(images, index_name, "image repository");
+  if (!index_target) return std::unexpected(index_target.error());
+  std::error_code ec;
+  std::filesystem::create_directories(dir / "tuf" / "cache", ec);
+  auto index_file = images.download_target(*index_target, base + "image/targets/", dir / "tuf" / "cache");
+  if (!index_file) {
+    return fail(repo::to_error(index_file.error()).code, "chunk index: ",
+                repo::describe(index_file.error()));
+  }
+  auto index_bytes = read_file(*index_file);
+  if (!index_bytes) return std::unexpected(index_bytes.error());
+  const Bytes index_digest = crypto::sha256(*index_bytes);
+  if (to_hex(index_digest) != binding->value("sha256", "")) {
+    return fail(ErrorCode::kNotTrusted, "chunk index ", index_name,
+                " does not have the SHA-256 its image's signed metadata binds");
+  }
+  auto index = delivery::parse_chunk_index(*index_bytes);
+  if (!index) return std::unexpected(index.error());
+  if (index->image_size != by_images->length) {
+    return fail(ErrorCode::kNotTrusted, "chunk index covers ", std::to_string(index->image_size),
+                " bytes, the target has ", std::to_string(by_images->length));
+  }
+
+  UpdatePlan plan;
+  plan.target = name;
+  plan.length = by_images->length;
+  plan.sha256 = by_images->hashes.at("sha256");
+  auto url = images.target_url(*by_images, base + "image/targets/");
+  if (!url) return std::unexpected(repo::to_error(url.error()));
+  plan.image_url = *url;
+  const Json meta = custom->value("ironseal", Json::object());
+  plan.version = meta.value("version", "");
+  plan.security_counter = meta.value("security_counter", 0u);
+  plan.index = std::move(*index);
+  std::copy(index_digest.begin(), index_digest.end(), plan.index_sha256.begin());
+
+  boot::BootState st;
+  bool found = false;
+  if (boot::load_state(hd.flash(), hd.geometry(), &st, &found)) {
+    plan.up_to_date = slot_sha256(hd, st.primary, plan.length) == plan.sha256;
+    const boot::FlashRegion region(hd.flash(), boot::slot_offset(hd.geometry(), st.primary),
+                                   hd.geometry().slot_size);
+    image::Layout layout;
+    if (image::parse_layout(region, &layout) == image::Status::kOk) {
+      plan.installed_version = image::format_version(layout.header.version);
+    }
+  }
+  return plan;
+}
+
+Result<delivery::ChunkedInstallReport> apply_update(boot::HostDevice& hd,
+                                                    const std::filesystem::path& dir,
+                                                    const UpdatePlan& plan,
+                                                    const delivery::ChunkedInstallOptions& options) {
+  auto source = delivery::HttpChunkSource::create(plan.image_url);
+  if (!source) return std::unexpected(source.error());
+  delivery::ChunkedInstallOptions opt = options;
+  if (opt.journal.empty()) opt.journal = dir / "install.journal";
+  return delivery::install_chunked(hd, plan.index, plan.index_sha256, **source, opt);
+}
+
+}  // namespace ironseal::agent
