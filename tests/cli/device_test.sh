@@ -22,7 +22,7 @@ sign --version 3.0.0 --security-counter 3 runtime-failing.bin v3-fails.img
 
 mkdir other && touch other/keep
 expect 1 "init refuses firmware for other hardware" -- "$IRONSEAL" device init other --root-key root.pub \
-  --stage2 s2.img --firmware v1.img --vid other.example --cid y
+  --stage2 s2.img --firmware v1.img --vid other.example --cid y --slot-size 0x1000000
 contains err.txt "wrong_hardware" "init names the reason"
 [ -f other/keep ] && [ ! -e other/device.json ] && [ ! -e other/flash.img ]
 ok $? "a refused init leaves no half-made device and keeps unrelated files"
