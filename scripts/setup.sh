@@ -14,6 +14,8 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev time
   # MCUboot imgtool interoperability (the imgtool script itself is not part of this repository)
   python3 python3-cryptography python3-click python3-cbor2 python3-intelhex
+  # the public tuf-conformance suite's runner (../shared/tools/tuf-conformance/run)
+  python3-pytest python3-requests python3-urllib3 faketime
 )
 
 missing=()
