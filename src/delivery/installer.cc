@@ -1,6 +1,10 @@
 #include "delivery/installer.h"
 
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "boot/boot.h"
@@ -63,6 +67,76 @@ std::map<Sha256, std::uint64_t> active_chunks(boot::HostDevice& hd, boot::SlotId
   return out;
 }
 
+enum class Origin { kResumed, kLocal, kDownloaded };
+
+struct Chunk {
+  std::size_t index = 0;
+  std::uint32_t length = 0;
+  Origin origin = Origin::kDownloaded;
+  Bytes bytes;
+};
+
+// Hands proven chunks from the thread that obtains and hashes them to the thread that writes
+// them, in order, through a fixed pool of buffers (memory stays bounded by depth x chunk size).
+class ChunkPipe {
+ public:
+  ChunkPipe(std::size_t depth, std::size_t chunk_size) {
+    for (std::size_t i = 0; i < depth; ++i) free_.push_back(Chunk{0, 0, Origin::kDownloaded, Bytes(chunk_size)});
+  }
+  // Producer side. take_free() returns nullopt once the consumer cancelled.
+  std::optional<Chunk> take_free() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return cancelled_ || !free_.empty(); });
+    if (cancelled_) return std::nullopt;
+    Chunk c = std::move(free_.front());
+    free_.pop_front();
+    return c;
+  }
+  void put_ready(Chunk c) {
+    std::lock_guard lock(mu_);
+    ready_.push_back(std::move(c));
+    cv_.notify_all();
+  }
+  void finish(std::optional<Error> error) {
+    std::lock_guard lock(mu_);
+    done_ = true;
+    error_ = std::move(error);
+    cv_.notify_all();
+  }
+  // Consumer side. take_ready() returns nullopt when the producer finished and all was taken.
+  std::optional<Chunk> take_ready() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return done_ || !ready_.empty(); });
+    if (ready_.empty()) return std::nullopt;
+    Chunk c = std::move(ready_.front());
+    ready_.pop_front();
+    return c;
+  }
+  void give_back(Chunk c) {
+    std::lock_guard lock(mu_);
+    free_.push_back(std::move(c));
+    cv_.notify_all();
+  }
+  void cancel() {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    cv_.notify_all();
+  }
+  std::optional<Error> error() {
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Chunk> free_;
+  std::deque<Chunk> ready_;
+  bool done_ = false;
+  bool cancelled_ = false;
+  std::optional<Error> error_;
+};
+
 }  // namespace
 
 Result<FileChunkSource> FileChunkSource::open(const std::filesystem::path& path) {
@@ -111,59 +185,86 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
     }
   }
 
-  Bytes buf(index.chunk_size);
-  const auto local = active_chunks(hd, boot::other(session.slot), index.chunk_size, buf);
+  Bytes scratch(index.chunk_size);
+  const auto local = active_chunks(hd, boot::other(session.slot), index.chunk_size, scratch);
   const std::uint32_t slot_base = boot::slot_offset(d.geometry, session.slot);
   const std::uint32_t active_base = boot::slot_offset(d.geometry, boot::other(session.slot));
 
-  for (std::size_t i = 0; i < index.hashes.size(); ++i) {
-    const std::uint64_t off = index.chunk_offset(i);
-    const std::uint32_t len = index.chunk_length(i);
-    const std::span<std::uint8_t> chunk(buf.data(), len);
-    const Sha256& want = index.hashes[i];
-
-    // 1. Already on flash from an interrupted run? Proven by hashing flash, not by the journal.
-    if (i < resumable &&
-        d.flash->read(slot_base + static_cast<std::uint32_t>(off), chunk.data(), len) &&
-        hash_of(chunk) == want) {
-      p.resumed += len;
-      p.done += len;
-      continue;
-    }
-    // 2. The same bytes in the active slot? Copy locally, proving them again after reading.
-    bool have = false;
-    if (auto it = local.find(want);
-        it != local.end() &&
-        d.flash->read(active_base + static_cast<std::uint32_t>(it->second), chunk.data(), len) &&
-        hash_of(chunk) == want) {
-      have = true;
-      p.local += len;
-    }
-    // 3. Otherwise download, and prove before writing.
-    if (!have) {
-      if (auto r = source.fetch(off, chunk); !r) return std::unexpected(r.error());
-      p.downloaded += len;
-      if (hash_of(chunk) != want) {
-        return fail(ErrorCode::kNotTrusted, "chunk ", std::to_string(i), " (offset ",
-                    std::to_string(off),
-                    ") does not match the signed chunk index; nothing of it "
-                    "was written");
+  // Two stages on two threads: obtain and prove chunk i+1 while chunk i is written. The producer
+  // reads only chunks the consumer is not writing (earlier chunks of the target slot, which it
+  // never writes again, and the other slot), and only it uses `source`.
+  ChunkPipe pipe(4, index.chunk_size);
+  std::thread producer([&] {
+    for (std::size_t i = 0; i < index.hashes.size(); ++i) {
+      auto c = pipe.take_free();
+      if (!c) return;
+      c->index = i;
+      c->length = index.chunk_length(i);
+      const std::uint64_t off = index.chunk_offset(i);
+      const std::span<std::uint8_t> chunk(c->bytes.data(), c->length);
+      const Sha256& want = index.hashes[i];
+      // 1. Already on flash from an interrupted run? Proven by hashing flash, not by the journal.
+      if (i < resumable &&
+          d.flash->read(slot_base + static_cast<std::uint32_t>(off), chunk.data(), c->length) &&
+          hash_of(chunk) == want) {
+        c->origin = Origin::kResumed;
+      } else if (auto it = local.find(want);
+                 // 2. The same bytes in the active slot? Copied locally, proven again after reading.
+                 it != local.end() &&
+                 d.flash->read(active_base + static_cast<std::uint32_t>(it->second), chunk.data(),
+                               c->length) &&
+                 hash_of(chunk) == want) {
+        c->origin = Origin::kLocal;
+      } else {
+        // 3. Otherwise downloaded, and proven before it is handed on to be written.
+        c->origin = Origin::kDownloaded;
+        if (auto r = source.fetch(off, chunk); !r) {
+          pipe.finish(r.error());
+          return;
+        }
+        if (hash_of(chunk) != want) {
+          pipe.finish(Error{ErrorCode::kNotTrusted,
+                            "chunk " + std::to_string(i) + " (offset " + std::to_string(off) +
+                                ") does not match the signed chunk index; nothing of it was written"});
+          return;
+        }
       }
+      pipe.put_ready(std::move(*c));
     }
-    const auto w =
-        boot::install_write(d, session, static_cast<std::uint32_t>(off), chunk.data(), len);
-    if (w == boot::InstallResult::kPowerLost) return fail(ErrorCode::kIo, "power cut (simulated)");
-    if (w != boot::InstallResult::kOk) return fail(ErrorCode::kIo, "flash write refused");
-    p.done += len;
-    if (!options.journal.empty() && ((i + 1) % options.journal_every == 0)) {
+    pipe.finish(std::nullopt);
+  });
+  auto stop = [&](Error e) -> Result<ChunkedInstallReport> {
+    pipe.cancel();
+    producer.join();
+    return std::unexpected(std::move(e));
+  };
+
+  std::size_t written = 0;
+  while (auto c = pipe.take_ready()) {
+    const std::uint64_t off = index.chunk_offset(c->index);
+    if (c->origin == Origin::kResumed) {
+      p.resumed += c->length;
+    } else {
+      const auto w = boot::install_write(d, session, static_cast<std::uint32_t>(off),
+                                         c->bytes.data(), c->length);
+      if (w == boot::InstallResult::kPowerLost) return stop({ErrorCode::kIo, "power cut (simulated)"});
+      if (w != boot::InstallResult::kOk) return stop({ErrorCode::kIo, "flash write refused"});
+      (c->origin == Origin::kLocal ? p.local : p.downloaded) += c->length;
+    }
+    p.done += c->length;
+    written = c->index + 1;
+    pipe.give_back(std::move(*c));
+    if (!options.journal.empty() && written % options.journal_every == 0) {
       // Flash first, journal second: the journal never claims chunks that are not durable.
-      if (auto s = hd.flash().sync(); !s) return std::unexpected(s.error());
-      if (auto j = write_journal(options.journal, Journal{index_hex, slot_char, i + 1}); !j) {
-        return std::unexpected(j.error());
+      if (auto sy = hd.flash().sync(); !sy) return stop(sy.error());
+      if (auto j = write_journal(options.journal, Journal{index_hex, slot_char, written}); !j) {
+        return stop(j.error());
       }
     }
     if (options.progress) options.progress(p);
   }
+  producer.join();
+  if (auto e = pipe.error()) return std::unexpected(*e);
   if (auto s = hd.flash().sync(); !s) return std::unexpected(s.error());
 
   boot::InstallReport done;
