@@ -43,6 +43,8 @@ fuzz: build-fuzz
 
 bench: build
 	@bash bench/image_verify.sh build/apps/ironseal
+	@bash bench/install.sh build/apps/ironseal
+	@bash bench/install_http.sh build
 
 clean:
 	rm -rf build build-asan build-fuzz
