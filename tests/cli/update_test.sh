@@ -58,6 +58,25 @@ expect 0 "assign v3" -- "$IRONSEAL" director assign D --serial SN-1 --image-repo
 expect 0 "install v3" -- "$IRONSEAL" update install dev --repo "$URL" --json
 contains out.txt '"result": "installed"' "v3 installed"
 
+# A real kill (SIGKILL) in the middle of a download from a slow server: the next run resumes.
+sign --version 4.0.0 --security-counter 4 runtime-big.bin v4.img
+"$IRONSEAL" repo add-target R v4.img --hardware-id plc-x1 --chunk-size 4096 >/dev/null
+"$IRONSEAL" repo publish R >/dev/null
+"$IRONSEAL" director assign D --serial SN-1 --image-repo R --target v4.img >/dev/null
+coproc SLOW { "$HTTPD" www 15; }
+read -r slow_port <&"${SLOW[0]}"
+"$IRONSEAL" update install dev --repo "http://127.0.0.1:$slow_port" --journal-every 4 >/dev/null 2>&1 &
+victim=$!
+for _ in $(seq 100); do [ -f dev/install.journal ] && break; sleep 0.05; done
+sleep 0.3
+kill -9 "$victim" 2>/dev/null; wait "$victim" 2>/dev/null
+kill "$SLOW_PID" 2>/dev/null
+[ -f dev/install.journal ]; ok $? "the journal survives a SIGKILL mid-download"
+expect 0 "install resumes after the kill" -- "$IRONSEAL" update install dev --repo "$URL" --json
+grep -qE '"resumed": [1-9]' out.txt; ok $? "chunks on flash before the kill are re-proven, not downloaded"
+expect 0 "boot v4 on trial, confirmed" -- "$IRONSEAL" device run dev --boots 1
+contains out.txt "confirmed slot" "v4 confirmed after the resumed install"
+
 # Attacks. 1: director keys alone (a compromised director signs an assignment of an image from
 # the attacker's own repository): the image repository does not list it, the device refuses.
 expect 0 "attacker repo" -- "$IRONSEAL" repo init EVIL

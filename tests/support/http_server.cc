@@ -29,7 +29,8 @@ bool send_all(int fd, const char* data, std::size_t n) {
 
 }  // namespace
 
-HttpServer::HttpServer(std::filesystem::path root, Mode mode) : root_(std::move(root)), mode_(mode) {
+HttpServer::HttpServer(std::filesystem::path root, Mode mode, int delay_ms_per_request)
+    : root_(std::move(root)), mode_(mode), delay_ms_(delay_ms_per_request) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -85,6 +86,7 @@ void HttpServer::handle(int fd) {
     const std::string head = buffer.substr(0, end);
     buffer.erase(0, end + 4);
     ++requests_;
+    if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
     std::istringstream lines(head);
     std::string method, target, version;
     lines >> method >> target >> version;

@@ -14,7 +14,8 @@ namespace ironseal::testing {
 class HttpServer {
  public:
   enum class Mode { kNormal, kIgnoreRange, kTrickle };
-  explicit HttpServer(std::filesystem::path root, Mode mode = Mode::kNormal);
+  explicit HttpServer(std::filesystem::path root, Mode mode = Mode::kNormal,
+                      int delay_ms_per_request = 0);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -30,6 +31,7 @@ class HttpServer {
 
   std::filesystem::path root_;
   Mode mode_;
+  int delay_ms_;
   int listen_fd_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
