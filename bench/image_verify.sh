@@ -6,6 +6,8 @@
 #
 # Usage: bench/image_verify.sh IRONSEAL [SIZE_MIB=256] [RUNS=7]
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 IRONSEAL=$1
 SIZE_MIB=${2:-256}
 RUNS=${3:-7}
@@ -24,21 +26,6 @@ make_image "$SIZE_MIB" big
 make_image "$SMALL_MIB" small
 bytes=$(stat -c %s "$work/big.img")
 
-# Best-of-RUNS wall time in seconds for a command (first run warms the cache and is discarded).
-best_time() {
-  "$@" >/dev/null
-  local best=""
-  for _ in $(seq "$RUNS"); do
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$@" >/dev/null
-    t1=$(date +%s.%N)
-    best=$(awk -v a="$best" -v b="$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')" \
-      'BEGIN{ if (a=="" || b<a) print b; else print a }')
-  done
-  echo "$best"
-}
-peak_rss_kib() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 
 # Interleave so both see the same machine state.
 t_openssl=$(best_time openssl dgst -sha256 "$work/big.img")

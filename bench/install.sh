@@ -6,6 +6,8 @@
 #
 # Usage: bench/install.sh IRONSEAL [SIZE_MIB=256] [RUNS=3]
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 IRONSEAL=$(realpath "$1")
 SIZE_MIB=${2:-256}
 RUNS=${3:-3}
@@ -31,23 +33,12 @@ slot=$(( (SIZE_MIB + 2) * 1024 * 1024 ))
   --slot-size "$slot" --block-size 65536 --page-size 4096 >/dev/null
 bytes=$(stat -c %s big.img)
 
-now() { date +%s.%N; }
-best_time() {  # best of RUNS, first run warms the cache and is discarded
-  "$@" >/dev/null 2>&1
-  local best=""
-  for _ in $(seq "$RUNS"); do
-    local t0 t1
-    t0=$(now); "$@" >/dev/null 2>&1; t1=$(now)
-    best=$(awk -v a="$best" -v b="$t0" -v c="$t1" 'BEGIN{d=c-b; if (a=="" || d<a) print d; else print a}')
-  done
-  echo "$best"
-}
 t_hash=$(best_time openssl dgst -sha256 big.img)
 t_dd=$(best_time dd if=big.img of=dd.out bs=1M conv=fsync status=none)
 rm -f dd.out
 t_inst=$(best_time "$IRONSEAL" device install dev big.img --chunk-index big.chunks)
-rss_big=$(/usr/bin/time -f %M "$IRONSEAL" device install dev big.img --chunk-index big.chunks 2>&1 >/dev/null | tail -1)
-rss_small=$(/usr/bin/time -f %M "$IRONSEAL" device install dev small.img --chunk-index small.chunks 2>&1 >/dev/null | tail -1)
+rss_big=$(peak_rss_kib "$IRONSEAL" device install dev big.img --chunk-index big.chunks)
+rss_small=$(peak_rss_kib "$IRONSEAL" device install dev small.img --chunk-index small.chunks)
 
 awk -v n="$bytes" -v th="$t_hash" -v td="$t_dd" -v ti="$t_inst" -v rb="$rss_big" -v rs="$rss_small" \
     -v mib="$SIZE_MIB" -v smib="$SMALL_MIB" -v runs="$RUNS" 'BEGIN {

@@ -6,6 +6,8 @@
 #
 # Usage: bench/install_http.sh BUILD_DIR [SIZE_MIB=256] [RUNS=3]
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BUILD=$(realpath "$1")
 IRONSEAL=$BUILD/apps/ironseal
 HTTPD=$BUILD/tests/ironseal-test-httpd
@@ -36,21 +38,10 @@ url="http://127.0.0.1:$port"
 file_url="$url/image/targets/$(ls R/targets | grep '\.big\.img$')"
 bytes=$(stat -c %s big.img)
 
-now() { date +%s.%N; }
-best_time() {
-  "$@" >/dev/null 2>&1
-  local best=""
-  for _ in $(seq "$RUNS"); do
-    local t0 t1
-    t0=$(now); "$@" >/dev/null 2>&1; t1=$(now)
-    best=$(awk -v a="$best" -v b="$t0" -v c="$t1" 'BEGIN{d=c-b; if (a=="" || d<a) print d; else print a}')
-  done
-  echo "$best"
-}
 curl_sync() { curl -s -o curl.out "$file_url" && sync; }
 t_curl=$(best_time curl_sync)
 t_inst=$(best_time "$IRONSEAL" update install dev --repo "$url")
-rss=$(/usr/bin/time -f %M "$IRONSEAL" update install dev --repo "$url" 2>&1 >/dev/null | tail -1)
+rss=$(peak_rss_kib "$IRONSEAL" update install dev --repo "$url")
 awk -v n="$bytes" -v tc="$t_curl" -v ti="$t_inst" -v rss="$rss" -v mib="$SIZE_MIB" -v runs="$RUNS" 'BEGIN {
   m = 1048576;
   printf "image: %d MiB (%d bytes) over HTTP on loopback, best of %d runs\n", mib, n, runs;
