@@ -144,6 +144,9 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
 
   // What the director assigns to this device (its top-level targets, chunk indexes aside).
   const repo::Targets* assigned = director.trusted()->targets("targets");
+  if (assigned == nullptr) {
+    return fail(ErrorCode::kNotTrusted, "director: no trusted targets metadata after refresh");
+  }
   std::vector<std::string> names;
   for (const auto& [path, t] : assigned->targets) {
     if (!path.ends_with(".chunks")) names.push_back(path);
