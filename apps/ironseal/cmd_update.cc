@@ -33,6 +33,7 @@ nlohmann::json plan_json(const agent::UpdatePlan& p) {
           {"sha256", p.sha256},
           {"installed_version", p.installed_version},
           {"up_to_date", p.up_to_date},
+          {"already_pending", p.already_pending},
           {"chunks", p.index.hashes.size()},
           {"chunk_size", p.index.chunk_size}};
 }
@@ -54,6 +55,8 @@ Result<void> do_check(const UpdateArgs& a) {
     print_json(plan_json(*p));
   } else if (p->up_to_date) {
     std::cout << "up to date: " << p->target << " (" << p->version << ") is the confirmed image\n";
+  } else if (p->already_pending) {
+    std::cout << p->target << " (" << p->version << ") is installed and pending a trial boot\n";
   } else {
     std::cout << "update available: " << p->target << " version " << p->version
               << ", security counter " << p->security_counter << ", " << p->length
@@ -68,13 +71,14 @@ Result<void> do_install(const UpdateArgs& a) {
   if (!hd) return std::unexpected(hd.error());
   auto p = plan(a, **hd);
   if (!p) return std::unexpected(p.error());
-  if (p->up_to_date) {
+  if (p->up_to_date || p->already_pending) {
     if (a.json) {
       auto j = plan_json(*p);
-      j["result"] = "up_to_date";
+      j["result"] = p->up_to_date ? "up_to_date" : "already_pending";
       print_json(j);
     } else {
-      std::cout << "up to date: nothing to install\n";
+      std::cout << (p->up_to_date ? "up to date: nothing to install\n"
+                                  : "already installed, pending a trial boot (device run)\n");
     }
     return {};
   }

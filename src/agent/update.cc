@@ -223,6 +223,9 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
   bool found = false;
   if (boot::load_state(hd.flash(), hd.geometry(), &st, &found)) {
     plan.up_to_date = slot_sha256(hd, st.primary, plan.length) == plan.sha256;
+    plan.already_pending = !plan.up_to_date && st.pending != boot::kNoSlot &&
+                           slot_sha256(hd, static_cast<boot::SlotId>(st.pending), plan.length) ==
+                               plan.sha256;
     const boot::FlashRegion region(hd.flash(), boot::slot_offset(hd.geometry(), st.primary),
                                    hd.geometry().slot_size);
     image::Layout layout;

@@ -35,6 +35,7 @@ struct UpdatePlan {
   delivery::ChunkIndex index;
   delivery::Sha256 index_sha256{};
   bool up_to_date = false;      // the confirmed slot already holds exactly this image
+  bool already_pending = false; // the pending slot holds exactly this image, awaiting its trial
   std::string installed_version;
 };
 

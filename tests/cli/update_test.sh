@@ -48,6 +48,8 @@ contains err.txt "power cut" "the cut is reported"
 expect 0 "update install" -- "$IRONSEAL" update install dev --repo "$URL" --json
 contains out.txt '"result": "installed"' "installed"
 grep -qE '"resumed": [1-9]' out.txt; ok $? "chunks written before the cut are not downloaded again"
+expect 0 "installing again before the trial changes nothing" -- "$IRONSEAL" update install dev --repo "$URL" --json
+contains out.txt '"result": "already_pending"' "a pending install is not redone"
 expect 0 "trial boot and confirm" -- "$IRONSEAL" device run dev --boots 2
 contains out.txt "confirmed slot B, last event confirmed" "the update is confirmed"
 expect 0 "update check after" -- "$IRONSEAL" update check dev --repo "$URL" --json
