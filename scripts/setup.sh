@@ -10,8 +10,10 @@ packages=(
   # libraries (DESIGN: OpenSSL 3 for all host crypto, CLI11, nlohmann-json, spdlog/fmt)
   libssl-dev openssl libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcurl4-openssl-dev  # TUF client transport (src/repo)
+  libp11-kit-dev        # PKCS#11 header (src/crypto/pkcs11.cc: HSM-held signing keys)
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev time
+  softhsm2  # a software PKCS#11 token for the HSM signing tests
   # MCUboot imgtool interoperability (the imgtool script itself is not part of this repository)
   python3 python3-cryptography python3-click python3-cbor2 python3-intelhex
   # the public tuf-conformance suite's runner (../shared/tools/tuf-conformance/run)

@@ -305,7 +305,10 @@ void register_image_commands(CLI::App& app) {
 
   CLI::App* sign = img->add_subcommand(
       "sign", "Add a header to a raw firmware binary, sign it and write the boot image.");
-  sign->add_option("--key", a->key, "Private key file (PKCS#8 PEM, mode 0600)")->required();
+  sign->add_option("--key", a->key,
+                   "Private key file (PKCS#8 PEM, mode 0600) or PKCS#11 URI "
+                   "(pkcs11:token=T;object=NAME)")
+      ->required();
   sign->add_option("--version", a->version,
                    "Image version MAJOR.MINOR.REVISION+BUILD, e.g. 1.2.3+4")
       ->required();

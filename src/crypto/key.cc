@@ -10,6 +10,7 @@
 
 #include "core/file.h"
 #include "crypto/ossl.h"
+#include "crypto/pkcs11.h"
 #include "crypto/signer.h"
 
 namespace ironseal::crypto {
@@ -240,9 +241,7 @@ Result<Bytes> PrivateKey::sign(ByteView message) const {
 // ---- Signer factory --------------------------------------------------------------------------
 
 Result<std::unique_ptr<Signer>> open_signer(std::string_view key_ref) {
-  if (key_ref.starts_with("pkcs11:")) {
-    return fail(ErrorCode::kUnsupported, "PKCS#11 keys are not supported by this build yet");
-  }
+  if (key_ref.starts_with("pkcs11:")) return pkcs11::open_signer(key_ref);
   auto key = PrivateKey::load(std::filesystem::path(key_ref));
   if (!key) return std::unexpected(key.error());
   return std::make_unique<KeyFileSigner>(std::move(*key));

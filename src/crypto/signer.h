@@ -1,5 +1,5 @@
 // Signer: the one interface through which ironseal signs anything (images, metadata, CSRs).
-// A key file backs it today; an HSM (PKCS#11) backend implements the same interface, so callers
+// A key file or an HSM (PKCS#11, crypto/pkcs11.h) backs it, so callers
 // never learn where the private key lives. Signature semantics follow the key type, as for
 // PrivateKey::sign().
 #pragma once
@@ -34,8 +34,8 @@ class KeyFileSigner final : public Signer {
   PublicKey public_;
 };
 
-// Opens the signer a user named: a path to a PEM key file. (PKCS#11 URIs, "pkcs11:...", are
-// recognised and refused with kUnsupported until the HSM backend lands.)
+// Opens the signer a user named: a path to a PEM key file, or an RFC 7512 PKCS#11 URI
+// ("pkcs11:token=...;object=...") for a key held in an HSM (crypto/pkcs11.h).
 Result<std::unique_ptr<Signer>> open_signer(std::string_view key_ref);
 
 }  // namespace ironseal::crypto
