@@ -26,6 +26,7 @@ struct RepoArgs {
   std::uint32_t chunk_size = 64 * 1024;
   std::string role;
   std::uint64_t key_count = 0;
+  std::vector<std::string> hsm_keys;
   std::uint64_t threshold = 0;
   std::string serial;
   std::string image_repo;
@@ -167,7 +168,7 @@ Result<void> do_rotate(const RepoArgs& a, repo::RepositoryKind kind) {
     return fail(ErrorCode::kInvalidArgument, a.dir, " is not ",
                 kind == repo::RepositoryKind::kImage ? "an image repository" : "a director");
   }
-  auto reports = r->rotate(a.role, a.key_count, a.threshold);
+  auto reports = r->rotate(a.role, a.key_count, a.threshold, a.hsm_keys);
   if (!reports) return std::unexpected(reports.error());
   auto root = r->root();
   if (!root) return std::unexpected(root.error());
@@ -301,6 +302,9 @@ void add_rotate(CLI::App* parent, const std::shared_ptr<RepoArgs>& a, repo::Repo
   rotate->add_option("--role", a->role, "root, targets, snapshot or timestamp")->required();
   rotate->add_option("--keys", a->key_count, "Number of new keys (default: as many as now)");
   rotate->add_option("--threshold", a->threshold, "New threshold (default: as now)");
+  rotate->add_option("--key", a->hsm_keys,
+                     "Use this key already in an HSM (PKCS#11 URI, repeatable) instead of "
+                     "generating key files");
   rotate->add_flag("--json", a->json, "Print as JSON");
   set_action(rotate, [a, kind] { return do_rotate(*a, kind); });
 }

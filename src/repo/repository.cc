@@ -681,9 +681,24 @@ std::vector<fs::path> Repository::chain_dirs() const {
 
 Result<std::vector<ChainReport>> Repository::rotate(const std::string& role,
                                                     std::uint64_t key_count,
-                                                    std::uint64_t threshold) {
+                                                    std::uint64_t threshold,
+                                                    const std::vector<std::string>& hsm_keys) {
   if (!is_top_level_role(role))
     return fail(ErrorCode::kInvalidArgument, "unknown role '", role, "'");
+  for (const auto& ref : hsm_keys) {
+    if (!ref.starts_with("pkcs11:")) {
+      return fail(ErrorCode::kInvalidArgument, "--key takes a PKCS#11 URI (pkcs11:...), not '",
+                  ref, "'");
+    }
+    if (auto s = open_key(dir_, ref); !s) return std::unexpected(s.error());  // fail early
+  }
+  if (!hsm_keys.empty()) {
+    if (threshold > hsm_keys.size()) {
+      return fail(ErrorCode::kInvalidArgument, "threshold ", std::to_string(threshold),
+                  " is more than the ", std::to_string(hsm_keys.size()), " --key given");
+    }
+    key_count = hsm_keys.size();
+  }
   if (key_count == 0) key_count = config_["roles"][role]["keys"].size();
   if (threshold == 0)
     threshold = std::min<std::uint64_t>(config_["roles"][role]["threshold"].get<std::uint64_t>(),
@@ -697,7 +712,8 @@ Result<std::vector<ChainReport>> Repository::rotate(const std::string& role,
 
   std::vector<std::string> old_refs;
   for (const auto& r : config_["roles"][role]["keys"]) old_refs.push_back(r.get<std::string>());
-  auto new_refs = generate_keys(dir_, role, *type, key_count);
+  auto new_refs = hsm_keys.empty() ? generate_keys(dir_, role, *type, key_count)
+                                   : Result<std::vector<std::string>>(hsm_keys);
   if (!new_refs) return std::unexpected(new_refs.error());
   config_["roles"][role]["keys"] = *new_refs;
   config_["roles"][role]["threshold"] = threshold;

@@ -89,8 +89,11 @@ class Repository {
   // New keys for `role`. Root: N+1.root.json signed by the old root keys and the new ones.
   // Other roles: N+1.root.json (signed by the root keys) listing the new keys, then that role
   // and the roles below it re-signed in every chain. Old key files move to keys/retired/.
+  // `hsm_keys` (PKCS#11 URIs, keys already in a token) replace the generated keys: that is how a
+  // role moves into an HSM (docs/keys.md).
   Result<std::vector<ChainReport>> rotate(const std::string& role, std::uint64_t key_count,
-                                          std::uint64_t threshold);
+                                          std::uint64_t threshold,
+                                          const std::vector<std::string>& hsm_keys = {});
 
   // Re-signs what changed in the chain at `metadata_dir` so that it lists exactly `targets`:
   // targets when its content or signing keys changed or it would expire within the snapshot's

@@ -56,4 +56,27 @@ chmod 644 pin
 expect 3 "PIN file readable by others refused" -- "${SIGN[@]}" --key "$KEY" fw.bin bad.img
 expect 3 "unknown object" -- "$IRONSEAL" key public "pkcs11:token=release;object=absent"
 
+# A repository role moved into the token: root v2 names the token's key, publishing signs with it.
+chmod 600 pin
+expect 0 "repo init" -- "$IRONSEAL" repo init R
+expect 0 "rotate targets into the token" -- "$IRONSEAL" repo rotate R --role targets \
+  --key "$KEY_EC"
+expect 2 "rotate refuses a key file as --key" -- "$IRONSEAL" repo rotate R --role snapshot \
+  --key fw.pem
+expect 0 "add target" -- "$IRONSEAL" repo add-target R fw.img --hardware-id plc-x1
+expect 0 "publish signs targets in the token" -- "$IRONSEAL" repo publish R
+python3 - R/metadata <<'PY'
+import json, sys
+d = sys.argv[1]
+root = json.load(open(f"{d}/root.json"))["signed"]
+targets = json.load(open(f"{d}/targets.json"))
+want = root["roles"]["targets"]["keyids"]
+assert len(want) == 1 and root["keys"][want[0]]["keytype"] == "ecdsa", root["roles"]["targets"]
+assert [s["keyid"] for s in targets["signatures"]] == want, targets["signatures"]
+assert "fw.img" in targets["signed"]["targets"]
+PY
+ok $? "targets.json is signed by the token key that root names"
+grep -q 'pkcs11:token=release;object=fw-p256' R/repo.json; ok $? "repo.json references the URI"
+! grep -rq 4321 R; ok $? "the PIN is nowhere in the repository"
+
 finish
