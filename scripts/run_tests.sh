@@ -7,7 +7,10 @@ set -euo pipefail
 build=$1
 results="$build/test-results"
 mkdir -p "$results"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+# fast_unwind_on_malloc=0: OpenSSL is built without frame pointers, so the fast unwinder stops
+# inside libcrypto and leak reports (and their suppressions, tests/lsan.supp) lose the caller.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$build" -j "$(nproc)" --output-on-failure --output-junit "$PWD/$results/ctest.xml"
 "$build/tests/ironseal_tests" --gtest_brief=1 --gtest_output="xml:$results/gtest.xml" >/dev/null
