@@ -102,8 +102,10 @@ imgtool_verify() {
     printf '%s\n[exit %s]\n' "$VOUT" "$VRC" >>"$LOG"
 }
 
-has_line() { printf '%s\n' "$VOUT" | grep -qxF -- "$1"; }
-has_prefix() { printf '%s\n' "$VOUT" | grep -q -- "^$1"; }
+# Here-strings, not pipes: with pipefail, `printf | grep -q` fails at random when grep exits
+# early and printf is killed by SIGPIPE.
+has_line() { grep -qxF -- "$1" <<<"$VOUT"; }
+has_prefix() { grep -q -- "^$1" <<<"$VOUT"; }
 
 # expect_refusal KEY IMG MESSAGE WHAT
 expect_refusal() {
