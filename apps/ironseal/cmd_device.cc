@@ -5,20 +5,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <cstdio>
 #include <iostream>
 
+#include "agent/update.h"
 #include "boot/exec.h"
 #include "boot/host_device.h"
 #include "boot/otp_map.h"
 #include "cli.h"
 #include "core/file.h"
-#include "agent/update.h"
 #include "crypto/hash.h"
 #include "crypto/key.h"
 #include "delivery/installer.h"
 #include "image/sign.h"
+#include "progress.h"
 
 namespace ironseal::cli {
 namespace {
@@ -345,30 +344,6 @@ Result<void> do_run(const DeviceArgs& a) {
   return {};
 }
 
-// Progress on a terminal (bytes, rate, time left, saved by delta); silent when piped.
-class ProgressLine {
- public:
-  ProgressLine() : tty_(::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
-  void operator()(const delivery::InstallProgress& p) {
-    if (!tty_) return;
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const double rate = secs > 0 ? static_cast<double>(p.done) / secs : 0;
-    const double eta = rate > 0 ? static_cast<double>(p.image_size - p.done) / rate : 0;
-    std::fprintf(
-        stderr,
-        "\r  %6.1f / %.1f MiB  %7.1f MiB/s  eta %4.0f s  delta saved %.1f MiB  resumed %.1f MiB ",
-        static_cast<double>(p.done) / 1048576.0, static_cast<double>(p.image_size) / 1048576.0,
-        rate / 1048576.0, eta, static_cast<double>(p.local) / 1048576.0,
-        static_cast<double>(p.resumed) / 1048576.0);
-    if (p.done == p.image_size) std::fprintf(stderr, "\n");
-  }
-
- private:
-  bool tty_;
-  std::chrono::steady_clock::time_point start_;
-};
-
 Result<void> do_install_chunked(const DeviceArgs& a, boot::HostDevice& hd) {
   auto encoded = read_file(a.chunk_index);
   if (!encoded) return std::unexpected(encoded.error());
@@ -386,8 +361,7 @@ Result<void> do_install_chunked(const DeviceArgs& a, boot::HostDevice& hd) {
   delivery::ChunkedInstallOptions opt;
   opt.journal = std::filesystem::path(a.dir) / "install.journal";
   opt.journal_every = a.journal_every;
-  ProgressLine progress;
-  opt.progress = [&progress](const delivery::InstallProgress& p) { progress(p); };
+  opt.progress = InstallProgressLine();
   auto r = delivery::install_chunked(hd, *index, index_digest, *source, opt);
   if (auto saved = boot::save_device(a.dir, hd); !saved) return saved;
   if (!r) return std::unexpected(r.error());
@@ -557,7 +531,8 @@ void register_device_commands(CLI::App& app) {
                    "Vendor UUID or name to fuse as hardware identity (with --cid)");
   init->add_option("--cid", a->cid, "Device class UUID or name")->needs("--vid");
   init->add_option("--slot-size", a->slot_size, "Slot size in bytes (default 4 MiB)");
-  init->add_option("--serial", a->serial, "Serial number (the director addresses the device by it)");
+  init->add_option("--serial", a->serial,
+                   "Serial number (the director addresses the device by it)");
   init->add_option("--hardware-id", a->hardware_id, "Hardware id images must be published for");
   CLI::Option* image_root =
       init->add_option("--image-root", a->image_root, "Trusted root.json of the image repository");

@@ -2,14 +2,11 @@
 // check: what the director assigns this device, cross-checked against the image repository.
 // install: stream it into the inactive slot (verified chunk by chunk, resumable, delta-aware),
 // pending a trial boot (`ironseal device run`).
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdio>
 #include <iostream>
 
 #include "agent/update.h"
 #include "cli.h"
+#include "progress.h"
 #include "repo/fetcher.h"
 
 namespace ironseal::cli {
@@ -59,8 +56,8 @@ Result<void> do_check(const UpdateArgs& a) {
     std::cout << p->target << " (" << p->version << ") is installed and pending a trial boot\n";
   } else {
     std::cout << "update available: " << p->target << " version " << p->version
-              << ", security counter " << p->security_counter << ", " << p->length
-              << " bytes in " << p->index.hashes.size() << " chunks (installed: "
+              << ", security counter " << p->security_counter << ", " << p->length << " bytes in "
+              << p->index.hashes.size() << " chunks (installed: "
               << (p->installed_version.empty() ? "none" : p->installed_version) << ")\n";
   }
   return {};
@@ -82,28 +79,12 @@ Result<void> do_install(const UpdateArgs& a) {
     }
     return {};
   }
-  const bool tty = ::isatty(STDERR_FILENO) == 1;
-  const auto start = std::chrono::steady_clock::now();
   if (a.power_cut_after >= 0) {
     (*hd)->faults().cut_after(static_cast<std::uint64_t>(a.power_cut_after), a.torn);
   }
   delivery::ChunkedInstallOptions opt;
   opt.journal_every = a.journal_every;
-  opt.progress = [&](const delivery::InstallProgress& pr) {
-    if (!tty) return;
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double rate = secs > 0 ? static_cast<double>(pr.done) / secs : 0;
-    std::fprintf(stderr,
-                 "\r  %6.1f / %.1f MiB  %7.1f MiB/s  eta %4.0f s  downloaded %.1f MiB, saved by "
-                 "delta %.1f MiB ",
-                 static_cast<double>(pr.done) / 1048576.0,
-                 static_cast<double>(pr.image_size) / 1048576.0, rate / 1048576.0,
-                 rate > 0 ? static_cast<double>(pr.image_size - pr.done) / rate : 0.0,
-                 static_cast<double>(pr.downloaded) / 1048576.0,
-                 static_cast<double>(pr.local + pr.resumed) / 1048576.0);
-    if (pr.done == pr.image_size) std::fprintf(stderr, "\n");
-  };
+  opt.progress = InstallProgressLine();
   auto r = agent::apply_update(**hd, a.dir, *p, opt);
   if (auto saved = boot::save_device(a.dir, **hd); !saved) return saved;
   if (!r) return std::unexpected(r.error());
@@ -136,8 +117,9 @@ void register_update_commands(CLI::App& app) {
       "image repository signed, for its hardware id: a stolen key of either alone is not enough.");
   up->require_subcommand(1);
   auto common = [&](CLI::App* c) {
-    c->add_option("DIR", a->dir, "Device directory (device init --serial --hardware-id "
-                                 "--image-root --director-root)")
+    c->add_option("DIR", a->dir,
+                  "Device directory (device init --serial --hardware-id "
+                  "--image-root --director-root)")
         ->required();
     c->add_option("--repo", a->repo,
                   "Repository base URL: BASE/image/{metadata,targets}/ and "

@@ -66,6 +66,23 @@ const char* check_name(std::uint8_t check) {
   }
 }
 
+bool write_erased_region(Flash& flash, std::uint32_t offset, const std::uint8_t* data,
+                         std::uint32_t length) {
+  const std::uint32_t bs = flash.block_size();
+  for (std::uint32_t b = 0; b < length; b += bs) {
+    if (!flash.erase_block(offset + b)) return false;
+  }
+  const std::uint32_t page = flash.page_size();
+  for (std::uint32_t p = 0; p < length; p += page) {
+    const std::uint32_t n = length - p < page ? length - p : page;
+    bool erased = true;
+    for (std::uint32_t k = 0; k < n && erased; ++k) erased = data[p + k] == 0xff;
+    if (erased) continue;  // programming 0xff changes nothing
+    if (!flash.program(offset + p, data + p, n)) return false;
+  }
+  return true;
+}
+
 bool FlashRegion::read(std::uint64_t offset, std::uint8_t* out, std::size_t length) const {
   if (flash_ == nullptr || offset > size_ || length > size_ - offset) return false;
   return flash_->read(offset_ + static_cast<std::uint32_t>(offset), out, length);
@@ -239,19 +256,9 @@ InstallResult install_write(Device& d, const InstallSession& session, std::uint3
   if (offset % bs != 0 || offset > d.geometry.slot_size || length > d.geometry.slot_size - offset) {
     return InstallResult::kRefused;
   }
-  const std::uint32_t base = slot_offset(d.geometry, session.slot) + offset;
-  for (std::uint32_t b = 0; b < length; b += bs) {
-    if (!d.flash->erase_block(base + b)) return InstallResult::kPowerLost;
-  }
-  const std::uint32_t page = d.flash->page_size();
-  for (std::uint32_t p = 0; p < length; p += page) {
-    const std::uint32_t n = length - p < page ? length - p : page;
-    bool erased = true;
-    for (std::uint32_t k = 0; k < n && erased; ++k) erased = data[p + k] == 0xff;
-    if (erased) continue;  // programming 0xff changes nothing
-    if (!d.flash->program(base + p, data + p, n)) return InstallResult::kPowerLost;
-  }
-  return InstallResult::kOk;
+  return write_erased_region(*d.flash, slot_offset(d.geometry, session.slot) + offset, data, length)
+             ? InstallResult::kOk
+             : InstallResult::kPowerLost;
 }
 
 InstallResult install_finish(Device& d, const InstallSession& session,

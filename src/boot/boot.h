@@ -59,6 +59,12 @@ class FlashRegion final : public image::ImageSource {
   std::uint32_t size_ = 0;
 };
 
+// Erases the blocks [offset, offset + length) covers (offset block-aligned) and programs `data`
+// page by page, skipping pages that are all 0xff (programming erased bytes changes nothing).
+// False as soon as a flash operation fails (power cut).
+bool write_erased_region(Flash& flash, std::uint32_t offset, const std::uint8_t* data,
+                         std::uint32_t length);
+
 // Supplies the bytes of a slot to verify and to run. The default (nullptr loader) verifies flash
 // in place, as an execute-in-place MCU runs it. The host loads the image into RAM and returns
 // that copy, so the bytes verified are exactly the bytes it executes (never re-read from flash).

@@ -12,20 +12,9 @@
 namespace ironseal::boot {
 namespace {
 
-// Factory writes: erase the blocks `bytes` covers, then program page by page.
+// Factory writes go through the same erase-then-program path as installs.
 bool write_region(Flash& flash, std::uint32_t offset, ByteView bytes) {
-  const std::uint32_t bs = flash.block_size();
-  for (std::uint32_t b = 0; b < bytes.size(); b += bs) {
-    if (!flash.erase_block(offset + b)) return false;
-  }
-  const std::uint32_t page = flash.page_size();
-  for (std::uint32_t p = 0; p < bytes.size(); p += page) {
-    const std::size_t n = std::min<std::size_t>(page, bytes.size() - p);
-    const auto chunk = bytes.subspan(p, n);
-    if (std::all_of(chunk.begin(), chunk.end(), [](std::uint8_t b) { return b == 0xff; })) continue;
-    if (!flash.program(offset + p, chunk.data(), n)) return false;
-  }
-  return true;
+  return write_erased_region(flash, offset, bytes.data(), static_cast<std::uint32_t>(bytes.size()));
 }
 
 }  // namespace
@@ -147,11 +136,10 @@ const image::ImageSource* RamLoader::load(SlotId, const image::ImageSource& on_f
 
 namespace {
 nlohmann::json config_json(const DeviceConfig& c) {
-  return {{"format", "ironseal-sim-device-1"}, {"block_size", c.block_size},
-          {"page_size", c.page_size},          {"stage2_size", c.stage2_size},
-          {"slot_size", c.slot_size},          {"config_size", c.config_size},
-          {"trial_attempts", c.trial_attempts},
-          {"serial", c.serial},
+  return {{"format", "ironseal-sim-device-1"},  {"block_size", c.block_size},
+          {"page_size", c.page_size},           {"stage2_size", c.stage2_size},
+          {"slot_size", c.slot_size},           {"config_size", c.config_size},
+          {"trial_attempts", c.trial_attempts}, {"serial", c.serial},
           {"hardware_id", c.hardware_id}};
 }
 }  // namespace
