@@ -18,6 +18,13 @@ packages=(
   python3 python3-cryptography python3-click python3-cbor2 python3-intelhex
   # the public tuf-conformance suite's runner (../shared/tools/tuf-conformance/run)
   python3-pytest python3-requests python3-urllib3 faketime
+  # device identity: factory PKI records, TPM 2.0-bound device keys (swtpm + tpm2-abrmd + provider)
+  libsqlite3-dev sqlite3
+  swtpm swtpm-tools tpm2-tools tpm2-openssl tpm2-abrmd libtss2-dev dbus
+  # fleet server (Boost.Beast/Asio on OpenSSL; Argon2id password hashes) and its nginx reference
+  libboost-dev libsodium-dev nginx-light
+  # bare-metal Cortex-M33 bootloader on QEMU mps2-an505
+  gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
 )
 
 missing=()
