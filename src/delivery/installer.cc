@@ -69,6 +69,8 @@ std::map<Sha256, std::uint64_t> active_chunks(boot::HostDevice& hd, boot::SlotId
 
 enum class Origin { kResumed, kLocal, kDownloaded };
 
+constexpr std::uint64_t kWritebackStep = 4u << 20;  // bytes written between writeback hints
+
 struct Chunk {
   std::size_t index = 0;
   std::uint32_t length = 0;
@@ -239,6 +241,17 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
     return std::unexpected(std::move(e));
   };
 
+  // The bootloader's check of the written slot, streamed: each chunk is read back from flash once
+  // it is on flash and hashed into the image digest, on this thread while the producer proves the
+  // next chunk, so install_finish need not read the whole slot a second time. The signature and
+  // hash TLV checks still run in install_finish, over this digest of the bytes on flash.
+  auto hasher = crypto::Hasher::create(crypto::HashAlgorithm::kSha256);
+  if (!hasher) return stop(hasher.error());
+  Bytes readback(index.chunk_size);
+  std::uint64_t protected_end = 0;  // from the header read back; 0 = unknown (no streamed digest)
+  std::uint64_t hashed = 0;
+  std::uint64_t hinted = 0;  // slot bytes up to which writeback was started
+
   std::size_t written = 0;
   while (auto c = pipe.take_ready()) {
     const std::uint64_t off = index.chunk_offset(c->index);
@@ -251,8 +264,29 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
       if (w != boot::InstallResult::kOk) return stop({ErrorCode::kIo, "flash write refused"});
       (c->origin == Origin::kLocal ? p.local : p.downloaded) += c->length;
     }
+    if (!d.flash->read(slot_base + static_cast<std::uint32_t>(off), readback.data(), c->length)) {
+      return stop({ErrorCode::kIo, "cannot read back the slot"});
+    }
+    if (c->index == 0 && c->length >= image::kHeaderSize) {
+      std::uint8_t raw[image::kHeaderSize];
+      std::copy_n(readback.begin(), image::kHeaderSize, raw);
+      const image::ImageHeader h = image::decode_header(raw);
+      protected_end = std::uint64_t{h.header_size} + h.image_size + h.protected_tlv_size;
+    }
+    if (hashed == off && off < protected_end) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(c->length, protected_end - off));
+      hasher->update(ByteView(readback.data(), n));
+      hashed += n;
+    }
     p.done += c->length;
     written = c->index + 1;
+    // Start writing to disk behind us, so the syncs (journal, end) wait for less.
+    if (const std::uint64_t end = off + c->length;
+        end - hinted >= kWritebackStep || written == index.hashes.size()) {
+      hd.flash().start_writeback(slot_base + static_cast<std::uint32_t>(hinted),
+                                 static_cast<std::uint32_t>(end - hinted));
+      hinted = end;
+    }
     pipe.give_back(std::move(*c));
     if (!options.journal.empty() && written % options.journal_every == 0) {
       // Flash first, journal second: the journal never claims chunks that are not durable.
@@ -267,8 +301,17 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
   if (auto e = pipe.error()) return std::unexpected(*e);
   if (auto s = hd.flash().sync(); !s) return std::unexpected(s.error());
 
+  image::RegionDigest streamed;
+  const bool have_streamed = protected_end != 0 && hashed == protected_end;
+  if (have_streamed) {
+    const Bytes digest = hasher->finish();
+    streamed.kind = image::HashKind::kSha256;
+    streamed.length = protected_end;
+    std::copy(digest.begin(), digest.end(), streamed.digest);
+  }
   boot::InstallReport done;
-  boot::install_finish(d, session, nullptr, hd.config().trial_attempts, &done);
+  boot::install_finish(d, session, nullptr, hd.config().trial_attempts, &done,
+                       have_streamed ? &streamed : nullptr);
   report.info = done.info;
   switch (done.result) {
     case boot::InstallResult::kOk: break;

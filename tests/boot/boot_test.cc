@@ -1,11 +1,14 @@
 // The boot core's state machine and the attacks it must refuse, each for the right reason.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "boot/boot_test_util.h"
 #include "boot/otp_map.h"
+#include "core/file.h"
 #include "support/requirements.h"
+#include "support/test_env.h"
 
 namespace ironseal::boot {
 namespace {
@@ -302,6 +305,34 @@ TEST(Flash, EnforcesNorRules) {
   EXPECT_EQ(f.rule_violations(), 2u);
   ASSERT_TRUE(f.erase_block(0));
   EXPECT_EQ(f.bytes()[0], 0xff);
+}
+
+// File storage keeps a cache of pages it erased; the NOR rules must hold exactly as in memory,
+// and a multi-page program is still one fault-injector operation per page.
+TEST(Flash, FileStorageEnforcesNorRulesAndCountsEachPage) {
+  IRONSEAL_REQUIREMENTS("CR 3.14");
+  const ironseal::testing::TempDir dir;
+  const auto path = dir.path() / "flash.bin";
+  ASSERT_TRUE(write_file_atomic(path, Bytes(8192, 0x00)));  // not erased to begin with
+  FaultInjector faults;
+  SimFlash f(8192, 4096, 256, &faults, SimFlash::Storage::kFile);
+  ASSERT_TRUE(f.attach_file(path));
+  Bytes data(3 * 256, 0x5a);
+  EXPECT_FALSE(f.program_pages(0, data.data(), data.size()));  // never erased
+  EXPECT_EQ(f.rule_violations(), 1u);
+  ASSERT_TRUE(f.erase_block(0));
+  ASSERT_TRUE(f.program_pages(0, data.data(), data.size()));
+  EXPECT_FALSE(f.program(256, data.data(), 4));  // programmed since the erase: not erased
+  EXPECT_FALSE(f.program(0, data.data(), 512));  // longer than a page
+  EXPECT_EQ(f.rule_violations(), 3u);
+  // A cut during the second page of a three-page program: page one lands, page two is torn.
+  ASSERT_TRUE(f.erase_block(4096));
+  faults.cut_after(faults.operations() + 1, /*tear=*/true);
+  EXPECT_FALSE(f.program_pages(4096, data.data(), data.size()));
+  Bytes back(3 * 256);
+  ASSERT_TRUE(f.read(4096, back.data(), back.size()));
+  EXPECT_EQ(std::count(back.begin(), back.begin() + 384, 0x5a), 384);
+  EXPECT_EQ(std::count(back.begin() + 384, back.end(), 0xff), 384);
 }
 
 TEST(BootStateRecord, TornOrCorruptRecordIsIgnoredAndTheOlderOneWins) {
