@@ -88,41 +88,49 @@ class ChunkPipe {
   // Producer side. take_free() returns nullopt once the consumer cancelled.
   std::optional<Chunk> take_free() {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return cancelled_ || !free_.empty(); });
+    free_cv_.wait(lock, [&] { return cancelled_ || !free_.empty(); });
     if (cancelled_) return std::nullopt;
     Chunk c = std::move(free_.front());
     free_.pop_front();
     return c;
   }
   void put_ready(Chunk c) {
-    std::lock_guard lock(mu_);
-    ready_.push_back(std::move(c));
-    cv_.notify_all();
+    {
+      std::lock_guard lock(mu_);
+      ready_.push_back(std::move(c));
+    }
+    ready_cv_.notify_one();
   }
   void finish(std::optional<Error> error) {
-    std::lock_guard lock(mu_);
-    done_ = true;
-    error_ = std::move(error);
-    cv_.notify_all();
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+      error_ = std::move(error);
+    }
+    ready_cv_.notify_one();
   }
   // Consumer side. take_ready() returns nullopt when the producer finished and all was taken.
   std::optional<Chunk> take_ready() {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return done_ || !ready_.empty(); });
+    ready_cv_.wait(lock, [&] { return done_ || !ready_.empty(); });
     if (ready_.empty()) return std::nullopt;
     Chunk c = std::move(ready_.front());
     ready_.pop_front();
     return c;
   }
   void give_back(Chunk c) {
-    std::lock_guard lock(mu_);
-    free_.push_back(std::move(c));
-    cv_.notify_all();
+    {
+      std::lock_guard lock(mu_);
+      free_.push_back(std::move(c));
+    }
+    free_cv_.notify_one();
   }
   void cancel() {
-    std::lock_guard lock(mu_);
-    cancelled_ = true;
-    cv_.notify_all();
+    {
+      std::lock_guard lock(mu_);
+      cancelled_ = true;
+    }
+    free_cv_.notify_one();
   }
   std::optional<Error> error() {
     std::lock_guard lock(mu_);
@@ -131,7 +139,8 @@ class ChunkPipe {
 
  private:
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable free_cv_;   // the producer waits here
+  std::condition_variable ready_cv_;  // the consumer waits here
   std::deque<Chunk> free_;
   std::deque<Chunk> ready_;
   bool done_ = false;
@@ -195,7 +204,7 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
   // Two stages on two threads: obtain and prove chunk i+1 while chunk i is written. The producer
   // reads only chunks the consumer is not writing (earlier chunks of the target slot, which it
   // never writes again, and the other slot), and only it uses `source`.
-  ChunkPipe pipe(4, index.chunk_size);
+  ChunkPipe pipe(8, index.chunk_size);
   std::thread producer([&] {
     for (std::size_t i = 0; i < index.hashes.size(); ++i) {
       auto c = pipe.take_free();
