@@ -1,0 +1,129 @@
+// ironseal's certificate authority: an offline root CA and two online issuing CAs, one for
+// devices and one for fleet servers, kept in one directory with a crash-safe SQLite index of
+// everything issued (docs/pki.md has the profiles, lifetimes and name constraints).
+//
+//   DIR/offline/root-ca.key.pem   the root key (0600): used by `init` only; move it offline
+//   DIR/root-ca.cert.pem          the trust anchor devices and servers install
+//   DIR/device-ca/{key,cert,crl}.pem, DIR/server-ca/{key,cert,crl}.pem
+//   DIR/index.sqlite              issued certificates, device serial <-> key bindings, CRL numbers
+//
+// Issuance is policy, not a rubber stamp: the CA builds subject and extensions itself from the
+// profile and takes from a CSR only its public key and the names it asks for, after checking them.
+// Refusals are ErrorCode::kNotTrusted (or kInvalidArgument) with a message that starts with a
+// stable reason token: csr_signature_invalid, key_type_disallowed, identity_invalid,
+// serial_bound_to_other_key, name_not_permitted.
+//
+// A CertificateAuthority may be used from one thread at a time; several processes may share a
+// directory (the index serialises writers).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "pki/certificate.h"
+
+namespace ironseal::pki {
+
+enum class Profile { kDevice, kServer };
+std::string_view profile_name(Profile p);  // "device", "server"
+Result<Profile> parse_profile(std::string_view name);
+
+// RFC 5280 CRLReason values the CA accepts (certificateHold is deliberately absent: a revoked
+// device certificate is never reinstated).
+enum class RevocationReason {
+  kUnspecified = 0,
+  kKeyCompromise = 1,
+  kAffiliationChanged = 3,
+  kSuperseded = 4,
+  kCessationOfOperation = 5,
+};
+std::string_view revocation_reason_name(RevocationReason r);  // RFC 5280 spelling, e.g. keyCompromise
+Result<RevocationReason> parse_revocation_reason(std::string_view name);
+
+struct CaLifetimes {
+  std::int64_t root_days = 20 * 365 + 5;
+  std::int64_t issuing_ca_days = 10 * 365 + 3;
+  std::int64_t device_days = 10 * 365 + 2;
+  std::int64_t server_days = 397;
+  std::int64_t crl_days = 7;
+};
+
+struct CaInitOptions {
+  std::string organization = "ironseal";
+  // Server certificates may only name hosts in this DNS domain (and its subdomains).
+  std::string server_domain = "ironseal.internal";
+  UnixTime now = 0;
+  CaLifetimes lifetimes;
+};
+
+struct IssueOptions {
+  UnixTime now = 0;
+  // Re-enrolment with a new key (EST simplereenroll): the serial's current certificate, which the
+  // caller has authenticated. Its binding moves to the new key and it is revoked as superseded.
+  std::optional<std::string> replaces_serial_hex;
+};
+
+struct IssuedCertificate {
+  Certificate certificate;
+  Certificate issuing_ca;  // the chain to send with it (root is the anchor, not sent)
+};
+
+struct IndexEntry {
+  std::string serial_hex;
+  Profile profile;
+  std::string subject;
+  std::string device_serial;  // device profile only
+  std::string hardware_id;    // device profile only
+  std::string fingerprint_hex;
+  std::string spki_sha256_hex;
+  UnixTime not_before = 0;
+  UnixTime not_after = 0;
+  bool revoked = false;
+  UnixTime revoked_at = 0;
+  std::string revocation_reason;
+  std::string certificate_pem;
+};
+
+class CertificateAuthority {
+ public:
+  // Creates the directory, the three key pairs and certificates, the index and empty CRLs.
+  // Refuses a directory that already holds a CA.
+  static Result<void> init(const std::filesystem::path& dir, const CaInitOptions& options);
+  // Opens an existing CA: the issuing keys (checked 0600) and the index. Never reads the root key.
+  static Result<CertificateAuthority> open(const std::filesystem::path& dir);
+
+  CertificateAuthority(CertificateAuthority&&) noexcept;
+  CertificateAuthority& operator=(CertificateAuthority&&) noexcept;
+  ~CertificateAuthority();
+
+  const Certificate& root() const;
+  const Certificate& issuing_ca(Profile p) const;
+
+  Result<IssuedCertificate> issue(const CertificateRequest& csr, Profile profile,
+                                  const IssueOptions& options);
+  // Marks the certificate revoked in the index and republishes its issuer's CRL.
+  Result<IndexEntry> revoke(std::string_view serial_hex, RevocationReason reason, UnixTime now);
+  // Signs a fresh CRL for one issuing CA (next CRL number, nextUpdate = now + crl_days) and
+  // writes it to DIR/<ca>/crl.pem atomically.
+  Result<Crl> publish_crl(Profile ca, UnixTime now);
+  Result<Crl> current_crl(Profile ca) const;
+
+  Result<std::optional<IndexEntry>> find_serial(std::string_view serial_hex);
+  Result<std::optional<IndexEntry>> find_fingerprint(std::string_view fingerprint_hex);
+  Result<std::vector<IndexEntry>> list();
+
+  struct State;
+
+ private:
+  explicit CertificateAuthority(std::unique_ptr<State> s);
+  std::unique_ptr<State> state_;
+};
+
+// Lower-case hex of a serial number as the index keeps it (accepts "0x", colons and upper case).
+Result<std::string> normalize_serial_hex(std::string_view text);
+
+}  // namespace ironseal::pki

@@ -1,0 +1,63 @@
+// A device's identity on the device side: where its key lives, the CSR it sends to the factory,
+// and the certificate, chain and trust anchors the factory installs.
+//
+//   DEVICE_DIR/device.json              serial and hardware_id (boot/host_device.h)
+//   DEVICE_DIR/identity/                0700
+//     device.key.pem                    the device key, file backend (0600; never leaves the device)
+//     device.key.tss2.pem               the device key, TPM backend (a TPM-wrapped blob, not a key)
+//     device.csr.pem                    what the factory station reads
+//     device.cert.pem, chain.pem        the device certificate and its issuing CA
+//     anchors.pem                       the root CA: what the device trusts servers by
+//
+// Key custody is one seam: create_device_key / load_device_key / destroy_device_key pick the
+// backend. The TPM backend (keys generated inside a TPM 2.0, used through the tpm2 OpenSSL
+// provider) plugs in there; until it is built in, asking for it fails with "tpm_unavailable"
+// rather than falling back to a file.
+#pragma once
+
+#include <filesystem>
+
+#include "core/result.h"
+#include "pki/certificate.h"
+
+namespace ironseal::pki {
+
+struct IdentityPaths {
+  std::filesystem::path dir;
+  std::filesystem::path key;
+  std::filesystem::path tpm_key;
+  std::filesystem::path csr;
+  std::filesystem::path certificate;
+  std::filesystem::path chain;
+  std::filesystem::path anchors;
+};
+IdentityPaths identity_paths(const std::filesystem::path& device_dir);
+
+// Serial and hardware id from DEVICE_DIR/device.json; both must be set and well-formed.
+Result<DeviceName> read_device_name(const std::filesystem::path& device_dir);
+
+enum class KeyBackend { kFile, kTpm };
+std::string_view key_backend_name(KeyBackend b);  // "file", "tpm"
+
+// Creates the device key in the backend; refuses when one exists already (either backend).
+Result<KeyPair> create_device_key(const IdentityPaths& paths, KeyBackend backend);
+// Loads whichever backend holds the key (a file key must be 0600).
+Result<KeyPair> load_device_key(const IdentityPaths& paths);
+Result<KeyBackend> device_key_backend(const IdentityPaths& paths);
+// Destroys the key: a file is overwritten, synced and unlinked (a TPM key would be evicted).
+Result<void> destroy_device_key(const IdentityPaths& paths);
+
+struct ProvisionedKey {
+  DeviceName name;
+  KeyBackend backend;
+  CertificateRequest csr;
+};
+// `ironseal provision key`: makes the identity directory, the key and the CSR for this device.
+Result<ProvisionedKey> provision_key(const std::filesystem::path& device_dir, KeyBackend backend);
+
+// Overwrites a file's bytes with zeros, syncs, unlinks it and syncs its directory. (On flash
+// storage with wear levelling or a copy-on-write file system the old blocks may survive: the TPM
+// backend, where the key never touches the file system, is the real answer; docs/keys.md.)
+Result<void> wipe_file(const std::filesystem::path& path);
+
+}  // namespace ironseal::pki
