@@ -42,21 +42,25 @@ CURLcode on_ssl_ctx(CURL*, void* ssl_ctx, void* user) {
 }  // namespace
 
 Result<ClientIdentity> ClientIdentity::create(const std::filesystem::path& chain_pem,
-                                              std::shared_ptr<EVP_PKEY> key) {
+                                              std::shared_ptr<EVP_PKEY> key,
+                                              const std::filesystem::path& extra_chain_pem) {
   if (!key) return fail(ErrorCode::kInvalidArgument, "client identity without a private key");
-  auto text = read_file(chain_pem);
-  if (!text) return std::unexpected(text.error());
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-      BIO_new_mem_buf(text->data(), static_cast<int>(text->size())), BIO_free);
   auto parts = std::make_shared<Parts>();
-  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    if (!parts->leaf) {
-      parts->leaf = own(x);
-    } else {
-      parts->chain.push_back(own(x));
+  for (const auto& file : {chain_pem, extra_chain_pem}) {
+    if (file.empty()) continue;
+    auto text = read_file(file);
+    if (!text) return std::unexpected(text.error());
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+        BIO_new_mem_buf(text->data(), static_cast<int>(text->size())), BIO_free);
+    while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+      if (!parts->leaf) {
+        parts->leaf = own(x);
+      } else {
+        parts->chain.push_back(own(x));
+      }
     }
+    ERR_clear_error();  // the loop ends on "no start line"
   }
-  ERR_clear_error();  // the loop ends on "no start line"
   if (!parts->leaf) {
     return fail(ErrorCode::kMalformed, chain_pem.string(), ": no PEM certificate in it");
   }

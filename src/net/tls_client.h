@@ -19,10 +19,12 @@ namespace ironseal::net {
 
 class ClientIdentity {
  public:
-  // `chain_pem`: the client certificate, then any intermediate CA certificates (PEM).
-  // `key`: its private key; must match the certificate (checked here).
+  // `chain_pem`: the client certificate, then any intermediate CA certificates (PEM);
+  // `extra_chain_pem` (optional): more intermediates. `key`: the certificate's private key
+  // (checked to match).
   static Result<ClientIdentity> create(const std::filesystem::path& chain_pem,
-                                       std::shared_ptr<EVP_PKEY> key);
+                                       std::shared_ptr<EVP_PKEY> key,
+                                       const std::filesystem::path& extra_chain_pem = {});
   // The same with a PEM key file (0600, unencrypted), for file-held device keys.
   static Result<ClientIdentity> load(const std::filesystem::path& chain_pem,
                                      const std::filesystem::path& key_pem);
