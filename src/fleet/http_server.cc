@@ -5,6 +5,7 @@
 
 #include <openssl/err.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -124,6 +125,22 @@ struct FleetServer::Impl {
     }
   }
 
+  // Closes so that what was last sent (a TLS alert, an error response) reaches the client: stop
+  // sending, then read and discard for a short bounded time. Closing with unread input would make
+  // the kernel answer with a reset, and the client could lose the alert or response.
+  awaitable<void> linger_close(Stream& stream) {
+    auto& tcp_stream = beast::get_lowest_layer(stream);
+    boost::system::error_code ec;
+    tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_stream.expires_after(std::chrono::milliseconds(500));
+    std::array<char, 4096> sink;
+    for (std::size_t total = 0; !ec && total < 256 * 1024;) {
+      total += co_await tcp_stream.async_read_some(net::buffer(sink),
+                                                   net::redirect_error(use_awaitable, ec));
+    }
+    tcp_stream.close();
+  }
+
   awaitable<void> send(Stream& stream, http::response<http::string_body>& res, bool* ok) {
     boost::system::error_code ec;
     beast::get_lowest_layer(stream).expires_after(config.limits.write_timeout);
@@ -170,6 +187,7 @@ struct FleetServer::Impl {
         log_line("device TLS handshake from " + peer + " refused: " + why);
       }
       ERR_clear_error();
+      if (ec != beast::error::timeout) co_await linger_close(stream);
       co_return;
     }
     std::optional<DeviceIdentity> identity;
@@ -204,16 +222,20 @@ struct FleetServer::Impl {
         metrics.requests_too_large++;
         co_await send_error(stream, listener, 431, "header_too_large",
                             "request header fields too large");
-        break;
+        co_await linger_close(stream);
+        co_return;
       }
       if (ec == http::error::body_limit) {
         metrics.requests_too_large++;
         co_await send_error(stream, listener, 413, "body_too_large", "request body too large");
-        break;
+        co_await linger_close(stream);
+        co_return;
       }
       if (ec) {
         if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
           co_await send_error(stream, listener, 400, "bad_request", "malformed HTTP request");
+          co_await linger_close(stream);
+          co_return;
         }
         break;
       }
