@@ -3,6 +3,7 @@
 #   test-root  -> test-device-ca -> device certificates (URI SAN urn:ironseal:device:HW:SERIAL and
 #                                   subject serialNumber), one of them revoked in device-ca.crl
 #              -> test-server-ca -> server certificate for 127.0.0.1 / localhost
+#              -> test-factory-ca -> factory certificate of the first serial (EST enrolment only)
 #   test-foreign-ca (unrelated)  -> a device certificate claiming an existing serial
 # Usage: make_test_pki.sh DIR HARDWARE_ID SERIAL...  (SN-REVOKED is always issued, then revoked)
 set -euo pipefail
@@ -52,6 +53,7 @@ self_ca test-root "ironseal TEST root"
 sub_ca test-device-ca "ironseal TEST device CA" test-root
 sub_ca test-server-ca "ironseal TEST server CA" test-root
 self_ca test-foreign-ca "someone else's CA"
+sub_ca test-factory-ca "ironseal TEST factory CA" test-root
 
 key server.key
 openssl req -new -key server.key -subj "/CN=localhost" -out server.csr 2>/dev/null
@@ -71,6 +73,8 @@ cp test-root.pem trust-root.pem  # what clients trust for the server
 
 for serial in "$@" SN-REVOKED; do device "dev-$serial" "$serial" test-device-ca; done
 device foreign-SN-1 "${1:-SN-1}" test-foreign-ca
+# A factory (bootstrap) certificate: good for EST simpleenroll only.
+device factory-SN-1 "${1:-SN-1}" test-factory-ca
 # A server-CA certificate presented as a device certificate: same root, wrong CA.
 device wrongca-SN-1 "${1:-SN-1}" test-server-ca
 
@@ -95,4 +99,9 @@ cp device-ca.crl device-ca-empty.crl
 openssl ca -config ca.cnf -revoke dev-SN-REVOKED.pem -keyfile test-device-ca.key \
   -cert test-device-ca.pem 2>/dev/null
 gencrl
+# The factory CA's (empty) CRL: with CRL checking on, every accepted CA needs its CRL.
+mkdir -p factory-db; : >factory-db/index.txt; echo 1000 >factory-db/crlnumber
+sed 's/ca-db/factory-db/g' ca.cnf >factory-ca.cnf
+openssl ca -config factory-ca.cnf -gencrl -keyfile test-factory-ca.key -cert test-factory-ca.pem \
+  -out factory-ca.crl 2>/dev/null
 chmod 600 ./*.key

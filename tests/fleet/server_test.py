@@ -56,6 +56,7 @@ class Fleet:
             "tls": {"certificate_chain": os.path.join(self.pki, "server.pem"),
                     "private_key": os.path.join(self.pki, "server.key")},
             "device_ca": os.path.join(self.pki, "test-device-ca.pem"),
+            "enrol_ca": os.path.join(self.pki, "test-factory-ca.pem"),
             "database": os.path.join(work, "fleet.db"),
             "repository": self.base,
             "security_txt": {"contact": ["mailto:psirt@example.com", "https://example.com/psirt"],
@@ -64,7 +65,8 @@ class Fleet:
             "limits": limits or {},
         }
         if crl:
-            cfg["crl"] = os.path.join(self.pki, "device-ca.crl")
+            cfg["crl"] = [os.path.join(self.pki, "device-ca.crl"),
+                          os.path.join(self.pki, "factory-ca.crl")]
         with open(self.config, "w") as f:
             json.dump(cfg, f)
         subprocess.run([SERVER, "account", "add", "--config", self.config, "--name", "admin",
@@ -117,7 +119,7 @@ class Fleet:
         return c
 
     def device(self, serial_or_cert, method, path, body=None, headers=None, raw=None):
-        cert = serial_or_cert if serial_or_cert.startswith(("dev-", "foreign-", "wrongca-")) \
+        cert = serial_or_cert if serial_or_cert.startswith(("dev-", "foreign-", "wrongca-", "factory-")) \
             else "dev-" + serial_or_cert
         return self.request(self.device_port, self.ctx(cert), method, path, body, headers, raw)
 
@@ -190,6 +192,14 @@ def case_mtls(fleet):
     check(r == "TLSV1_ALERT_UNKNOWN_CA", f"foreign CA claiming SN-1: alert {r}")
     r = tls_refusal(fleet, "wrongca-SN-1")
     check(r == "TLSV1_ALERT_UNKNOWN_CA", f"server-CA certificate claiming SN-1: alert {r}")
+    # A factory certificate (enrolment CA) gets through TLS but may only enrol.
+    s, b, _ = fleet.device("factory-SN-1", "POST", "/api/v1/device/checkin", {"version": "1"})
+    check(s == 403 and b["error"] == "enrolment_only", f"factory certificate checking in: {s}")
+    s, b, _ = fleet.device("factory-SN-1", "GET", "/director/devices/SN-1/metadata/root.json")
+    check(s == 403 and b["error"] == "enrolment_only", "factory certificate reading metadata")
+    s, b, _ = fleet.device("factory-SN-1", "POST", "/.well-known/est/simpleenroll", raw=b"AAAA",
+                           headers={"Content-Type": "application/pkcs10"})
+    check(s in (400, 501), f"factory certificate reaches EST enrolment ({s})")
     # TLS 1.2 is refused unless configured.
     c = fleet.ctx("dev-SN-1")
     c.maximum_version = ssl.TLSVersion.TLSv1_2
