@@ -232,10 +232,12 @@ extern "C" __attribute__((cmse_nonsecure_entry)) std::int32_t ironseal_nsc_insta
   const image::MemorySource source(static_cast<const std::uint8_t*>(image), length);
   boot::InstallReport report;
   const boot::InstallResult r = boot::install(g_device, source, 3, &report);
-  uart::put("secure: install into slot ");
   const char slot[2] = {boot::slot_name(report.slot), '\0'};
-  uart::put(slot);
-  uart::put(": ");
+  if (r != boot::InstallResult::kRefused) {  // a refused image never gets a slot
+    uart::put("secure: install into slot ");
+    uart::put(slot);
+    uart::put(": ");
+  }
   switch (r) {
     case boot::InstallResult::kOk:
       uart::put("ok, version ");
@@ -243,7 +245,7 @@ extern "C" __attribute__((cmse_nonsecure_entry)) std::int32_t ironseal_nsc_insta
       uart::put(" pending a trial");
       break;
     case boot::InstallResult::kRefused:
-      uart::put("REFUSED, ");
+      uart::put("secure: install REFUSED, ");
       put_reason(report.reason);
       break;
     case boot::InstallResult::kPowerLost: uart::put("power lost"); break;
@@ -270,18 +272,48 @@ void put_fault(const char* what) {
   uart::put("\n");
 }
 
-extern "C" [[noreturn]] void fw_secure_fault() {
+// The exception frame a fault stacked: r0-r3, r12, lr, pc, xPSR. `exc_return` says on which
+// stack (bit 6 S: secure; bit 2 SPSEL: process stack).
+const std::uint32_t* stacked_frame(std::uint32_t exc_return) {
+  std::uint32_t sp = 0;
+  const bool secure = (exc_return & (1u << 6)) != 0;
+  const bool process = (exc_return & (1u << 2)) != 0;
+  if (secure) {
+    if (process) {
+      asm volatile("mrs %0, psp" : "=r"(sp));
+    } else {
+      asm volatile("mrs %0, msp" : "=r"(sp));
+    }
+  } else if (process) {
+    asm volatile("mrs %0, psp_ns" : "=r"(sp));
+  } else {
+    asm volatile("mrs %0, msp_ns" : "=r"(sp));
+  }
+  return reinterpret_cast<const std::uint32_t*>(sp);
+}
+
+extern "C" [[noreturn]] void fw_secure_fault_report(std::uint32_t exc_return) {
   const std::uint32_t sfsr = *reinterpret_cast<volatile std::uint32_t*>(0xe000ede4);
   const std::uint32_t sfar = *reinterpret_cast<volatile std::uint32_t*>(0xe000ede8);
-  uart::put("secure: SECURE FAULT: the non-secure application accessed secure memory");
+  const bool from_ns = (exc_return & (1u << 6)) == 0;
+  uart::put("secure: SECURE FAULT: ");
+  uart::put(from_ns ? "the non-secure application" : "secure code");
+  uart::put((sfsr & (1u << 3)) != 0 ? " accessed secure memory (AUVIOL)" : " violated the partition");
   if ((sfsr & (1u << 6)) != 0) {  // SFARVALID
     uart::put(" at ");
     uart::put_hex32(sfar);
   }
-  uart::put(" (SFSR=");
+  uart::put(", pc ");
+  uart::put_hex32(stacked_frame(exc_return)[6]);
+  uart::put(", SFSR ");
   uart::put_hex32(sfsr);
-  uart::put("); stopped\n");
+  uart::put("; stopped\n");
   semihost::exit(kExitSecureFault);
+}
+
+// Entered with EXC_RETURN in lr; hands it to the reporter.
+extern "C" __attribute__((naked)) void fw_secure_fault() {
+  asm volatile("mov r0, lr\n b fw_secure_fault_report");
 }
 
 extern "C" [[noreturn]] void fw_hard_fault() {
