@@ -70,6 +70,18 @@ void put_version(const image::Version& v) {
   uart::put_u32(v.build);
 }
 
+// SysTick on the processor clock, started at reset: how long the boot took, in clock ticks.
+// Under `qemu -icount shift=0` one instruction is one nanosecond of virtual time, so
+// ticks * (1e9 / clock) counts instructions (bench/firmware_boot.sh).
+constexpr std::uint32_t kSystCsr = 0xe000e010, kSystRvr = 0xe000e014, kSystCvr = 0xe000e018;
+volatile std::uint32_t& sys(std::uint32_t a) { return *reinterpret_cast<volatile std::uint32_t*>(a); }
+void start_ticks() {
+  sys(kSystRvr) = 0x00ffffff;
+  sys(kSystCvr) = 0;
+  sys(kSystCsr) = 5;  // enable, processor clock, no interrupt
+}
+std::uint32_t ticks() { return 0x00ffffffu - (sys(kSystCvr) & 0x00ffffffu); }
+
 void put_operations() {
   uart::put("flash: operations=");
   uart::put_u32(g_power.operations());
@@ -125,6 +137,7 @@ using namespace ironseal;
 using namespace ironseal::fw;
 
 extern "C" void fw_main(void) {
+  start_ticks();
   uart::init(kUart0S);
   uart::put("\nironseal secure boot (Cortex-M33, TrustZone-M, mps2-an505)\n");
   parse_command_line();
@@ -194,6 +207,9 @@ extern "C" void fw_main(void) {
   uart::put_hex(g_report.measurement, 32);
   uart::put("\n");
   put_operations();
+  uart::put("boot: ");
+  uart::put_u32(ticks());
+  uart::put(" SysTick ticks from reset to hand-over\n");
 
   partition_for_application();
   g_partitioned = true;
