@@ -4,7 +4,8 @@
 //
 // Build variants (CMake): IRONSEAL_APP_HEALTHY=0 fails the health check (never confirms, so the
 // bootloader reverts it); IRONSEAL_APP_PROBE=1 tries to read the key store in secure flash
-// (must fault); IRONSEAL_APP_STANDALONE=1 calls no secure entry function (for images whose
+// (must fault); IRONSEAL_APP_PROBE=2 asks the bootloader to install an "image" from secure
+// memory (must be refused); IRONSEAL_APP_STANDALONE=1 calls no secure entry function (for images whose
 // build must not depend on the bootloader's, e.g. the committed imgtool-signed fixture).
 //
 // If the update staging buffer holds an image (what a download would leave there), the
@@ -91,7 +92,15 @@ extern "C" void fw_main(void) {
     uart::put("\n");
   }
 
-#if IRONSEAL_APP_PROBE
+#if IRONSEAL_APP_PROBE == 2
+  // Confused deputy: ask the secure side to "install" from secure memory (the key store).
+  uart::put("app: asking the bootloader to install from secure memory at ");
+  uart::put_hex32(kFlashBase);
+  uart::put("\n");
+  const std::int32_t deputy = ironseal_nsc_install(reinterpret_cast<const void*>(kFlashBase), 4096);
+  semihost::exit((deputy >> 8) == 1 ? refused_exit(static_cast<std::uint8_t>(deputy & 0xff))
+                                    : kExitInstallFailed);
+#elif IRONSEAL_APP_PROBE
   uart::put("app: reading the key store in secure flash at ");
   uart::put_hex32(kFlashBase);
   uart::put("\n");

@@ -114,6 +114,29 @@ void parse_command_line() {
   }
 }
 
+// The ROM stage verifies the signed stage-2 image on flash against the fused keys (boot core).
+// Here the running bootloader is that stage-2: its code must be byte for byte the signed body,
+// so that what was verified and measured is what runs.
+bool stage2_is_running_code() {
+  const boot::FlashRegion stage2(g_flash, g_device.geometry.stage2_offset,
+                                 g_device.geometry.stage2_size);
+  image::Layout layout;
+  if (image::parse_layout(stage2, &layout) != image::Status::kOk) return false;
+  const auto* code = reinterpret_cast<const std::uint8_t*>(kBootBase);
+  const std::uint32_t size = layout.header.image_size;
+  for (std::uint32_t at = 0; at < size; at += sizeof g_scratch) {
+    const std::uint32_t n = size - at < sizeof g_scratch ? size - at : sizeof g_scratch;
+    if (!stage2.read(layout.body_offset + at, g_scratch, n)) return false;
+    std::uint8_t diff = 0;
+    for (std::uint32_t i = 0; i < n; ++i) diff = static_cast<std::uint8_t>(diff | (g_scratch[i] ^ code[at + i]));
+    if (diff != 0) return false;
+  }
+  uart::put("boot: stage-2 image on flash is this bootloader (");
+  uart::put_u32(size);
+  uart::put(" bytes)\n");
+  return size != 0;
+}
+
 [[noreturn]] void recovery() {
   const boot::SlotId primary = g_report.state.primary;
   const std::uint8_t reason = g_report.slot_reason[static_cast<int>(primary)] != boot::kCheckOk
@@ -155,6 +178,10 @@ extern "C" void fw_main(void) {
   g_device.scratch = g_scratch;
   g_device.scratch_size = sizeof g_scratch;
 
+  if (!stage2_is_running_code()) {
+    uart::put("boot: RECOVERY, the stage-2 image on flash is not the running bootloader\n");
+    semihost::exit(kExitStage2Mismatch);
+  }
   const boot::BootOutcome outcome = boot::power_on(g_device, &g_loader, &g_report);
   uart::put("boot: stage-2 ");
   uart::put(g_report.stage2_trusted ? "trusted" : "NOT trusted");

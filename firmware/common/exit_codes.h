@@ -12,6 +12,7 @@ enum Exit : std::uint32_t {
   kExitSecureFault = 4,       // the non-secure application touched secure memory (SecureFault)
   kExitHardFault = 5,         // any other fault
   kExitConfirmFailed = 6,     // the application's confirm call was refused
+  kExitStage2Mismatch = 7,    // the signed stage-2 image on flash is not the running bootloader
   kExitAppUnhealthy = 10,     // application failed its health check: not confirmed
   kExitInstalled = 11,        // application staged an update, the bootloader installed it
   kExitInstallFailed = 13,    // the installed image did not verify after writing

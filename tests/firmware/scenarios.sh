@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../cli/lib.sh"
 
 command -v qemu-system-arm >/dev/null || { echo "qemu-system-arm not installed"; exit 1; }
-for f in boot.elf boot.bin demo.bin demo-failing.bin key-probe.bin standalone.bin; do
+for f in boot.elf boot.bin demo.bin demo-failing.bin key-probe.bin deputy-probe.bin standalone.bin; do
   [[ -f "$FW/$f" ]] || { echo "missing firmware build output $FW/$f"; exit 1; }
 done
 
@@ -118,6 +118,14 @@ scenario_boot() {
   want_exit $EXIT_HEALTHY "boots again after a power cycle" dev
   [[ "$(measurement dev "boot: measurement")" == "$m1" ]]
   ok $? "same image, same measurement"
+
+  # A stage-2 image that verifies but is not the code that runs: refused before anything else.
+  sign other-stage2 demo.bin 1.0.0 1
+  new_device dev2 v1.img root.pub.pem other-stage2.img
+  power_on dev2
+  want_exit 7 "a signed stage-2 that is not the running bootloader is refused" dev2
+  contains dev2/uart.log "boot: RECOVERY, the stage-2 image on flash is not the running bootloader" \
+    "the mismatch is named"
 }
 
 scenario_update() {
@@ -293,6 +301,17 @@ scenario_trustzone() {
   ok $? "the faulting instruction ($pc) is in the non-secure application"
   grep -q "LEAKED" dev/uart.log
   ok $((1 - $?)) "no key store byte reached the application"
+
+  # The install entry function must not read secure memory on the application's behalf.
+  sign deputy deputy-probe.bin 1.0.0 1
+  new_device dev2 deputy.img
+  cp dev2/flash.img flash.before
+  power_on dev2
+  want_exit "$(refused_exit 0)" "install from a secure address is refused" dev2
+  contains dev2/uart.log "secure: install refused: the staged image is not in non-secure memory" \
+    "the secure side names the reason"
+  cmp -s dev2/flash.img flash.before
+  ok $? "flash untouched"
 }
 
 case "$scenario" in
