@@ -29,8 +29,9 @@ set(IRONSEAL_FW_SODIUM_DEFINITIONS CONFIGURED=1 NATIVE_LITTLE_ENDIAN=1)
 add_library(ironseal_fw_crypto_host STATIC ${IRONSEAL_FW_SODIUM_SOURCES}
   ${PROJECT_SOURCE_DIR}/firmware/crypto/sodium_backend.cc)
 target_include_directories(ironseal_fw_crypto_host
-  PUBLIC ${PROJECT_SOURCE_DIR}/firmware ${PROJECT_SOURCE_DIR}/src
-  PRIVATE ${_sodium}/include/sodium)
+  PUBLIC ${PROJECT_SOURCE_DIR}/firmware ${PROJECT_SOURCE_DIR}/src)
+# SYSTEM: libsodium's private headers define static helpers that not every includer uses.
+target_include_directories(ironseal_fw_crypto_host SYSTEM PRIVATE ${_sodium}/include/sodium)
 target_compile_definitions(ironseal_fw_crypto_host PRIVATE ${IRONSEAL_FW_SODIUM_DEFINITIONS})
 if(NOT IRONSEAL_FUZZ)
   target_link_libraries(ironseal_fw_crypto_host PUBLIC ironseal_image_portable)
