@@ -70,7 +70,8 @@ for img in small big big-pure; do
     -device loader,file=flash.img,addr=0x10100000 -device loader,file=otp.bin,addr=0x103ff000 \
     </dev/null)
   ticks=$(sed -n 's/^boot: \([0-9]*\) SysTick ticks.*/\1/p' <<<"$out" | tr -d '\r')
+  stack=$(grep -o 'stack=[0-9]*' <<<"$out" | cut -d= -f2 | sort -n | tail -n1)
   grep -q "app: image already confirmed" <<<"$out" || { echo "$img did not boot"; exit 1; }
-  printf "  %-9s %8d bytes  %6d ticks  %5.1f M instructions\n" "$img" "$(stat -c %s "$img.img")" \
-    "$ticks" "$(echo "$ticks * 50 / 1000000" | bc -l)"
+  printf "  %-9s %8d bytes  %7d ticks  %5.1f M instructions  stack high-water %d bytes\n" \
+    "$img" "$(stat -c %s "$img.img")" "$ticks" "$(echo "$ticks * 50 / 1000000" | bc -l)" "$stack"
 done

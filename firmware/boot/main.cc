@@ -82,11 +82,28 @@ void start_ticks() {
 }
 std::uint32_t ticks() { return 0x00ffffffu - (sys(kSystCvr) & 0x00ffffffu); }
 
+// Stack high-water mark: the free stack is painted at reset; the lowest changed word tells how
+// deep any call went since.
+extern "C" std::uint32_t __bss_end[];
+constexpr std::uint32_t kPaint = 0x5afe57acu;
+void paint_stack() {
+  std::uint32_t sp = 0;
+  asm volatile("mov %0, sp" : "=r"(sp));
+  for (auto* p = __bss_end; reinterpret_cast<std::uint32_t>(p) < sp - 64; ++p) *p = kPaint;
+}
+std::uint32_t stack_used() {
+  const std::uint32_t* p = __bss_end;
+  while (*p == kPaint) ++p;
+  return reinterpret_cast<std::uint32_t>(__stack_top) - reinterpret_cast<std::uint32_t>(p);
+}
+
 void put_operations() {
   uart::put("flash: operations=");
   uart::put_u32(g_power.operations());
   uart::put(" violations=");
   uart::put_u32(g_flash.violations());
+  uart::put(" stack=");
+  uart::put_u32(stack_used());
   uart::put("\n");
 }
 
@@ -160,6 +177,7 @@ using namespace ironseal;
 using namespace ironseal::fw;
 
 extern "C" void fw_main(void) {
+  paint_stack();
   start_ticks();
   uart::init(kUart0S);
   uart::put("\nironseal secure boot (Cortex-M33, TrustZone-M, mps2-an505)\n");
