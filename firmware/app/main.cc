@@ -4,7 +4,7 @@
 //
 // Build variants (CMake): IRONSEAL_APP_HEALTHY=0 fails the health check (never confirms, so the
 // bootloader reverts it); IRONSEAL_APP_PROBE=1 tries to read the key store in secure flash
-// (must fault); IRONSEAL_APP_PROBE=2 asks the bootloader to install an "image" from secure
+// (must fault; =3 through the non-secure alias); IRONSEAL_APP_PROBE=2 asks the bootloader to install an "image" from secure
 // memory (must be refused); IRONSEAL_APP_STANDALONE=1 calls no secure entry function (for images whose
 // build must not depend on the bootloader's, e.g. the committed imgtool-signed fixture).
 //
@@ -101,10 +101,13 @@ extern "C" void fw_main(void) {
   semihost::exit((deputy >> 8) == 1 ? refused_exit(static_cast<std::uint8_t>(deputy & 0xff))
                                     : kExitInstallFailed);
 #elif IRONSEAL_APP_PROBE
+  // Probe 1: the key store through its secure alias; probe 3: the same bytes through the
+  // non-secure alias of SSRAM1 (bit 28 clear), which the SAU and the MPC must both deny.
+  const std::uint32_t target = IRONSEAL_APP_PROBE == 3 ? kFlashBase - 0x10000000u : kFlashBase;
   uart::put("app: reading the key store in secure flash at ");
-  uart::put_hex32(kFlashBase);
+  uart::put_hex32(target);
   uart::put("\n");
-  const std::uint32_t leaked = *reinterpret_cast<const volatile std::uint32_t*>(kFlashBase);
+  const std::uint32_t leaked = *reinterpret_cast<const volatile std::uint32_t*>(target);
   uart::put("app: LEAKED key store word ");
   uart::put_hex32(leaked);
   uart::put("\n");

@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../cli/lib.sh"
 
 command -v qemu-system-arm >/dev/null || { echo "qemu-system-arm not installed"; exit 1; }
-for f in boot.elf boot.bin demo.bin demo-failing.bin key-probe.bin deputy-probe.bin standalone.bin; do
+for f in boot.elf boot.bin demo.bin demo-failing.bin key-probe.bin alias-probe.bin deputy-probe.bin standalone.bin; do
   [[ -f "$FW/$f" ]] || { echo "missing firmware build output $FW/$f"; exit 1; }
 done
 
@@ -301,6 +301,17 @@ scenario_trustzone() {
   ok $? "the faulting instruction ($pc) is in the non-secure application"
   grep -q "LEAKED" dev/uart.log
   ok $((1 - $?)) "no key store byte reached the application"
+
+  # The same bytes through SSRAM1's non-secure alias.
+  sign alias alias-probe.bin 1.0.0 1
+  new_device dev3 alias.img
+  power_on dev3
+  want_exit $EXIT_SECURE_FAULT "reading the key store through the non-secure alias faults" dev3
+  contains dev3/uart.log "app: reading the key store in secure flash at 0x00100000" "alias probe ran"
+  contains dev3/uart.log "secure: SECURE FAULT: the non-secure application accessed secure memory (AUVIOL)" \
+    "the secure side reports the alias access"
+  grep -q "LEAKED" dev3/uart.log
+  ok $((1 - $?)) "nothing leaked through the alias"
 
   # The install entry function must not read secure memory on the application's behalf.
   sign deputy deputy-probe.bin 1.0.0 1
