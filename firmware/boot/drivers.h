@@ -12,6 +12,7 @@
 // harness's backing files (semihosting), so the next run (power-on) sees exactly them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "boot/hal.h"
@@ -36,7 +37,7 @@ class PowerSupply {
 
 class NorFlash final : public boot::Flash {
  public:
-  NorFlash(std::uint32_t base, std::uint32_t size, PowerSupply& power)
+  NorFlash(std::uintptr_t base, std::uint32_t size, PowerSupply& power)
       : base_(base), size_(size), power_(power) {}
   // Opens the backing file by semihosting; without one, writes stay in this run's RAM only.
   bool attach(const char* path);
@@ -52,7 +53,7 @@ class NorFlash final : public boot::Flash {
   std::uint8_t* at(std::uint32_t offset) const {
     return reinterpret_cast<std::uint8_t*>(base_ + offset);
   }
-  std::uint32_t base_;
+  std::uintptr_t base_;
   std::uint32_t size_;
   PowerSupply& power_;
   int fd_ = -1;
@@ -61,7 +62,7 @@ class NorFlash final : public boot::Flash {
 
 class FuseOtp final : public boot::Otp {
  public:
-  FuseOtp(std::uint32_t base, std::uint32_t size, PowerSupply& power)
+  FuseOtp(std::uintptr_t base, std::uint32_t size, PowerSupply& power)
       : base_(base), size_(size), power_(power) {}
   bool attach(const char* path);
   std::uint32_t size() const override { return size_; }
@@ -72,7 +73,7 @@ class FuseOtp final : public boot::Otp {
   std::uint8_t* at(std::uint32_t offset) const {
     return reinterpret_cast<std::uint8_t*>(base_ + offset);
   }
-  std::uint32_t base_;
+  std::uintptr_t base_;
   std::uint32_t size_;
   PowerSupply& power_;
   int fd_ = -1;
