@@ -24,7 +24,8 @@ bool openssl_verify(const std::uint8_t* pk, const std::uint8_t* sig, const std::
   EVP_PKEY* key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, pk, 32);
   if (key == nullptr) return false;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = ctx != nullptr && EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key) == 1 &&
+  const bool ok = ctx != nullptr &&
+                  EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key) == 1 &&
                   EVP_DigestVerify(ctx, sig, 64, m, n) == 1;
   EVP_MD_CTX_free(ctx);
   EVP_PKEY_free(key);

@@ -4,9 +4,10 @@
 //
 // Build variants (CMake): IRONSEAL_APP_HEALTHY=0 fails the health check (never confirms, so the
 // bootloader reverts it); IRONSEAL_APP_PROBE=1 tries to read the key store in secure flash
-// (must fault; =3 through the non-secure alias); IRONSEAL_APP_PROBE=2 asks the bootloader to install an "image" from secure
-// memory (must be refused); IRONSEAL_APP_STANDALONE=1 calls no secure entry function (for images whose
-// build must not depend on the bootloader's, e.g. the committed imgtool-signed fixture).
+// (must fault; =3 through the non-secure alias); IRONSEAL_APP_PROBE=2 asks the bootloader to
+// install an "image" from secure memory (must be refused); IRONSEAL_APP_STANDALONE=1 calls no
+// secure entry function (for images whose build must not depend on the bootloader's, e.g. the
+// committed imgtool-signed fixture).
 //
 // If the update staging buffer holds an image (what a download would leave there), the
 // application hands it to the bootloader to install, then ends the run (reboot).
@@ -29,9 +30,9 @@ struct Plc {
   std::uint32_t timer_ms = 0;
   bool running_ok = false;
   void scan(std::uint32_t dt_ms) {
-    motor = (start || motor) && !stop;            // seal-in rung
-    timer_ms = motor ? timer_ms + dt_ms : 0;       // TON
-    running_ok = motor && timer_ms >= 500;         // motor up to speed
+    motor = (start || motor) && !stop;        // seal-in rung
+    timer_ms = motor ? timer_ms + dt_ms : 0;  // TON
+    running_ok = motor && timer_ms >= 500;    // motor up to speed
   }
 };
 

@@ -26,8 +26,12 @@ bool NorFlash::attach(const char* path) {
   return fd_ >= 0;
 }
 
-std::uint32_t NorFlash::block_size() const { return kBlockSize; }
-std::uint32_t NorFlash::page_size() const { return kPageSize; }
+std::uint32_t NorFlash::block_size() const {
+  return kBlockSize;
+}
+std::uint32_t NorFlash::page_size() const {
+  return kPageSize;
+}
 
 bool NorFlash::read(std::uint32_t offset, std::uint8_t* out, std::size_t length) const {
   if (offset > size_ || length > size_ - offset) return false;

@@ -74,13 +74,17 @@ void put_version(const image::Version& v) {
 // Under `qemu -icount shift=0` one instruction is one nanosecond of virtual time, so
 // ticks * (1e9 / clock) counts instructions (bench/firmware_boot.sh).
 constexpr std::uint32_t kSystCsr = 0xe000e010, kSystRvr = 0xe000e014, kSystCvr = 0xe000e018;
-volatile std::uint32_t& sys(std::uint32_t a) { return *reinterpret_cast<volatile std::uint32_t*>(a); }
+volatile std::uint32_t& sys(std::uint32_t a) {
+  return *reinterpret_cast<volatile std::uint32_t*>(a);
+}
 void start_ticks() {
   sys(kSystRvr) = 0x00ffffff;
   sys(kSystCvr) = 0;
   sys(kSystCsr) = 5;  // enable, processor clock, no interrupt
 }
-std::uint32_t ticks() { return 0x00ffffffu - (sys(kSystCvr) & 0x00ffffffu); }
+std::uint32_t ticks() {
+  return 0x00ffffffu - (sys(kSystCvr) & 0x00ffffffu);
+}
 
 // Stack high-water mark: the free stack is painted at reset; the lowest changed word tells how
 // deep any call went since.
@@ -145,7 +149,8 @@ bool stage2_is_running_code() {
     const std::uint32_t n = size - at < sizeof g_scratch ? size - at : sizeof g_scratch;
     if (!stage2.read(layout.body_offset + at, g_scratch, n)) return false;
     std::uint8_t diff = 0;
-    for (std::uint32_t i = 0; i < n; ++i) diff = static_cast<std::uint8_t>(diff | (g_scratch[i] ^ code[at + i]));
+    for (std::uint32_t i = 0; i < n; ++i)
+      diff = static_cast<std::uint8_t>(diff | (g_scratch[i] ^ code[at + i]));
     if (diff != 0) return false;
   }
   uart::put("boot: stage-2 image on flash is this bootloader (");
@@ -270,8 +275,8 @@ extern "C" __attribute__((cmse_nonsecure_entry)) std::int32_t ironseal_nsc_confi
   uart::put("secure: confirm slot ");
   const char slot[2] = {boot::slot_name(g_running), '\0'};
   uart::put(slot);
-  static const char* const kNames[] = {"confirmed", "already confirmed", "not running",
-                                       "refused", "power lost"};
+  static const char* const kNames[] = {"confirmed", "already confirmed", "not running", "refused",
+                                       "power lost"};
   uart::put(": ");
   uart::put(kNames[static_cast<int>(r)]);
   uart::put("\n");
@@ -359,7 +364,8 @@ extern "C" [[noreturn]] void fw_secure_fault_report(std::uint32_t exc_return) {
   const bool from_ns = (exc_return & (1u << 6)) == 0;
   uart::put("secure: SECURE FAULT: ");
   uart::put(from_ns ? "the non-secure application" : "secure code");
-  uart::put((sfsr & (1u << 3)) != 0 ? " accessed secure memory (AUVIOL)" : " violated the partition");
+  uart::put((sfsr & (1u << 3)) != 0 ? " accessed secure memory (AUVIOL)"
+                                    : " violated the partition");
   if ((sfsr & (1u << 6)) != 0) {  // SFARVALID
     uart::put(" at ");
     uart::put_hex32(sfar);

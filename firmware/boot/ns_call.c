@@ -6,6 +6,6 @@
 typedef void __attribute__((cmse_nonsecure_call)) ironseal_ns_entry(void);
 
 void ironseal_call_non_secure(uint32_t entry_address) {
-  ironseal_ns_entry *entry = (ironseal_ns_entry *)cmse_nsfptr_create(entry_address);
+  ironseal_ns_entry* entry = (ironseal_ns_entry*)cmse_nsfptr_create(entry_address);
   entry();
 }

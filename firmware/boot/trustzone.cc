@@ -46,11 +46,11 @@ void partition_for_application() {
   mpc_all(kMpcSsram2, true);
   mpc_all(kMpcSsram3, true);
   reg(kApbNsPpcExp1) = reg(kApbNsPpcExp1) | (1u << 5);  // UART0
-  reg(kNsccfg) = reg(kNsccfg) | 1u;                       // CODENSC
+  reg(kNsccfg) = reg(kNsccfg) | 1u;                     // CODENSC
   sau_region(0, kNsBase, kNsBase + kNsSize - 1, false);
   sau_region(1, kUart0Ns, kUart0Ns + 0xfff, false);
   sau_region(2, kVeneerBase, kVeneerBase + kVeneerSize - 1, true);
-  reg(kSauCtrl) = 1u;  // enable; addresses outside the regions are secure
+  reg(kSauCtrl) = 1u;                      // enable; addresses outside the regions are secure
   reg(kShcsr) = reg(kShcsr) | (1u << 19);  // SECUREFAULTENA
   asm volatile("dsb\n isb" ::: "memory");
   uart::use(kUart0Ns);  // the UART now belongs to the non-secure side

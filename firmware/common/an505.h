@@ -48,10 +48,10 @@ inline constexpr std::uint32_t kNsStagingWindow = 0x00200000;
 
 inline constexpr std::uint32_t kUart0Ns = 0x40200000;
 inline constexpr std::uint32_t kUart0S = 0x50200000;
-inline constexpr std::uint32_t kSecCtl = 0x50080000;        // IoTKit secure privilege control
-inline constexpr std::uint32_t kMpcSsram1 = 0x58007000;     // ssram-0-mpc (0x00000000 / 0x10000000)
-inline constexpr std::uint32_t kMpcSsram2 = 0x58008000;     // ssram-1-mpc (0x28000000)
-inline constexpr std::uint32_t kMpcSsram3 = 0x58009000;     // ssram-2-mpc (0x28200000)
+inline constexpr std::uint32_t kSecCtl = 0x50080000;     // IoTKit secure privilege control
+inline constexpr std::uint32_t kMpcSsram1 = 0x58007000;  // ssram-0-mpc (0x00000000 / 0x10000000)
+inline constexpr std::uint32_t kMpcSsram2 = 0x58008000;  // ssram-1-mpc (0x28000000)
+inline constexpr std::uint32_t kMpcSsram3 = 0x58009000;  // ssram-2-mpc (0x28200000)
 
 // The hand-off block the bootloader writes into non-secure RAM before it starts the application
 // (what the application may know about its own boot; nothing secret).

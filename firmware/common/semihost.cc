@@ -33,7 +33,9 @@ void exit(std::uint32_t code) {
   for (;;) asm volatile("wfi");
 }
 
-void write0(const char* text) { call(kSysWrite0, text); }
+void write0(const char* text) {
+  call(kSysWrite0, text);
+}
 
 bool command_line(char* buf, std::size_t size) {
   std::uint32_t block[2] = {reinterpret_cast<std::uint32_t>(buf), static_cast<std::uint32_t>(size)};

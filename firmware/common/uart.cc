@@ -25,7 +25,9 @@ void init(std::uint32_t base) {
   reg(kCtrl) = 1;  // TX enable
 }
 
-void use(std::uint32_t base) { g_base = base; }
+void use(std::uint32_t base) {
+  g_base = base;
+}
 
 void put(const char* text) {
   for (; *text != '\0'; ++text) {

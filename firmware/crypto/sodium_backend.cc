@@ -62,7 +62,8 @@ bool SodiumBackend::ed25519_verify_source(const image::TrustedKey& key,
   }
   std::uint8_t buf[256];
   for (std::uint64_t at = 0; at < length;) {
-    const std::size_t n = length - at < sizeof buf ? static_cast<std::size_t>(length - at) : sizeof buf;
+    const std::size_t n =
+        length - at < sizeof buf ? static_cast<std::size_t>(length - at) : sizeof buf;
     if (!source.read(at, buf, n)) {
       ironseal_ed25519_verify_end(&v);  // wipes
       return false;

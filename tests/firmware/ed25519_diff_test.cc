@@ -83,7 +83,9 @@ struct Bn {
   ~Bn() { BN_free(v); }
 };
 
-void le_to_bn(const std::uint8_t* le, std::size_t n, Bn* out) { BN_lebin2bn(le, static_cast<int>(n), out->v); }
+void le_to_bn(const std::uint8_t* le, std::size_t n, Bn* out) {
+  BN_lebin2bn(le, static_cast<int>(n), out->v);
+}
 Bytes32 bn_to_le(const Bn& b) {
   Bytes32 out{};
   EXPECT_EQ(BN_bn2lebinpad(b.v, out.data(), 32), 32);
@@ -165,7 +167,9 @@ TEST(FirmwareEd25519, Rfc8032VectorsAndEveryBitFlip) {
     EXPECT_TRUE(good.openssl);
     for (std::size_t bit = 0; bit < 8 * (32 + 64 + msg.size()); ++bit) {
       std::vector<std::uint8_t> p = pk, s = sig, m = msg;
-      std::uint8_t& byte = bit < 256 ? p[bit / 8] : bit < 768 ? s[(bit - 256) / 8] : m[(bit - 768) / 8];
+      std::uint8_t& byte = bit < 256   ? p[bit / 8]
+                           : bit < 768 ? s[(bit - 256) / 8]
+                                       : m[(bit - 768) / 8];
       byte = static_cast<std::uint8_t>(byte ^ (1u << (bit % 8)));
       const Verdicts bad = verify_both(p.data(), s.data(), m);
       EXPECT_FALSE(bad.sodium) << "bit " << bit;
@@ -367,11 +371,13 @@ TEST(FirmwareEd25519, Sha2MatchesOpenSsl) {
 
 TEST(FirmwareEd25519, ImgtoolImagesVerifyWithEitherBackend) {
   IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
-  auto pem = crypto::PublicKey::load(::ironseal::testing::fixture("imgtool/test-key-ed25519.pub.pem"));
+  auto pem =
+      crypto::PublicKey::load(::ironseal::testing::fixture("imgtool/test-key-ed25519.pub.pem"));
   ASSERT_TRUE(pem);
   const image::TrustedKey key = image::to_trusted_key(*pem);
-  for (const char* name : {"imgtool/imgtool-ed25519.img", "imgtool/imgtool-ed25519-pure.img",
-                           "firmware/imgtool-standalone.img", "firmware/imgtool-standalone-pure.img"}) {
+  for (const char* name :
+       {"imgtool/imgtool-ed25519.img", "imgtool/imgtool-ed25519-pure.img",
+        "firmware/imgtool-standalone.img", "firmware/imgtool-standalone-pure.img"}) {
     SCOPED_TRACE(name);
     Bytes image = ::ironseal::testing::read_fixture(name);
     for (int tamper = 0; tamper < 2; ++tamper) {

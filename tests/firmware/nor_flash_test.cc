@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "an505.h"
-#include "exit_codes.h"
 #include "boot/drivers.h"
+#include "exit_codes.h"
 #include "support/requirements.h"
 #include "tests/firmware/fw_host_stubs.h"
 
@@ -91,11 +91,13 @@ TEST(FirmwareNorFlash, PowerCutStopsBeforeTheNextOperation) {
         Rig r;
         r.power.cut_after(2);
         const auto data = page(0x42);
-        if (!r.flash.erase_block(0) || !r.flash.program(0, data.data(), data.size())) std::_Exit(90);
+        if (!r.flash.erase_block(0) || !r.flash.program(0, data.data(), data.size()))
+          std::_Exit(90);
         r.flash.program(kPageSize, data.data(), data.size());  // operation 3: cut
         std::_Exit(91);
       },
-      ::testing::ExitedWithCode(kExitPowerCut), "power: cut before operation 3 \\(program at 0x00000100\\)");
+      ::testing::ExitedWithCode(kExitPowerCut),
+      "power: cut before operation 3 \\(program at 0x00000100\\)");
 }
 
 TEST(FirmwareOtp, ProgramOnlySetsBits) {
