@@ -7,18 +7,24 @@
 
 namespace ironseal::fw {
 
-void PowerSupply::operation(const char* what, std::uint32_t offset) {
+PowerSupply::Step PowerSupply::operation(const char* what, std::uint32_t offset) {
   if (armed_ && operations_ >= cut_after_) {
-    uart::put("power: cut before operation ");
+    uart::put(tear_ ? "power: cut during operation " : "power: cut before operation ");
     uart::put_u32(operations_ + 1);
     uart::put(" (");
     uart::put(what);
     uart::put(" at ");
     uart::put_hex32(offset);
     uart::put(")\n");
-    semihost::exit(kExitPowerCut);
+    if (!tear_) lost();
+    return Step::kTear;
   }
   ++operations_;
+  return Step::kPerform;
+}
+
+void PowerSupply::lost() {
+  semihost::exit(kExitPowerCut);
 }
 
 bool NorFlash::attach(const char* path) {
@@ -53,9 +59,11 @@ bool NorFlash::program(std::uint32_t offset, const std::uint8_t* data, std::size
       return false;
     }
   }
-  power_.operation("program", offset);
-  for (std::size_t i = 0; i < length; ++i) dst[i] = data[i];
-  if (fd_ >= 0 && !semihost::write_at(fd_, offset, dst, length)) return false;
+  const bool torn = power_.operation("program", offset) == PowerSupply::Step::kTear;
+  const std::size_t n = torn ? length / 2 : length;
+  for (std::size_t i = 0; i < n; ++i) dst[i] = data[i];
+  if (fd_ >= 0 && n != 0 && !semihost::write_at(fd_, offset, dst, n)) return false;
+  if (torn) power_.lost();
   return true;
 }
 
@@ -64,10 +72,12 @@ bool NorFlash::erase_block(std::uint32_t offset) {
     ++violations_;
     return false;
   }
-  power_.operation("erase", offset);
+  const bool torn = power_.operation("erase", offset) == PowerSupply::Step::kTear;
+  const std::uint32_t n = torn ? kBlockSize / 2 : kBlockSize;
   std::uint8_t* dst = at(offset);
-  for (std::uint32_t i = 0; i < kBlockSize; ++i) dst[i] = 0xff;
-  if (fd_ >= 0 && !semihost::write_at(fd_, offset, dst, kBlockSize)) return false;
+  for (std::uint32_t i = 0; i < n; ++i) dst[i] = 0xff;
+  if (fd_ >= 0 && !semihost::write_at(fd_, offset, dst, n)) return false;
+  if (torn) power_.lost();
   return true;
 }
 
@@ -85,10 +95,12 @@ bool FuseOtp::read(std::uint32_t offset, std::uint8_t* out, std::size_t length) 
 
 bool FuseOtp::program(std::uint32_t offset, const std::uint8_t* bits, std::size_t length) {
   if (offset > size_ || length > size_ - offset) return false;
-  power_.operation("fuse", offset);
+  const bool torn = power_.operation("fuse", offset) == PowerSupply::Step::kTear;
+  const std::size_t n = torn ? length / 2 : length;
   std::uint8_t* dst = at(offset);
-  for (std::size_t i = 0; i < length; ++i) dst[i] = static_cast<std::uint8_t>(dst[i] | bits[i]);
-  if (fd_ >= 0 && !semihost::write_at(fd_, offset, dst, length)) return false;
+  for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<std::uint8_t>(dst[i] | bits[i]);
+  if (fd_ >= 0 && n != 0 && !semihost::write_at(fd_, offset, dst, n)) return false;
+  if (torn) power_.lost();
   return true;
 }
 

@@ -7,9 +7,10 @@
 // OTP: program only sets bits.
 //
 // Every program/erase (flash and OTP alike) is one numbered operation. The harness may cut power
-// after N operations (command line "cut=N"): operation N+1 does not happen and the run ends with
-// kExitPowerCut, as if the supply had dropped. Completed operations are written through to the
-// harness's backing files (semihosting), so the next run (power-on) sees exactly them.
+// after N operations (command line "cut=N"): operation N+1 does not happen (or, with "tear",
+// lands half-way) and the run ends with kExitPowerCut, as if the supply had dropped. Completed
+// operations are written through to the harness's backing files (semihosting), so the next run
+// (power-on) sees exactly them.
 #pragma once
 
 #include <cstddef>
@@ -21,16 +22,23 @@ namespace ironseal::fw {
 
 class PowerSupply {
  public:
-  void cut_after(std::uint32_t n) {
+  // Operations 1..n complete; operation n+1 does not happen, or with `tear` lands half-way
+  // (the first half of the bytes of a program or erase), and the run ends.
+  void cut_after(std::uint32_t n, bool tear) {
     armed_ = true;
     cut_after_ = n;
+    tear_ = tear;
   }
-  // Called before each operation; does not return when power is cut.
-  void operation(const char* what, std::uint32_t offset);
+  enum class Step { kPerform, kTear };
+  // Called before each operation. A plain cut does not return; kTear asks the driver to do half
+  // of the operation and then call lost().
+  Step operation(const char* what, std::uint32_t offset);
+  [[noreturn]] void lost();
   std::uint32_t operations() const { return operations_; }
 
  private:
   bool armed_ = false;
+  bool tear_ = false;
   std::uint32_t cut_after_ = 0;
   std::uint32_t operations_ = 0;
 };

@@ -111,10 +111,13 @@ void put_operations() {
   uart::put("\n");
 }
 
-// Command line (semihosting): "cut=N" cuts power after N flash/OTP operations of this run.
+// Command line (semihosting): "cut=N" cuts power after N flash/OTP operations of this run;
+// "tear" makes the cut operation land half-way.
 void parse_command_line() {
   char line[128];
   if (!semihost::command_line(line, sizeof line)) return;
+  bool cut = false, tear = false;
+  std::uint32_t cut_after = 0;
   for (const char* p = line; *p != '\0';) {
     while (*p == ' ') ++p;
     if (*p == '\0') break;
@@ -129,10 +132,15 @@ void parse_command_line() {
         }
         n = n * 10 + static_cast<std::uint32_t>(*d - '0');
       }
-      g_power.cut_after(n);
+      cut = true;
+      cut_after = n;
+    } else if (p - word == 4 && word[0] == 't' && word[1] == 'e' && word[2] == 'a' &&
+               word[3] == 'r') {
+      tear = true;
     }
     // Other words (QEMU puts the kernel file name first) are ignored.
   }
+  if (cut) g_power.cut_after(cut_after, tear);
 }
 
 // The ROM stage verifies the signed stage-2 image on flash against the fused keys (boot core).

@@ -89,7 +89,7 @@ TEST(FirmwareNorFlash, PowerCutStopsBeforeTheNextOperation) {
   EXPECT_EXIT(
       {
         Rig r;
-        r.power.cut_after(2);
+        r.power.cut_after(2, false);
         const auto data = page(0x42);
         if (!r.flash.erase_block(0) || !r.flash.program(0, data.data(), data.size()))
           std::_Exit(90);
@@ -98,6 +98,34 @@ TEST(FirmwareNorFlash, PowerCutStopsBeforeTheNextOperation) {
       },
       ::testing::ExitedWithCode(kExitPowerCut),
       "power: cut before operation 3 \\(program at 0x00000100\\)");
+}
+
+TEST(FirmwareNorFlash, TornProgramLandsHalfWay) {
+  IRONSEAL_REQUIREMENTS("CR 3.14; CR 7.4");
+  EXPECT_EXIT(
+      {
+        Rig r;
+        r.power.cut_after(1, true);
+        const auto data = page(0x42);
+        if (!r.flash.erase_block(0)) std::_Exit(90);
+        r.flash.program(kPageSize, data.data(), data.size());  // operation 2: torn
+        std::_Exit(91);
+      },
+      ::testing::ExitedWithCode(kExitPowerCut),
+      "power: cut during operation 2 \\(program at 0x00000100\\)\n"
+      "write-through 0 4096\nwrite-through 256 128\n");
+}
+
+TEST(FirmwareNorFlash, TornEraseLeavesHalfTheBlock) {
+  IRONSEAL_REQUIREMENTS("CR 3.14; CR 7.4");
+  EXPECT_EXIT(
+      {
+        Rig r;
+        r.power.cut_after(0, true);
+        r.flash.erase_block(kBlockSize);
+        std::_Exit(91);
+      },
+      ::testing::ExitedWithCode(kExitPowerCut), "write-through 4096 2048\n");
 }
 
 TEST(FirmwareOtp, ProgramOnlySetsBits) {

@@ -238,32 +238,36 @@ scenario_power_cut() {
   ((install_ops > 5 && trial_ops > 2))
   ok $? "the update performs flash operations ($install_ops, $trial_ops)"
 
-  local cut
-  for ((cut = 0; cut < install_ops; cut++)); do
-    rm -rf d && cp -r base d
-    stage d v2.img
-    power_on d "cut=$cut"
-    want_exit $EXIT_POWER_CUT "install cut after $cut operations" d
-    power_on d
-    want_exit $EXIT_HEALTHY "after a cut at $cut during install: verified boot" d
-    contains d/uart.log "boot: slot A version 1.0.0+0 confirmed" "cut $cut: the old image runs"
-    stage d v2.img
-    power_on d
-    want_exit $EXIT_INSTALLED "cut $cut: the update installs on the next try" d
-    power_on d
-    want_exit $EXIT_HEALTHY "cut $cut: the update boots and confirms" d
-    contains d/uart.log "boot: slot B version 2.0.0+0 TRIAL" "cut $cut: trial of the update"
-  done
-  for ((cut = 0; cut < trial_ops; cut++)); do
-    rm -rf d && cp -r probe-installed d
-    power_on d "cut=$cut"
-    want_exit $EXIT_POWER_CUT "trial/confirm cut after $cut operations" d
-    power_on d
-    want_exit $EXIT_HEALTHY "after a cut at $cut during trial/confirm: verified boot" d
-    grep -Eq "boot: slot (A version 1\.0\.0\+0|B version 2\.0\.0\+0)" d/uart.log
-    ok $? "cut $cut: a verified image runs"
-    power_on d
-    want_exit $EXIT_HEALTHY "cut $cut: and again" d
+  # Every cut point, twice: the operation does not happen, or it lands half-way (torn).
+  local cut mode
+  for mode in cut tear; do
+    local extra="" && [[ $mode == tear ]] && extra=",arg=tear"
+    for ((cut = 0; cut < install_ops; cut++)); do
+      rm -rf d && cp -r base d
+      stage d v2.img
+      power_on d "cut=$cut$extra"
+      want_exit $EXIT_POWER_CUT "install: $mode after $cut operations" d
+      power_on d
+      want_exit $EXIT_HEALTHY "install $mode at $cut: verified boot" d
+      contains d/uart.log "boot: slot A version 1.0.0+0 confirmed" "$mode $cut: the old image runs"
+      stage d v2.img
+      power_on d
+      want_exit $EXIT_INSTALLED "$mode $cut: the update installs on the next try" d
+      power_on d
+      want_exit $EXIT_HEALTHY "$mode $cut: the update boots and confirms" d
+      contains d/uart.log "boot: slot B version 2.0.0+0 TRIAL" "$mode $cut: trial of the update"
+    done
+    for ((cut = 0; cut < trial_ops; cut++)); do
+      rm -rf d && cp -r probe-installed d
+      power_on d "cut=$cut$extra"
+      want_exit $EXIT_POWER_CUT "trial/confirm: $mode after $cut operations" d
+      power_on d
+      want_exit $EXIT_HEALTHY "trial/confirm $mode at $cut: verified boot" d
+      grep -Eq "boot: slot (A version 1\.0\.0\+0|B version 2\.0\.0\+0)" d/uart.log
+      ok $? "$mode $cut: a verified image runs"
+      power_on d
+      want_exit $EXIT_HEALTHY "$mode $cut: and again" d
+    done
   done
 }
 
