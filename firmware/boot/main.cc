@@ -366,7 +366,8 @@ const std::uint32_t* stacked_frame(std::uint32_t exc_return) {
   return reinterpret_cast<const std::uint32_t*>(sp);
 }
 
-extern "C" [[noreturn]] void fw_secure_fault_report(std::uint32_t exc_return) {
+extern "C" [[noreturn]] __attribute__((used)) void fw_secure_fault_report(
+    std::uint32_t exc_return) {
   const std::uint32_t sfsr = *reinterpret_cast<volatile std::uint32_t*>(0xe000ede4);
   const std::uint32_t sfar = *reinterpret_cast<volatile std::uint32_t*>(0xe000ede8);
   const bool from_ns = (exc_return & (1u << 6)) == 0;
