@@ -209,14 +209,28 @@ scenario_refusals() {
     want_exit $EXIT_HEALTHY "$name: the device still boots its image" dev
   done
 
-  # Tampered in place: the only image corrupted on flash (slot A at 0x11000 + header).
-  python3 -c 'import sys; b=bytearray(open("dev/flash.img","rb").read()); b[0x11000+0x200+64]^=0x80; open("dev/flash.img","wb").write(b)'
-  power_on dev
-  want_exit "$(recovery_exit $HASH_MISMATCH)" "tampered slot A: recovery, nothing runs" dev
-  contains dev/uart.log "boot: RECOVERY, nothing verifiable to run: slot A hash_mismatch (14)" \
-    "recovery names the reason"
-  grep -q "app:" dev/uart.log
-  ok $((1 - $?)) "no application code ran"
+  # The same four written straight into the confirmed slot (an attacker with flash access): at
+  # boot the only image is refused, nothing runs, and the exit code names the reason.
+  cp dev/flash.img flash.good
+  for entry in "tampered:hash_mismatch:$HASH_MISMATCH" "unknown-key:unknown_key:$UNKNOWN_KEY" \
+               "wrong-hw:wrong_hardware:$WRONG_HARDWARE" "downgrade:rolled_back:$ROLLED_BACK"; do
+    IFS=: read -r name reason code <<<"$entry"
+    cp flash.good dev/flash.img
+    python3 - "$name.img" dev/flash.img <<'PY'
+import sys
+image = open(sys.argv[1], "rb").read()
+flash = bytearray(open(sys.argv[2], "rb").read())
+slot_a = 0x11000  # key store 4 KiB + stage-2 64 KiB
+flash[slot_a:slot_a + 0x10000] = image + b"\xff" * (0x10000 - len(image))
+open(sys.argv[2], "wb").write(flash)
+PY
+    power_on dev
+    want_exit "$(recovery_exit "$code")" "$name image in slot A: recovery, its own exit code" dev
+    contains dev/uart.log "boot: RECOVERY, nothing verifiable to run: slot A $reason ($code)" \
+      "$name: recovery names the reason"
+    grep -q "app:" dev/uart.log
+    ok $((1 - $?)) "$name: no application code ran"
+  done
 }
 
 scenario_power_cut() {
