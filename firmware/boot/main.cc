@@ -47,7 +47,9 @@ NorFlash g_flash(kFlashBase, kFlashWindow, g_power);
 FuseOtp g_otp(kOtpBase, boot::kOtpSize, g_power);
 SodiumBackend g_crypto;
 NsRamLoader g_loader;
-alignas(8) std::uint8_t g_scratch[2 * kPageSize > 4096 ? 2 * kPageSize : 4096];
+// Working memory for the core: two flash pages (install compares a page written with the page
+// wanted) is also enough to stream hashes; a larger buffer saves only read calls.
+alignas(8) std::uint8_t g_scratch[2 * kPageSize];
 boot::Device g_device;
 boot::BootReport g_report;
 boot::SlotId g_running = boot::SlotId::kA;
