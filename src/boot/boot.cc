@@ -118,6 +118,7 @@ BootOutcome power_on(Device& d, SlotLoader* loader, BootReport* r) {
   r->outcome = BootOutcome::kRecovery;
   r->event = BootEvent::kNone;
   r->image = nullptr;
+  r->slot_reason[0] = r->slot_reason[1] = kCheckOk;
 
   // ---- ROM stage -------------------------------------------------------------------------------
   Lifecycle lifecycle = Lifecycle::kOpen;
@@ -177,6 +178,7 @@ BootOutcome power_on(Device& d, SlotLoader* loader, BootReport* r) {
       }
       st.last_event = BootEvent::kRevertedInvalid;
     }
+    r->slot_reason[static_cast<int>(p)] = reason;
     st.bad[static_cast<int>(p)] = 1;
     st.pending = kNoSlot;
     st.attempts_left = 0;
@@ -200,6 +202,7 @@ BootOutcome power_on(Device& d, SlotLoader* loader, BootReport* r) {
     }
     if (reason != kCheckOk) {
       if (candidate == primary) primary_reason = reason;
+      r->slot_reason[static_cast<int>(candidate)] = reason;
       r->reason = reason;
       continue;
     }

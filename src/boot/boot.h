@@ -99,6 +99,7 @@ struct BootReport {
   const image::ImageSource* image = nullptr;  // the verified bytes to run
   BootEvent event = BootEvent::kNone;         // what this power-on changed
   std::uint8_t reason = kCheckOk;             // why a slot was refused (the last refusal)
+  std::uint8_t slot_reason[2] = {kCheckOk, kCheckOk};  // why each slot was refused, this power-on
   bool stage2_trusted = false;
   std::uint8_t stage2_measurement[32] = {};  // SHA-256(zeros || stage-2 image digest)
   std::uint8_t measurement[32] =

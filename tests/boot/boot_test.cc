@@ -267,6 +267,23 @@ TEST_F(Boot, NoVerifiableImageMeansRecoveryWithTheReason) {
   EXPECT_EQ(s.outcome, BootOutcome::kRecovery);
   EXPECT_EQ(s.report.image, nullptr);
   EXPECT_NE(s.report.reason, kCheckOk);
+  // Each slot's own reason: the tampered confirmed image, and the never-written other slot.
+  EXPECT_EQ(s.report.slot_reason[0], static_cast<std::uint8_t>(image::Status::kHashMismatch));
+  EXPECT_EQ(s.report.slot_reason[1], static_cast<std::uint8_t>(image::Status::kBadMagic));
+}
+
+TEST_F(Boot, SlotReasonsAreClearedOnEveryPowerOn) {
+  IRONSEAL_REQUIREMENTS("CR 3.14");
+  auto d = make_device();
+  const std::uint8_t before = d->flash().bytes()[slot_offset(d->geometry(), SlotId::kA) + 0x100];
+  d->flash().bytes()[slot_offset(d->geometry(), SlotId::kA) + 0x100] ^= 0x01;
+  BootReport report;
+  RamLoader loader;
+  ASSERT_EQ(power_on(d->device(), &loader, &report), BootOutcome::kRecovery);
+  d->flash().bytes()[slot_offset(d->geometry(), SlotId::kA) + 0x100] = before;
+  ASSERT_EQ(power_on(d->device(), &loader, &report), BootOutcome::kBoot);  // same report object
+  EXPECT_EQ(report.slot_reason[0], kCheckOk);
+  EXPECT_EQ(report.slot_reason[1], kCheckOk);
 }
 
 TEST_F(Boot, DecommissionedDeviceRunsNothing) {
