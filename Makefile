@@ -26,7 +26,7 @@ build-fuzz: setup
 	@cmake --build build-fuzz -j $(JOBS)
 
 demo: build
-	@bash scripts/demo.sh build/apps/ironseal
+	@bash scripts/demo.sh build/apps
 
 # Every test: the -Werror build's suite, the same suite under ASan+UBSan, then each fuzz target
 # for FUZZ_SECONDS (default 30 s; `make fuzz FUZZ_SECONDS=3600` for a long run).
