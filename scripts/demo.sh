@@ -11,6 +11,7 @@
 #
 # Usage: scripts/demo.sh BUILD_APPS_DIR   (work files go to build/demo/)
 set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 apps=$(realpath "$1")
 IRONSEAL=$apps/ironseal
 SERVER=$apps/ironseal-server
@@ -29,56 +30,30 @@ run() { printf '$ %s\n' "$*" | sed "s|$apps/||g; s|$demo/||g"; "$@"; }
 quiet() { "$@" >/dev/null; }
 t0=$(date +%s)
 
+source "$here/fleet_lib.sh"
+
 step "1. The device maker's keys: a PKI (offline root, device CA, server CA) and a release key"
-run "$IRONSEAL" ca init ca --org "PLC Example" --server-domain localhost
-run "$IRONSEAL" key generate --type ed25519 --out release.pem --public-out release.pub
-# The fleet server's TLS key and certificate (server profile: DNS names in the CA's domain).
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
-  -addext subjectAltName=DNS:localhost -keyout server.key -out server.csr 2>/dev/null
-chmod 600 server.key
-run "$IRONSEAL" ca issue ca --csr server.csr --profile server --out server.pem
+fleet_pki
+run "$IRONSEAL" ca list ca
 
 step "2. Firmware releases, signed: v1 (factory), v2 (good), v3 (fails its health check)"
-printf 'ironseal stage-2 (host simulation)\n' >stage2.bin
-sign() { "$IRONSEAL" image sign --key release.pem "$@" >/dev/null; }
-sign --version 0.1.0 --security-counter 0 stage2.bin stage2.img
-sign --version 1.0.0 --security-counter 1 "$apps/plc-runtime" v1.img
-sign --version 2.0.0 --security-counter 2 "$apps/plc-runtime" v2.img
-sign --version 3.0.0 --security-counter 3 "$apps/plc-runtime-failing" v3.img
-run "$IRONSEAL" repo init repo/image
-for v in v1 v2 v3; do quiet "$IRONSEAL" repo add-target repo/image $v.img --hardware-id $hw; done
-run "$IRONSEAL" repo publish repo/image
-run "$IRONSEAL" director init repo/director
+fleet_sign --version 1.0.0 --security-counter 1 "$apps/plc-runtime" v1.img
+fleet_sign --version 2.0.0 --security-counter 2 "$apps/plc-runtime" v2.img
+fleet_sign --version 3.0.0 --security-counter 3 "$apps/plc-runtime-failing" v3.img
+fleet_publish v1.img v2.img v3.img
+run "$IRONSEAL" repo inspect repo/image
 
 step "3. Factory: each device gets fuses, firmware v1, its own key (it never leaves the device) and certificate"
 for sn in "${devices[@]}"; do
-  quiet "$IRONSEAL" device init "dev/$sn" --root-key release.pub --stage2 stage2.img \
-    --firmware v1.img --serial "$sn" --hardware-id $hw --attempts 2 --slot-size 0x800000 \
-    --image-root repo/image/metadata/1.root.json --director-root repo/director/metadata/1.root.json
-  quiet "$IRONSEAL" provision key "dev/$sn"
-  quiet "$IRONSEAL" factory enroll "dev/$sn" --ca ca --record factory.sqlite
-  run "$IRONSEAL" factory check "dev/$sn" --ca ca --record factory.sqlite
+  fleet_device "$sn" v1.img
+  echo "$sn: provisioned, enrolled, checked: ready to ship"
 done
+run "$IRONSEAL" factory check "dev/${devices[0]}" --ca ca --record factory.sqlite
 
 step "4. The fleet server: devices over mutual TLS (device CA), operators over TLS with accounts"
-cat >fleet.json <<EOF
-{"listen": "127.0.0.1", "device_port": 0, "operator_port": 0,
- "tls": {"certificate_chain": "server.pem", "private_key": "server.key"},
- "device_ca": ["ca/device-ca/cert.pem"], "crl": ["ca/device-ca/crl.pem"],
- "database": "fleet.db", "repository": "repo", "poll_interval_s": 1,
- "security_txt": {"contact": ["mailto:psirt@plc.example"], "expires": "2027-11-01T00:00:00Z"}}
-EOF
-password=$(head -c 18 /dev/urandom | base64)
-quiet "$SERVER" account add --config fleet.json --name operator --role operator <<<"$password"
-coproc SRV { "$SERVER" run --config fleet.json 2>server.log; }
-pids+=("$SRV_PID")
-read -r line <&"${SRV[0]}"
-echo "$line"
-dport=$(sed -n 's/.*device_port=\([0-9]*\).*/\1/p' <<<"$line")
-oport=$(sed -n 's/.*operator_port=\([0-9]*\).*/\1/p' <<<"$line")
-export IRONSEAL_FLEET_URL="https://localhost:$oport" IRONSEAL_FLEET_CACERT="$demo/ca/root-ca.cert.pem"
-IRONSEAL_FLEET_TOKEN=$("$IRONSEAL" fleet login --name operator <<<"$password")
-export IRONSEAL_FLEET_TOKEN
+fleet_server
+pids+=("$server_pid")
+echo "listening: devices on $dport (mutual TLS), operators on $oport"
 for sn in "${devices[@]}"; do
   quiet "$IRONSEAL" fleet devices register --serial "$sn" --hardware-id $hw --group line-1
 done
@@ -147,7 +122,7 @@ done
 
 step "Where things are"
 cat <<EOF
-  audit trail      $demo/fleet.db (table audit; every refusal, install outcome and operator action)
+  audit trail      $demo/fleet.db (table events: every refusal, install outcome and operator action)
   server log       $demo/server.log
   agent logs       $demo/dev/PLC-000N.agent.log
   manufacturing    $demo/factory.sqlite (serial <-> certificate fingerprint)
