@@ -118,6 +118,9 @@ Result<void> write_pem_bundle(const std::filesystem::path& path,
 class CertificateRequest {
  public:
   static Result<CertificateRequest> from_pem(std::string_view pem);
+  // Exactly one DER request, nothing after it (EST sends DER).
+  static Result<CertificateRequest> from_der(ByteView der);
+  Bytes der() const;
   static Result<CertificateRequest> load(const std::filesystem::path& path);
 
   // A device's CSR: subject CN and serialNumber = serial, and a requested subjectAltName URI with
