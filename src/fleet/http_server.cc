@@ -309,6 +309,17 @@ struct FleetServer::Impl {
     co_await stream.async_shutdown(net::redirect_error(use_awaitable, ec));
   }
 
+  awaitable<void> service_tick() {
+    net::steady_timer timer(ioc);
+    for (;;) {
+      timer.expires_after(std::chrono::seconds(1));
+      boost::system::error_code ec;
+      co_await timer.async_wait(net::redirect_error(use_awaitable, ec));
+      if (ec) co_return;
+      service.tick();
+    }
+  }
+
   awaitable<void> trust_poll() {
     net::steady_timer timer(ioc);
     for (;;) {
@@ -375,6 +386,7 @@ void FleetServer::run(bool handle_signals) {
   net::co_spawn(i.ioc, i.accept_loop(i.device_acceptor, Listener::kDevice), net::detached);
   net::co_spawn(i.ioc, i.accept_loop(i.operator_acceptor, Listener::kOperator), net::detached);
   net::co_spawn(i.ioc, i.trust_poll(), net::detached);
+  net::co_spawn(i.ioc, i.service_tick(), net::detached);
   std::vector<std::thread> extra;
   for (int t = 1; t < i.config.threads; ++t) extra.emplace_back([&i] { i.ioc.run(); });
   i.ioc.run();

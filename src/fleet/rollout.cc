@@ -102,6 +102,7 @@ Json FleetService::rollout_json(const Rollout& r) {
 
 Result<void> FleetService::assign(const std::string& serial, const std::string& target) {
   if (auto ok = store_->set_assigned_target(serial, target); !ok) return ok;
+  if (cache_loaded_) devices_[serial].assigned_target = target;
   pending_.emplace_back(serial, target);
   return {};
 }
@@ -114,6 +115,7 @@ void FleetService::flush_assignments() {
     if (auto ok = repositories_->assign(serial, target); !ok) {
       // The store already says what the device should see; the next check-in or restart retries.
       metrics_.director_publish_failures++;
+      stale_.insert(serial);
       std::fprintf(stderr, "ironseal-server: director metadata for %s not re-signed: %s\n",
                    serial.c_str(), ok.error().message.c_str());
     }
@@ -341,10 +343,11 @@ Result<void> FleetService::reconcile() {
   });
   if (!tx) {
     pending_.clear();
+    cache_loaded_ = false;
     return tx;
   }
   flush_assignments();
-  return {};
+  return load_cache();
 }
 
 }  // namespace ironseal::fleet

@@ -429,7 +429,12 @@ def case_rollout(fleet):
     db.close()
     lost = [i for i in acked if i not in stored]
     check(not lost, f"SIGKILL: all {len(acked)} acknowledged reports are stored (lost {lost})")
+    # As if the kill had come between the commit and the director re-signing: the director
+    # metadata of SN-2 lags the store. The restart must repair it.
+    shutil.rmtree(os.path.join(fleet.base, "director", "devices", "SN-2"))
     fleet.start()
+    check(fleet.director_targets("SN-2") == ["v2.img"],
+          "restart re-signs director metadata that lags the store")
     s, b, _ = fleet.operator("GET", f"/api/v1/rollouts/{ro['id']}")
     check(s == 200 and b["state"] == "active" and b["phase"] == 1, "rollout state survives")
     report(fleet, "SN-2", "confirmed", "v2.img")
