@@ -19,7 +19,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cstdio>
+#include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace ironseal::fleet {
@@ -72,6 +74,29 @@ struct FleetServer::Impl {
   tcp::acceptor device_acceptor;
   tcp::acceptor operator_acceptor;
   std::atomic<std::size_t> active{0};
+  std::mutex per_client_mutex;
+  std::unordered_map<std::string, std::size_t> per_client;  // open connections per address
+
+  // Admits a connection from `address` within both limits; release() when it ends.
+  bool admit(const std::string& address) {
+    if (active.load() >= config.limits.max_connections) return false;
+    std::lock_guard lock(per_client_mutex);
+    auto& n = per_client[address];
+    if (n >= config.limits.max_connections_per_client) {
+      if (n == 0) per_client.erase(address);
+      return false;
+    }
+    ++n;
+    ++active;
+    return true;
+  }
+  void release(const std::string& address) {
+    std::lock_guard lock(per_client_mutex);
+    if (auto it = per_client.find(address); it != per_client.end() && --it->second == 0) {
+      per_client.erase(it);
+    }
+    --active;
+  }
 
   Result<void> bind(tcp::acceptor& acceptor, std::uint16_t port) {
     boost::system::error_code ec;
@@ -102,17 +127,21 @@ struct FleetServer::Impl {
         continue;
       }
       metrics.connections_accepted++;
-      if (active.load() >= config.limits.max_connections) {
+      std::string address;
+      {
+        auto ep = socket.remote_endpoint(ec);
+        if (!ec) address = ep.address().to_string();
+      }
+      if (!admit(address)) {
         metrics.connections_rejected++;
         socket.close(ec);
         continue;
       }
-      active++;
       metrics.connections_active++;
       auto executor = socket.get_executor();
       net::co_spawn(executor, session(std::move(socket), listener),
-                    [this](std::exception_ptr e) {
-                      active--;
+                    [this, address](std::exception_ptr e) {
+                      release(address);
                       metrics.connections_active--;
                       if (e) {
                         try {

@@ -298,21 +298,42 @@ def case_limits(fleet):
     check(closed_after is not None and closed_after < 4,
           f"slow client cut off by the request deadline ({closed_after})")
     check(others_served >= 2, f"others served while the slow client hung on ({others_served})")
-    # Connection limit: idle connections up to the limit, the next one is closed at once.
-    held = []
-    for _ in range(6):
-        held.append(socket.create_connection(("127.0.0.1", fleet.device_port)))
+    # Connection limits: 4 per client address, 6 in all. Idle connections up to a limit are
+    # held; the next one is closed at once.
+    def closed_at_once(source):
+        extra = socket.create_connection(("127.0.0.1", fleet.device_port),
+                                         source_address=(source, 0))
+        extra.settimeout(2)
+        try:
+            got = extra.recv(1)
+        except ConnectionResetError:
+            got = b""
+        except socket.timeout:
+            got = None
+        extra.close()
+        return got == b""
+
+    held = [socket.create_connection(("127.0.0.1", fleet.device_port),
+                                     source_address=("127.0.0.1", 0)) for _ in range(4)]
     time.sleep(0.3)
-    extra = socket.create_connection(("127.0.0.1", fleet.device_port))
-    extra.settimeout(2)
-    try:
-        got = extra.recv(1)
-    except (ConnectionResetError, socket.timeout):
-        got = b""
-    check(got == b"", "a connection over the limit is closed")
+    check(closed_at_once("127.0.0.1"), "a 5th connection from one address is closed")
+    held += [socket.create_connection(("127.0.0.1", fleet.device_port),
+                                      source_address=("127.0.0.2", 0)) for _ in range(2)]
+    time.sleep(0.3)
+    check(closed_at_once("127.0.0.2"), "a 7th connection in all is closed")
+
+    def still_open(sock):
+        sock.settimeout(0.2)
+        try:
+            return sock.recv(1) != b""
+        except socket.timeout:
+            return True
+        except OSError:
+            return False
+
+    check(all(still_open(h) for h in held), "the 6 connections within the limits stay open")
     for h in held:
         h.close()
-    extra.close()
     time.sleep(0.3)
     check(served_ok(fleet) and fleet.alive(), "after all that the server is up and serves SN-1")
 
@@ -489,7 +510,8 @@ CASES = {"mtls": case_mtls, "limits": case_limits, "operator": case_operator,
 
 def main():
     work = tempfile.mkdtemp(prefix="ironseal-fleet-")
-    limits = {"request_timeout_ms": 1500, "max_connections": 6} if CASE == "limits" else None
+    limits = {"request_timeout_ms": 1500, "max_connections": 6,
+              "max_connections_per_client": 4} if CASE == "limits" else None
     fleet = None
     try:
         fleet = Fleet(work, limits)
