@@ -271,8 +271,10 @@ HttpResponse FleetService::serve_repository(const HttpRequest& r,
 }
 
 HttpResponse FleetService::serve_file(const HttpRequest& r, const fs::path& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return error_response(404, "not_found", "no such file");
+  std::error_code stat_error;
+  if (!fs::is_regular_file(path, stat_error)) {
+    return error_response(404, "not_found", "no such file");
+  }
   auto file = ReadOnlyFile::open(path);
   if (!file) return error_response(404, "not_found", "no such file");
   const std::uint64_t size = file->size();
