@@ -47,9 +47,8 @@ Result<std::vector<Phase>> parse_phases(const Json& phases) {
   }
   std::vector<Phase> out;
   for (const auto& p : phases) {
-    if (p.is_number_unsigned() && p.get<std::uint64_t>() >= 1 &&
-        p.get<std::uint64_t>() <= 1000000) {
-      out.push_back({false, p.get<std::uint32_t>()});
+    if (p.is_number_integer() && p.get<std::int64_t>() >= 1 && p.get<std::int64_t>() <= 1000000) {
+      out.push_back({false, static_cast<std::uint32_t>(p.get<std::int64_t>())});
       continue;
     }
     if (p.is_string()) {
