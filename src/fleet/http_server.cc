@@ -238,7 +238,17 @@ struct FleetServer::Impl {
       // One deadline for the whole request, from waiting for it to its last byte: a client that
       // trickles bytes (slowloris) is cut off, however it paces them.
       beast::get_lowest_layer(stream).expires_after(config.limits.request_timeout);
-      co_await http::async_read(stream, buffer, parser, net::redirect_error(use_awaitable, ec));
+      co_await http::async_read_header(stream, buffer, parser,
+                                       net::redirect_error(use_awaitable, ec));
+      // A client that announces its body (curl does above 1 KiB) waits for "100 Continue".
+      if (!ec && !parser.is_done() &&
+          beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> go_on{http::status::continue_, 11};
+        co_await http::async_write(stream, go_on, net::redirect_error(use_awaitable, ec));
+      }
+      if (!ec && !parser.is_done()) {
+        co_await http::async_read(stream, buffer, parser, net::redirect_error(use_awaitable, ec));
+      }
       if (ec == http::error::end_of_stream || ec == net::ssl::error::stream_truncated ||
           ec == net::error::eof) {
         break;

@@ -272,6 +272,23 @@ def case_limits(fleet):
     check(s == 431 and b["error"] == "header_too_large", f"oversized header: {s}")
     s, b, _ = fleet.operator("POST", "/api/v1/login", None)
     check(s == 400, f"login without a body: {s}")
+    # Expect: 100-continue (curl sends it for bodies above 1 KiB) is answered at once.
+    body = json.dumps({"version": "1.0.0", "notes": "n" * 2000}).encode()
+    raw = socket.create_connection(("127.0.0.1", fleet.device_port))
+    tls = fleet.ctx("dev-SN-1").wrap_socket(raw, server_hostname="127.0.0.1")
+    tls.settimeout(0.5)
+    tls.sendall(b"POST /api/v1/device/checkin HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+    try:
+        interim = tls.recv(100)
+    except socket.timeout:
+        interim = b""
+    check(interim.startswith(b"HTTP/1.1 100 Continue"), f"100 Continue sent: {interim[:30]}")
+    tls.settimeout(5)
+    tls.sendall(body)
+    final = tls.recv(4096)
+    check(final.startswith(b"HTTP/1.1 200"), f"then the request is answered: {final[:20]}")
+    tls.close()
     # Slowloris: a request header trickled one byte at a time is cut off at the request deadline,
     # while another device is served meanwhile.
     raw = socket.create_connection(("127.0.0.1", fleet.device_port))
