@@ -92,5 +92,6 @@ int main(int argc, char** argv) {
               (*server)->operator_port());
   std::fflush(stdout);
   (*server)->run(true);
+  opened->service->tick();  // buffered check-ins
   return 0;
 }

@@ -79,7 +79,7 @@ Result<FleetConfig> load_config(const fs::path& path) {
     }
     const Json limits = j.value("limits", Json::object());
     if (auto ok = only_keys(limits,
-                            {"max_connections", "max_header_bytes", "max_body_bytes",
+                            {"max_connections", "max_connections_per_client", "max_header_bytes", "max_body_bytes",
                              "handshake_timeout_ms", "request_timeout_ms", "write_timeout_ms",
                              "max_requests_per_connection"},
                             "limits");
@@ -88,6 +88,8 @@ Result<FleetConfig> load_config(const fs::path& path) {
     }
     auto& l = c.server.limits;
     l.max_connections = limits.value("max_connections", l.max_connections);
+    l.max_connections_per_client =
+        limits.value("max_connections_per_client", l.max_connections_per_client);
     l.max_header_bytes = limits.value("max_header_bytes", l.max_header_bytes);
     l.max_body_bytes = limits.value("max_body_bytes", l.max_body_bytes);
     l.handshake_timeout =
