@@ -46,7 +46,7 @@ fleet_server() {
 {"listen": "127.0.0.1", "device_port": 0, "operator_port": 0,
  "tls": {"certificate_chain": "server.pem", "private_key": "server.key"},
  "device_ca": ["ca/device-ca/cert.pem"], "crl": ["ca/device-ca/crl.pem"],
- "database": "fleet.db", "repository": "repo", "poll_interval_s": 1, "trust_poll_ms": 200,
+ "database": "fleet.db", "repository": "repo", "est_ca": "ca", "poll_interval_s": 1, "trust_poll_ms": 200,
  "security_txt": {"contact": ["mailto:psirt@plc.example"], "expires": "2027-11-01T00:00:00Z"}}
 EOT
   local password line

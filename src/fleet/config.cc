@@ -34,7 +34,7 @@ Result<FleetConfig> load_config(const fs::path& path) {
                           {"listen", "device_port", "operator_port", "tls", "device_ca",
                            "enrol_ca", "crl", "database", "repository", "security_txt", "limits",
                            "threads", "poll_interval_s", "token_lifetime_s", "metrics_public",
-                           "trust_poll_ms"},
+                           "trust_poll_ms", "est_ca"},
                           "the top level");
       !ok) {
     return std::unexpected(ok.error());
@@ -105,6 +105,7 @@ Result<FleetConfig> load_config(const fs::path& path) {
       c.service.repository = resolve(j["repository"].get<std::string>());
       c.has_repository = true;
     }
+    if (j.contains("est_ca")) c.est_ca = resolve(j["est_ca"].get<std::string>());
     if (!j.contains("security_txt")) {
       return fail(ErrorCode::kInvalidArgument,
                   "config: security_txt (contact, expires) is required (RFC 9116)");
