@@ -107,7 +107,9 @@ class Fleet:
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
-            self.proc.wait(10)
+            self.proc.wait(30)
+            return self.proc.returncode
+        return None
 
     # --- clients -------------------------------------------------------------------------------
     def ctx(self, cert=None):
@@ -534,6 +536,8 @@ def main():
         fleet = Fleet(work, limits)
         CASES[CASE](fleet)
         check(fleet.alive(), "server still running at the end")
+        rc = fleet.stop()
+        check(rc == 0, f"SIGTERM: the server exits cleanly (status {rc})")
     finally:
         if fleet:
             fleet.stop()
