@@ -62,6 +62,7 @@ class Fleet:
             "security_txt": {"contact": ["mailto:psirt@example.com", "https://example.com/psirt"],
                              "expires": "2027-11-01T00:00:00Z", "preferred_languages": "en, de"},
             "trust_poll_ms": 200,
+            "director_refresh_s": 1 if CASE == "rollout" else 3600,
             "limits": limits or {},
         }
         if crl:
@@ -506,6 +507,14 @@ def case_rollout(fleet):
     s, b, _ = fleet.operator("POST", f"/api/v1/rollouts/{ro3['id']}/abort")
     check(s == 200 and b["state"] == "aborted" and fleet.director_targets("SN-2") == ["v2.img"],
           "abort: unfinished devices go back to what they ran")
+    # Director timestamps are renewed while the server runs (they expire after a day).
+    def timestamp_version(serial):
+        path = os.path.join(fleet.base, "director", "devices", serial, "metadata", "timestamp.json")
+        with open(path) as f:
+            return json.load(f)["signed"]["version"]
+    before = timestamp_version("SN-4")
+    time.sleep(2.5)
+    check(timestamp_version("SN-4") > before, "director timestamps are re-signed periodically")
     # Artifacts with Range.
     s, b, _ = fleet.device("SN-1", "GET", "/image/metadata/timestamp.json")
     check(s == 200, "image metadata served")
