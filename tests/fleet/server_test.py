@@ -191,6 +191,8 @@ def case_mtls(fleet):
     check(r == "TLSV13_ALERT_CERTIFICATE_REQUIRED", f"no client certificate: alert {r}")
     r = tls_refusal(fleet, "dev-SN-REVOKED")
     check(r == "SSLV3_ALERT_CERTIFICATE_REVOKED", f"revoked certificate: alert {r}")
+    r = tls_refusal(fleet, "expired-SN-1")
+    check(r == "SSLV3_ALERT_CERTIFICATE_EXPIRED", f"expired certificate: alert {r}")
     r = tls_refusal(fleet, "foreign-SN-1")
     check(r == "TLSV1_ALERT_UNKNOWN_CA", f"foreign CA claiming SN-1: alert {r}")
     r = tls_refusal(fleet, "wrongca-SN-1")
