@@ -34,7 +34,7 @@ Result<FleetConfig> load_config(const fs::path& path) {
                           {"listen", "device_port", "operator_port", "tls", "device_ca",
                            "enrol_ca", "crl", "database", "repository", "security_txt", "limits",
                            "threads", "poll_interval_s", "token_lifetime_s", "metrics_public",
-                           "trust_poll_ms", "est_ca"},
+                           "trust_poll_ms", "director_refresh_s", "est_ca"},
                           "the top level");
       !ok) {
     return std::unexpected(ok.error());
@@ -116,6 +116,7 @@ Result<FleetConfig> load_config(const fs::path& path) {
     c.service.poll_interval_s = j.value("poll_interval_s", c.service.poll_interval_s);
     c.service.token_lifetime_s = j.value("token_lifetime_s", c.service.token_lifetime_s);
     c.service.metrics_public = j.value("metrics_public", false);
+    c.service.director_refresh_s = j.value("director_refresh_s", c.service.director_refresh_s);
   } catch (const Json::exception& e) {
     return fail(ErrorCode::kInvalidArgument, "config: ", path.string(), ": ", e.what());
   }

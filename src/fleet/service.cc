@@ -167,7 +167,9 @@ FleetService::FleetService(ServiceConfig config, std::unique_ptr<Store> store,
       repositories_(std::move(repositories)),
       issuer_(issuer),
       metrics_(metrics),
-      clock_(clock ? std::move(clock) : Clock(system_now)) {}
+      clock_(clock ? std::move(clock) : Clock(system_now)) {
+  last_refresh_ = now();  // start-up re-signs what lags (reconcile); the rest can wait
+}
 
 Result<void> FleetService::audit(const std::string& actor, const std::string& action,
                                  const std::string& outcome, Json detail) {
@@ -526,9 +528,15 @@ void FleetService::flush_checkins() {
 void FleetService::tick() {
   std::lock_guard lock(mutex_);
   flush_checkins();
-  if (stale_.empty() || !repositories_ || !load_cache()) return;
+  if (!repositories_ || !load_cache()) return;
   for (const auto& serial : std::exchange(stale_, {})) {
     pending_.emplace_back(serial, devices_[serial].assigned_target);
+  }
+  if (config_.director_refresh_s > 0 && now() - last_refresh_ >= config_.director_refresh_s) {
+    last_refresh_ = now();
+    for (const auto& [serial, d] : devices_) {
+      if (!d.assigned_target.empty()) pending_.emplace_back(serial, d.assigned_target);
+    }
   }
   flush_assignments();
 }

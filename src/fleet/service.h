@@ -66,6 +66,9 @@ struct ServiceConfig {
   std::int64_t poll_interval_s = 60;  // suggested to devices in the check-in answer
   bool metrics_public = false;        // /metrics without a token
   std::filesystem::path repository;   // BASE: BASE/image, BASE/director
+  // How often every assigned device's director metadata is re-signed, so its timestamp (1 day
+  // by default) never expires while the server runs. 0 = never.
+  std::int64_t director_refresh_s = 3600;
 };
 
 using Clock = std::function<std::int64_t()>;  // unix seconds
@@ -85,7 +88,7 @@ class FleetService {
   Result<void> reconcile();
 
   // Periodic work (the transport calls it about once a second, and once at shutdown): writes
-  // buffered check-ins, retries director re-signing that failed.
+  // buffered check-ins, retries director re-signing that failed, renews director timestamps.
   void tick();
 
   // Bootstrap (ironseal-server account add): creates an account.
@@ -155,6 +158,7 @@ class FleetService {
   std::mutex mutex_;
   std::vector<std::pair<std::string, std::string>> pending_;  // serial -> target to publish
   std::set<std::string> stale_;  // devices whose director re-signing failed: retried by tick()
+  std::int64_t last_refresh_ = 0;
   bool cache_loaded_ = false;
   std::unordered_map<std::string, CachedDevice> devices_;
   // Check-ins are telemetry ("last seen", reported state): buffered and written in one

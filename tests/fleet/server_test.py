@@ -62,6 +62,7 @@ class Fleet:
             "security_txt": {"contact": ["mailto:psirt@example.com", "https://example.com/psirt"],
                              "expires": "2027-11-01T00:00:00Z", "preferred_languages": "en, de"},
             "trust_poll_ms": 200,
+            "director_refresh_s": 1 if CASE == "rollout" else 3600,
             "limits": limits or {},
         }
         if crl:
@@ -107,7 +108,9 @@ class Fleet:
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
-            self.proc.wait(10)
+            self.proc.wait(30)
+            return self.proc.returncode
+        return None
 
     # --- clients -------------------------------------------------------------------------------
     def ctx(self, cert=None):
@@ -188,6 +191,8 @@ def case_mtls(fleet):
     check(r == "TLSV13_ALERT_CERTIFICATE_REQUIRED", f"no client certificate: alert {r}")
     r = tls_refusal(fleet, "dev-SN-REVOKED")
     check(r == "SSLV3_ALERT_CERTIFICATE_REVOKED", f"revoked certificate: alert {r}")
+    r = tls_refusal(fleet, "expired-SN-1")
+    check(r == "SSLV3_ALERT_CERTIFICATE_EXPIRED", f"expired certificate: alert {r}")
     r = tls_refusal(fleet, "foreign-SN-1")
     check(r == "TLSV1_ALERT_UNKNOWN_CA", f"foreign CA claiming SN-1: alert {r}")
     r = tls_refusal(fleet, "wrongca-SN-1")
@@ -504,6 +509,14 @@ def case_rollout(fleet):
     s, b, _ = fleet.operator("POST", f"/api/v1/rollouts/{ro3['id']}/abort")
     check(s == 200 and b["state"] == "aborted" and fleet.director_targets("SN-2") == ["v2.img"],
           "abort: unfinished devices go back to what they ran")
+    # Director timestamps are renewed while the server runs (they expire after a day).
+    def timestamp_version(serial):
+        path = os.path.join(fleet.base, "director", "devices", serial, "metadata", "timestamp.json")
+        with open(path) as f:
+            return json.load(f)["signed"]["version"]
+    before = timestamp_version("SN-4")
+    time.sleep(2.5)
+    check(timestamp_version("SN-4") > before, "director timestamps are re-signed periodically")
     # Artifacts with Range.
     s, b, _ = fleet.device("SN-1", "GET", "/image/metadata/timestamp.json")
     check(s == 200, "image metadata served")
@@ -534,6 +547,8 @@ def main():
         fleet = Fleet(work, limits)
         CASES[CASE](fleet)
         check(fleet.alive(), "server still running at the end")
+        rc = fleet.stop()
+        check(rc == 0, f"SIGTERM: the server exits cleanly (status {rc})")
     finally:
         if fleet:
             fleet.stop()
