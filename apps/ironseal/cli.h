@@ -23,6 +23,7 @@ void register_image_commands(CLI::App& app);
 void register_device_commands(CLI::App& app);
 void register_repo_commands(CLI::App& app);
 void register_update_commands(CLI::App& app);
+void register_attest_commands(CLI::App& app);
 
 // Prints JSON to stdout, two-space indented, with a final newline.
 void print_json(const nlohmann::json& j);

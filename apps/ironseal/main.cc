@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   cli::register_device_commands(app);
   cli::register_repo_commands(app);
   cli::register_update_commands(app);
+  cli::register_attest_commands(app);
 
   try {
     app.parse(argc, argv);
