@@ -97,6 +97,16 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null |
 expect 1 "foreign attestation key refused" -- "$IRONSEAL" attest verify quote.json --nonce $NONCE \
   --ak foreign-ak.pem --boot-report boot.json
 contains err.txt "bad_signature" "foreign key reason"
+# A genuine quote by the same AK, but over PCRs 15 and 16 (tpm2-tools, not ironseal): signature and
+# nonce check out, the selection does not.
+tpm2_quote -c 0x81000010 -l sha256:15,16 -q $NONCE -m wide.msg -s wide.sig -f plain -g sha256 \
+  >/dev/null 2>&1
+python3 -c "import json; json.dump({'format': 'ironseal-tpm-quote-1',
+  'attest': open('wide.msg', 'rb').read().hex(), 'signature': open('wide.sig', 'rb').read().hex()},
+  open('wide.json', 'w'))"
+expect 1 "quote over other PCRs refused" -- "$IRONSEAL" attest verify wide.json --nonce $NONCE \
+  --ak dev/ak.pub.pem --boot-report boot.json --json
+contains out.txt '"reason": "pcr_selection"' "selection reason"
 echo '{"format":"ironseal-tpm-quote-1","attest":"ff54","signature":"30"}' >short.json
 expect 1 "truncated quote refused" -- "$IRONSEAL" attest verify short.json --nonce $NONCE \
   --ak dev/ak.pub.pem --boot-report boot.json
