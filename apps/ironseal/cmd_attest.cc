@@ -16,6 +16,10 @@ struct AttestArgs {
   std::string ak;
   std::vector<std::string> expected;
   std::string boot_report;
+  std::string stage2_digest;
+  std::string image_digest;
+  std::string slot;
+  bool trial = false;
   bool json = false;
 };
 
@@ -77,6 +81,17 @@ Result<void> do_verify(const AttestArgs& a) {
     if (!r) return std::unexpected(r.error());
     expected = std::move(*r);
   }
+  if (!a.image_digest.empty()) {
+    auto s2 = from_hex(a.stage2_digest);
+    auto img = from_hex(a.image_digest);
+    if (!s2 || !img || (a.slot != "A" && a.slot != "B")) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "--stage2-digest and --image-digest are hex SHA-256, --slot is A or B");
+    }
+    auto m = tpm::boot_measurements(*s2, *img, a.slot == "A" ? 0 : 1, a.trial);
+    if (!m) return std::unexpected(m.error());
+    expected.insert(expected.end(), m->begin(), m->end());
+  }
   for (const auto& hex : a.expected) {
     auto d = digest_from_hex(hex, "--expected-digest");
     if (!d) return std::unexpected(d.error());
@@ -84,7 +99,8 @@ Result<void> do_verify(const AttestArgs& a) {
   }
   if (expected.empty()) {
     return fail(ErrorCode::kInvalidArgument,
-                "give the expected measurements: --expected-digest (repeatable) or --boot-report");
+                "give the expected measurements: --image-digest with --stage2-digest and --slot, "
+                "--boot-report, or --expected-digest (repeatable)");
   }
   auto ak = read_file(a.ak);
   if (!ak) return std::unexpected(ak.error());
@@ -142,6 +158,19 @@ void register_attest_commands(CLI::App& app) {
   verify->add_option("--boot-report", a->boot_report,
                      "Take the expected measurements from a reference `device boot --json` "
                      "output (stage2_measurement, then measurement)");
+  CLI::Option* image = verify->add_option(
+      "--image-digest", a->image_digest,
+      "Recompute the measurements from image digests (`ironseal image verify --json`): the "
+      "digest of the image that should have booted");
+  CLI::Option* stage2 =
+      verify->add_option("--stage2-digest", a->stage2_digest, "Digest of the stage-2 image");
+  CLI::Option* slot = verify->add_option("--slot", a->slot, "Slot it booted from: A or B")
+                          ->check(CLI::IsMember({"A", "B"}));
+  CLI::Option* trial = verify->add_flag("--trial", a->trial, "It booted on trial (not confirmed)");
+  image->needs(stage2)->needs(slot);
+  stage2->needs(image);
+  slot->needs(image);
+  trial->needs(image);
   verify->add_flag("--json", a->json, "Print the verdict as JSON");
   set_action(verify, [a] { return do_verify(*a); });
 }

@@ -372,8 +372,7 @@ Result<void> do_run(const DeviceArgs& a) {
             << (*st)["confirmed_slot"].get<std::string>() << ", last event "
             << (*st)["last_event"].get<std::string>() << ", "
             << ((*st)["rollback_counter"] == "tpm" ? "TPM" : "OTP") << " counter "
-            << (*st)["otp_counter"]
-            << "\n";
+            << (*st)["otp_counter"] << "\n";
   return {};
 }
 
@@ -529,8 +528,8 @@ Result<void> do_attest(const DeviceArgs& a) {
   if (a.json) {
     print_json(doc);
   } else {
-    std::cout << "TPM quote of PCR " << q->pcr << " (SHA-256) = "
-              << doc["pcr_value"].get<std::string>() << " over nonce " << a.nonce
+    std::cout << "TPM quote of PCR " << q->pcr
+              << " (SHA-256) = " << doc["pcr_value"].get<std::string>() << " over nonce " << a.nonce
               << ", signed by the attestation key at 0x81000010";
     if (!a.out.empty()) std::cout << "; written to " << a.out;
     std::cout << "\n";

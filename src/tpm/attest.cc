@@ -17,6 +17,26 @@ std::unexpected<Error> refuse(const char* reason, std::string_view detail) {
 
 }  // namespace
 
+Result<std::vector<Digest>> boot_measurements(ByteView stage2_digest, ByteView image_digest,
+                                              std::uint8_t slot, bool trial) {
+  if (stage2_digest.size() != 32 || image_digest.size() != 32 || slot > 1) {
+    return fail(ErrorCode::kInvalidArgument,
+                "boot measurements need SHA-256 image digests and slot A or B");
+  }
+  Bytes buf(32, 0);
+  buf.insert(buf.end(), stage2_digest.begin(), stage2_digest.end());
+  const Bytes stage2 = crypto::sha256(buf);
+  buf.assign(stage2.begin(), stage2.end());
+  buf.push_back(slot);
+  buf.push_back(trial ? 1 : 0);
+  buf.insert(buf.end(), image_digest.begin(), image_digest.end());
+  const Bytes boot = crypto::sha256(buf);
+  std::vector<Digest> out(2);
+  std::copy(stage2.begin(), stage2.end(), out[0].begin());
+  std::copy(boot.begin(), boot.end(), out[1].begin());
+  return out;
+}
+
 Result<VerifiedQuote> verify_quote(const QuoteEvidence& ev, std::string_view ak_pem, ByteView nonce,
                                    const std::vector<Digest>& expected) {
   crypto::ossl::BioPtr bio(BIO_new_mem_buf(ak_pem.data(), static_cast<int>(ak_pem.size())));

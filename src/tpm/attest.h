@@ -32,6 +32,14 @@ struct VerifiedQuote {
   std::uint64_t firmware_version = 0;
 };
 
+// The measurements a power-on extends into the PCR (docs/boot-chain.md), recomputed from the
+// SHA-256 digests of the stage-2 image and of the image that ran (`ironseal image verify --json`
+// shows them), the slot it ran from (0 = A, 1 = B) and whether it ran on trial:
+//   stage2_measurement = SHA-256(0^32 || stage2_digest)
+//   measurement        = SHA-256(stage2_measurement || slot || trial || image_digest)
+Result<std::vector<Digest>> boot_measurements(ByteView stage2_digest, ByteView image_digest,
+                                              std::uint8_t slot, bool trial);
+
 // `ak_pem`: the attestation key's SubjectPublicKeyInfo PEM. `expected`: the measurements the
 // device should have extended into the PCR since its power-on, in order.
 Result<VerifiedQuote> verify_quote(const QuoteEvidence& evidence, std::string_view ak_pem,

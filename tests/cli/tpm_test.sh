@@ -124,6 +124,20 @@ expect 1 "old reference refused for the new boot" -- "$IRONSEAL" attest verify q
 contains err.txt "pcr_mismatch" "changed boot reason"
 expect 0 "new reference verifies" -- "$IRONSEAL" attest verify quote3.json --nonce $NONCE \
   --ak dev/ak.pub.pem --boot-report boot3.json
+# The verifier needs no reference boot: the images' digests, the slot and the trial flag suffice.
+digest_of() { "$IRONSEAL" image verify "$1" --key root.pub --json | sed -n 's/.*"digest": "\([0-9a-f]*\)".*/\1/p'; }
+slot3=$(sed -n 's/.*"slot": "\([AB]\)".*/\1/p' boot3.json)
+expect 0 "verify from image digests" -- "$IRONSEAL" attest verify quote3.json --nonce $NONCE \
+  --ak dev/ak.pub.pem --stage2-digest "$(digest_of s2.img)" --image-digest "$(digest_of v3.img)" \
+  --slot "$slot3" --trial
+contains out.txt "quote trusted" "recomputed from image digests"
+expect 1 "not a confirmed boot of v3" -- "$IRONSEAL" attest verify quote3.json --nonce $NONCE \
+  --ak dev/ak.pub.pem --stage2-digest "$(digest_of s2.img)" --image-digest "$(digest_of v3.img)" \
+  --slot "$slot3"
+contains err.txt "pcr_mismatch" "trial flag is measured"
+expect 1 "not v2" -- "$IRONSEAL" attest verify quote3.json --nonce $NONCE --ak dev/ak.pub.pem \
+  --stage2-digest "$(digest_of s2.img)" --image-digest "$(digest_of v2.img)" --slot "$slot3" --trial
+contains err.txt "pcr_mismatch" "image digest is measured"
 
 # A device without a TPM cannot attest; a device with one keeps its counter in OTP if asked.
 expect 0 "init without a TPM" -- "$IRONSEAL" device init plain --root-key root.pub --stage2 s2.img \

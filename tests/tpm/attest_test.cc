@@ -6,7 +6,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "boot/boot_test_util.h"
 #include "crypto/hash.h"
+#include "image/host.h"
 #include "support/requirements.h"
 #include "support/tpm_harness.h"
 #include "tpm/attest_parse.h"
@@ -159,6 +161,44 @@ TEST_F(Attest, RefusesAQuoteCheckedAgainstAForeignKey) {
   BIO_free(bio);
   EVP_PKEY_free(foreign);
   expect_refused(verify_quote(ev, foreign_pem, nonce_, measurements_), "bad_signature");
+}
+
+class MeasuredBoot : public boot::testing::BootTest {};
+
+// A verifier holding only the images' digests recomputes exactly what the boot chain measured.
+TEST_F(MeasuredBoot, RecomputedFromImageDigestsMatchesWhatTheBootMeasured) {
+  IRONSEAL_REQUIREMENTS("CR 3.14");
+  auto d = make_device();
+  const image::MemorySource s2(stage2_.data(), stage2_.size());
+  const std::vector<crypto::PublicKey> keys = {root_.public_key()};
+  auto s2_info = image::verify_image_source(s2, keys);
+  ASSERT_TRUE(s2_info);
+  const ByteView s2_digest(s2_info->digest, 32);
+
+  auto check = [&](const boot::BootReport& r, bool trial) {
+    auto m = boot_measurements(s2_digest, ByteView(r.info.digest, 32),
+                               static_cast<std::uint8_t>(r.slot), trial);
+    ASSERT_TRUE(m) << m.error().message;
+    ASSERT_EQ(m->size(), 2u);
+    EXPECT_TRUE(std::equal(m->at(0).begin(), m->at(0).end(), r.stage2_measurement));
+    EXPECT_TRUE(std::equal(m->at(1).begin(), m->at(1).end(), r.measurement));
+    // The slot and the trial flag are part of the measurement.
+    auto other = boot_measurements(s2_digest, ByteView(r.info.digest, 32),
+                                   static_cast<std::uint8_t>(r.slot), !trial);
+    EXPECT_NE(other->at(1), m->at(1));
+  };
+  const boot::testing::BootStep first = boot::testing::boot_and_run(*d);
+  ASSERT_EQ(first.outcome, boot::BootOutcome::kBoot);
+  check(first.report, false);
+  const Bytes v2 = firmware("2.0.0", 2);
+  const image::MemorySource src(v2.data(), v2.size());
+  boot::InstallReport ir;
+  ASSERT_EQ(boot::install(d->device(), src, 2, &ir), boot::InstallResult::kOk);
+  boot::RamLoader loader;
+  boot::BootReport trial;
+  ASSERT_EQ(boot::power_on(d->device(), &loader, &trial), boot::BootOutcome::kTrial);
+  check(trial, true);
+  EXPECT_FALSE(boot_measurements(s2_digest, ByteView(trial.info.digest, 32), 2, false));
 }
 
 TEST(AttestParse, RejectsStructuralDamageForItsReason) {
