@@ -193,9 +193,7 @@ Result<boot::BootReport> power_on_once(const DeviceArgs& a, boot::HostDevice& hd
   boot::BootReport r;
   boot::power_on(hd.device(), &loader, &r);
   if (auto saved = boot::save_device(a.dir, hd); !saved) return std::unexpected(saved.error());
-  if (r.outcome != BootOutcome::kPowerLost) {
-    if (auto m = boot::measure_boot_into_tpm(hd, r); !m) return std::unexpected(m.error());
-  }
+  if (auto m = boot::measure_boot_into_tpm(hd, r); !m) return std::unexpected(m.error());
   return r;
 }
 

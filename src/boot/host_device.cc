@@ -253,11 +253,14 @@ Result<void> measure_boot_into_tpm(HostDevice& hd, const BootReport& r) {
   if (!hd.tpm()) return {};
   std::vector<tpm::Digest> events;
   tpm::Digest d;
-  if (r.stage2_trusted) {
+  // A power cut during the boot is a TPM reset too: the PCR starts over with nothing in it, so a
+  // quote never shows an earlier boot's measurements for a boot that did not finish.
+  const bool finished = r.outcome != BootOutcome::kPowerLost;
+  if (finished && r.stage2_trusted) {
     std::copy(std::begin(r.stage2_measurement), std::end(r.stage2_measurement), d.begin());
     events.push_back(d);
   }
-  if (r.outcome == BootOutcome::kBoot || r.outcome == BootOutcome::kTrial) {
+  if (finished && (r.outcome == BootOutcome::kBoot || r.outcome == BootOutcome::kTrial)) {
     std::copy(std::begin(r.measurement), std::end(r.measurement), d.begin());
     events.push_back(d);
   }

@@ -95,7 +95,7 @@ Result<void> save_device(const std::filesystem::path& dir, HostDevice& device);
 
 // After a power-on of a device with a TPM: resets PCR 16 (what the TPM reset of a real power-on
 // does) and extends what this boot measured: the stage-2 measurement if stage-2 was trusted, then
-// the boot measurement if an image runs. A no-op for a device without a TPM.
+// the boot measurement if an image runs; nothing after a power cut. A no-op without a TPM.
 Result<void> measure_boot_into_tpm(HostDevice& device, const BootReport& report);
 
 // Loads a slot's image into RAM, bounded by the slot size: the host runs exactly these bytes.

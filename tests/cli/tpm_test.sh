@@ -139,6 +139,16 @@ expect 1 "not v2" -- "$IRONSEAL" attest verify quote3.json --nonce $NONCE --ak d
   --stage2-digest "$(digest_of s2.img)" --image-digest "$(digest_of v2.img)" --slot "$slot3" --trial
 contains err.txt "pcr_mismatch" "image digest is measured"
 
+# A boot cut by power leaves PCR 16 empty (a TPM reset), not holding the previous boot's value.
+expect 3 "boot cut by power" -- "$IRONSEAL" device boot dev --no-exec --power-cut-after 0
+contains err.txt "POWER CUT (simulated)" "the cut happened"
+tpm2_pcrread sha256:16 >pcr-cut.txt 2>&1
+contains pcr-cut.txt "0x0000000000000000000000000000000000000000000000000000000000000000" "PCR 16 reset"
+"$IRONSEAL" device attest dev --nonce $NONCE --out quote-cut.json >/dev/null
+expect 1 "a quote after the cut does not match the earlier boot" -- "$IRONSEAL" attest verify \
+  quote-cut.json --nonce $NONCE --ak dev/ak.pub.pem --boot-report boot3.json
+contains err.txt "pcr_mismatch" "cut boot reason"
+
 # A device without a TPM cannot attest; a device with one keeps its counter in OTP if asked.
 expect 0 "init without a TPM" -- "$IRONSEAL" device init plain --root-key root.pub --stage2 s2.img \
   --firmware v1.img --vid plc.example --cid x1 --slot-size 0x1000000
