@@ -59,7 +59,18 @@ _tpm_env_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # tpm_env_start DIR: starts swtpm, dbus-daemon and tpm2-abrmd; exports the variables above.
 tpm_env_start() {
-  local dir=$1
+  local dir=$1 tool
+  for tool in swtpm tpm2-abrmd dbus-daemon tpm2_getrandom python3; do
+    command -v "$tool" >/dev/null || {
+      _tpm_env_log "$tool is not installed (scripts/setup.sh installs the TPM packages)"
+      return 3
+    }
+  done
+  if ! compgen -G '/usr/lib*/libtss2-tcti-tabrmd.so*' >/dev/null &&
+    ! compgen -G '/usr/lib/*/libtss2-tcti-tabrmd.so*' >/dev/null; then
+    _tpm_env_log "libtss2-tcti-tabrmd is not installed (package libtss2-tcti-tabrmd0)"
+    return 3
+  fi
   mkdir -p "$dir/state" || return 3
   dir=$(cd "$dir" && pwd)
   local attempt port
