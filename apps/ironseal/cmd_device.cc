@@ -262,6 +262,16 @@ Result<void> do_init(const DeviceArgs& a) {
       std::filesystem::remove(std::filesystem::path(a.dir) / f, ec);
     }
     std::filesystem::remove(a.dir, ec);
+    if (config.tpm_counter && (*hd)->tpm()) {
+      // The counter init defined belongs to no device: give the TPM back its handles.
+      (*hd)->device().counter = nullptr;
+      if (auto u = tpm::NvCounter::undefine_counter(*(*hd)->tpm(), config.tpm_counter_index); !u) {
+        return fail(r.error().code, r.error().message,
+                    "; and the TPM counter could not be "
+                    "removed: ",
+                    u.error().message);
+      }
+    }
     return r;
   }
   if (auto r = boot::save_device(a.dir, **hd); !r) return r;

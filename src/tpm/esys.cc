@@ -158,6 +158,23 @@ Result<void> NvCounter::define_counter(Tpm& tpm, std::uint32_t index) {
   return {};
 }
 
+Result<void> NvCounter::undefine_counter(Tpm& tpm, std::uint32_t index) {
+  for (const std::uint32_t h : {index + 1, index}) {
+    ESYS_TR tr = ESYS_TR_NONE;
+    if (Esys_TR_FromTPMPublic(tpm.esys(), h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr) !=
+        TSS2_RC_SUCCESS) {
+      continue;  // not there (a define that failed half-way)
+    }
+    const TSS2_RC rc = Esys_NV_UndefineSpace(tpm.esys(), ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD,
+                                             ESYS_TR_NONE, ESYS_TR_NONE);
+    if (rc != TSS2_RC_SUCCESS) {
+      Esys_TR_Close(tpm.esys(), &tr);
+      return tss_fail("NV_UndefineSpace", rc);
+    }
+  }
+  return {};
+}
+
 Result<std::unique_ptr<NvCounter>> NvCounter::open(std::shared_ptr<Tpm> tpm, std::uint32_t index) {
   ESYS_TR counter = ESYS_TR_NONE, base_tr = ESYS_TR_NONE;
   TSS2_RC rc =

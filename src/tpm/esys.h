@@ -62,6 +62,9 @@ class NvCounter final : public boot::MonotonicCounter {
   // Defines the counter and base indexes (refuses if they exist), initialises the counter and
   // records its base. The counter then reads 0.
   static Result<void> define_counter(Tpm& tpm, std::uint32_t index = kDefaultCounterIndex);
+  // Deletes both indexes (owner authorisation). Only for undoing a define_counter whose device
+  // was never made (a failed factory init); a shipped device's counter is never deleted.
+  static Result<void> undefine_counter(Tpm& tpm, std::uint32_t index = kDefaultCounterIndex);
   static Result<std::unique_ptr<NvCounter>> open(std::shared_ptr<Tpm> tpm,
                                                  std::uint32_t index = kDefaultCounterIndex);
   bool read(std::uint32_t* value) const override;

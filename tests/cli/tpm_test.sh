@@ -27,6 +27,15 @@ fuses() { od -An -tx1 -j $((0xb0)) -N 8 "$1/otp.bin" | tr -d ' \n'; }
 # ---- anti-rollback counter in the TPM ----------------------------------------------------------
 expect 2 "a bad counter kind is a usage error" -- "$IRONSEAL" device init bad --root-key root.pub \
   --stage2 s2.img --firmware v1.img --rollback-counter flash
+expect 1 "init refuses firmware for other hardware" -- "$IRONSEAL" device init other \
+  --root-key root.pub --stage2 s2.img --firmware v1.img --vid other.example --cid y \
+  --slot-size 0x1000000 --rollback-counter tpm
+contains err.txt "wrong_hardware" "refusal reason"
+nv_defined() { tpm2_getcap handles-nv-index 2>/dev/null | grep -qi "0x${1#0x}"; }
+! nv_defined 0x1500010 && ! nv_defined 0x1500011
+ok $? "a refused init leaves no counter behind in the TPM"
+[ ! -e other/device.json ]
+ok $? "nor a device directory"
 expect 0 "init with the counter in the TPM" -- "$IRONSEAL" device init dev --root-key root.pub \
   --stage2 s2.img --firmware v1.img --vid plc.example --cid x1 --slot-size 0x1000000 \
   --rollback-counter tpm
@@ -38,6 +47,8 @@ contains out.txt '"rollback_counter": "tpm"' "status names the TPM counter"
 contains out.txt '"otp_counter": 1' "the factory image's counter is in the TPM"
 [ "$(fuses dev)" = 0000000000000000 ]
 ok $? "no OTP counter fuse was burnt"
+nv_defined 0x1500010 && nv_defined 0x1500011
+ok $? "init defined the counter and its base in the TPM"
 tpm2_nvreadpublic 0x01500010 >nv.txt 2>&1
 contains nv.txt "nt=0x1" "the counter index is a TPM counter (TPM_NT_COUNTER)"
 
