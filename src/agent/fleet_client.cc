@@ -43,6 +43,15 @@ FleetClient::FleetClient(std::string server, net::TlsClient tls, FleetLimits lim
 
 FleetClient::~FleetClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
+void FleetClient::set_tls(net::TlsClient tls) {
+  tls_ = std::move(tls);
+  // A fresh handle: no kept-alive connection authenticated with the old certificate survives.
+  if (CURL* fresh = curl_easy_init(); fresh != nullptr) {
+    curl_easy_cleanup(static_cast<CURL*>(curl_));
+    curl_ = fresh;
+  }
+}
+
 Result<FleetClient::Response> FleetClient::request(const std::string& method,
                                                    const std::string& path,
                                                    const std::string& content_type,

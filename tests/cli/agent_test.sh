@@ -81,6 +81,18 @@ grep -qE '"outcome":"(held|up_to_date)"' out.txt; ok $? "the reverted release is
 expect 0 "rollout status" -- "$IRONSEAL" fleet rollout status 3 --json
 contains out.txt '"state": "paused"' "the failure paused the rollout by itself"
 
+# Renewal (EST simplereenroll, issued by the server's CA): same key, a new certificate, and the
+# device carries on with it.
+old_cert=$(openssl x509 -in dev/SN-1/identity/device.cert.pem -noout -serial)
+expect 0 "renew the certificate" -- agent SN-1 --renew
+contains out.txt '"renewed_certificate"' "the cycle renewed the certificate"
+new_cert=$(openssl x509 -in dev/SN-1/identity/device.cert.pem -noout -serial)
+[ "$old_cert" != "$new_cert" ]; ok $? "a new certificate is installed ($old_cert -> $new_cert)"
+openssl verify -CAfile dev/SN-1/identity/anchors.pem -untrusted dev/SN-1/identity/chain.pem \
+  dev/SN-1/identity/device.cert.pem >/dev/null 2>&1; ok $? "it chains to the factory root"
+expect 0 "the next cycle uses it" -- agent SN-1
+[[ $(reports SN-1) == *"renewed"* ]]; ok $? "the renewal was reported"
+
 # Revoked: the CA revokes SN-2's certificate and publishes the CRL; the server reloads it and
 # refuses the device in the handshake.
 cert_serial=$(openssl x509 -in dev/SN-2/identity/device.cert.pem -noout -serial | cut -d= -f2)
