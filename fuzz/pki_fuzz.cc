@@ -1,7 +1,8 @@
 // The PKI's parsers of untrusted input: CSRs (sent by devices), certificates and CRLs (PEM or
 // DER, from peers and files), device URNs and decommission records. The first byte picks the
 // parser; the rest is the input. Nothing may crash, leak or read out of bounds, and a parsed
-// object must survive every accessor.
+// object must survive every accessor. Built as pki_replay (seeds) and pki_mutate (seeds mutated,
+// fuzz/mutate_main.cc) with g++: libFuzzer's clang 14 cannot build the host libraries.
 #include <cstdint>
 #include <string_view>
 
