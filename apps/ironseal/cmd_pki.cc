@@ -273,7 +273,22 @@ Result<void> do_decommission(const PkiArgs& a) {
   const auto paths = pki::identity_paths(a.device_dir);
   // 1. The record, signed while the key still exists, written before anything is wiped.
   bool signed_record = false;
-  if (!a.without_record) {
+  // Resuming after a cut: the record was written and the key already wiped. Finish the rest.
+  const bool resumed = !a.without_record && fs::exists(a.record_out) && !fs::exists(paths.key) &&
+                       !fs::exists(paths.tpm_key);
+  if (resumed) {
+    auto text = read_file(a.record_out);
+    if (!text) return std::unexpected(text.error());
+    auto claim = pki::verify_decommission_record(
+        std::string_view(reinterpret_cast<const char*>(text->data()), text->size()));
+    auto name = pki::read_device_name(a.device_dir);
+    if (!claim || !name || claim->device != *name) {
+      return fail(ErrorCode::kNotTrusted, a.record_out,
+                  " exists but is not this device's decommission record, and the device key is "
+                  "gone; refusing to continue");
+    }
+    signed_record = true;
+  } else if (!a.without_record) {
     auto key = pki::load_device_key(paths);
     if (!key) return std::unexpected(key.error());
     auto cert = pki::Certificate::load(paths.certificate);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "core/file.h"
 #include "crypto/hash.h"
@@ -436,6 +437,7 @@ Result<CertificateAuthority> CertificateAuthority::open(const fs::path& dir) {
   auto s = state->db.prepare("SELECT key, value FROM settings");
   if (!s) return std::unexpected(s.error());
   bool format_ok = false;
+  bool lifetimes_ok = true;
   for (;;) {
     auto row = s->step();
     if (!row) return std::unexpected(row.error());
@@ -444,11 +446,15 @@ Result<CertificateAuthority> CertificateAuthority::open(const fs::path& dir) {
     if (k == "format") format_ok = v == "ironseal-ca-1";
     if (k == "organization") state->organization = v;
     if (k == "server_domain") state->server_domain = v;
-    if (k == "device_days") state->lifetimes.device_days = std::stoll(v);
-    if (k == "server_days") state->lifetimes.server_days = std::stoll(v);
-    if (k == "crl_days") state->lifetimes.crl_days = std::stoll(v);
+    auto days = [&](std::int64_t* out) {
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+      lifetimes_ok = lifetimes_ok && ec == std::errc() && end == v.data() + v.size() && *out > 0;
+    };
+    if (k == "device_days") days(&state->lifetimes.device_days);
+    if (k == "server_days") days(&state->lifetimes.server_days);
+    if (k == "crl_days") days(&state->lifetimes.crl_days);
   }
-  if (!format_ok || state->organization.empty()) {
+  if (!format_ok || !lifetimes_ok || state->organization.empty()) {
     return fail(ErrorCode::kMalformed, dir.string(), ": unknown CA index format");
   }
   return CertificateAuthority(std::move(state));
@@ -459,6 +465,12 @@ Result<CertificateAuthority> CertificateAuthority::open(const fs::path& dir) {
 Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& csr,
                                                       Profile profile, const IssueOptions& o) {
   State& st = *state_;
+  std::optional<std::string> replaces;
+  if (o.replaces_serial_hex) {
+    auto n = normalize_serial_hex(*o.replaces_serial_hex);
+    if (!n) return std::unexpected(n.error());
+    replaces = *n;
+  }
   if (auto r = csr.verify_proof_of_possession(); !r) return std::unexpected(r.error());
   const Bytes spki = csr.spki_der();
   if (auto r = check_key_allowed(spki); !r) return std::unexpected(r.error());
@@ -527,12 +539,12 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
     } else if (q->text(0) != key_hash) {
       // A new key for a bound serial only as a re-enrolment that names the current certificate.
       bool allowed = false;
-      if (o.replaces_serial_hex) {
+      if (replaces) {
         auto old = st.db.prepare(
             "SELECT spki_sha256 FROM certificates WHERE serial = ? AND profile = 'device' AND "
             "device_serial = ? AND revoked_at IS NULL");
         if (!old) return std::unexpected(old.error());
-        old->bind(1, *o.replaces_serial_hex).bind(2, device.serial);
+        old->bind(1, *replaces).bind(2, device.serial);
         auto orow = old->step();
         if (!orow) return std::unexpected(orow.error());
         allowed = *orow && old->text(0) == q->text(0);
@@ -552,10 +564,10 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
           "UPDATE certificates SET revoked_at = ?, revocation_reason = 'superseded' "
           "WHERE serial = ?");
       if (!rev) return std::unexpected(rev.error());
-      if (auto r = rev->bind(1, o.now).bind(2, *o.replaces_serial_hex).run(); !r) {
+      if (auto r = rev->bind(1, o.now).bind(2, *replaces).run(); !r) {
         return std::unexpected(r.error());
       }
-      superseded = *o.replaces_serial_hex;
+      superseded = *replaces;
     }
   }
 

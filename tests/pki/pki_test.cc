@@ -3,7 +3,15 @@
 #include <gtest/gtest.h>
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <set>
 
 #include "pki/ca.h"
 #include "pki/ossl_x509.h"
@@ -389,6 +397,52 @@ TEST_F(Pki, RefusesAChainToAForeignRoot) {
   auto r = verify_certificate(issued->certificate, chain, anchors,
                               options(Purpose::kDeviceClient, kNow, crls));
   EXPECT_EQ(reason(r), "untrusted_chain");
+}
+
+TEST_F(Pki, AProcessKilledMidIssuanceLeavesEveryBindingWithItsCertificate) {
+  IRONSEAL_REQUIREMENTS("CR 1.8");
+  // A child issues certificates back to back and is killed at an arbitrary point; whatever it
+  // had committed must be whole (certificate and binding), and what it had not, absent.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto ca = CertificateAuthority::open(dir_ / "ca");
+    for (int i = 0; ca; ++i) {
+      auto k = KeyPair::generate_p256();
+      auto csr = CertificateRequest::for_device(*k, {"SN-C" + std::to_string(i), "plc-x1"});
+      (void)ca->issue(*csr, Profile::kDevice, at(kNow));
+    }
+    ::_exit(1);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ASSERT_EQ(::kill(child, SIGKILL), 0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+
+  ca_.reset();
+  auto ca = CertificateAuthority::open(dir_ / "ca");
+  ASSERT_TRUE(ca) << ca.error().message;
+  ca_.emplace(std::move(*ca));
+  auto all = ca_->list();
+  ASSERT_TRUE(all);
+  ASSERT_FALSE(all->empty()) << "the child issued nothing in 400 ms";
+  std::set<std::string> serials;
+  for (const auto& e : *all) {
+    auto cert = Certificate::from_pem(e.certificate_pem);
+    ASSERT_TRUE(cert);
+    EXPECT_EQ(cert->fingerprint_hex(), e.fingerprint_hex);
+    serials.insert(e.device_serial);
+    // Each committed serial is bound: another key is refused.
+    auto other = issue_device(key(), e.device_serial);
+    ASSERT_FALSE(other) << e.device_serial;
+    EXPECT_TRUE(other.error().message.starts_with("serial_bound_to_other_key"));
+  }
+  // The serials form a gap-free prefix SN-C0..SN-C(n-1); SN-Cn, in flight when killed, was not
+  // bound (no binding without its certificate): a new key for it is accepted.
+  const std::size_t n = serials.size();
+  for (std::size_t i = 0; i < n; ++i) EXPECT_TRUE(serials.count("SN-C" + std::to_string(i)));
+  EXPECT_TRUE(issue_device(key(), "SN-C" + std::to_string(n)));
 }
 
 TEST_F(Pki, DeviceNamesAreRestrictedToAnUnambiguousAlphabet) {
