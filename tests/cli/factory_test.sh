@@ -161,6 +161,17 @@ expect 0 "status after decommission" -- "$IRONSEAL" device status dev --json
 contains out.txt '"lifecycle": "decommissioned"' "OTP lifecycle fused"
 expect 1 "a decommissioned device does not boot" -- "$IRONSEAL" device boot dev --no-exec
 contains out.txt "decommissioned" "boot names the lifecycle"
+# A cut after the record was written and the key wiped, before the fuse: re-running finishes.
+make_device dev3 SN-1004
+"$IRONSEAL" provision key dev3 >/dev/null
+"$IRONSEAL" factory enroll dev3 --ca ca --record mfg.sqlite >/dev/null
+cp dev3/otp.bin otp-before.bin
+expect 0 "decommission dev3" -- "$IRONSEAL" device decommission dev3 --record-out dev3.json
+cp otp-before.bin dev3/otp.bin   # as if power was cut before the lifecycle fuse
+expect 1 "resume refuses another device's record" -- "$IRONSEAL" device decommission dev3 --record-out decommission.json
+expect 0 "resume finishes the decommissioning" -- "$IRONSEAL" device decommission dev3 --record-out dev3.json
+"$IRONSEAL" device status dev3 --json >status3.json
+contains status3.json '"lifecycle": "decommissioned"' "resumed decommission fused the lifecycle"
 # A forged record: the payload changed after signing.
 sed 's/SN-1001/SN-1003/g' decommission.json >forged.json
 expect 1 "forged decommission record refused" -- "$IRONSEAL" ca ingest-decommission ca forged.json
