@@ -297,6 +297,7 @@ Result<Certificate> Certificate::from_pem(std::string_view pem) {
 Result<std::vector<Certificate>> Certificate::all_from_pem(std::string_view pem) {
   auto bio = mem_bio(pem);
   std::vector<Certificate> out;
+  ERR_clear_error();  // the end-of-input check below reads the queue
   for (;;) {
     ossl::X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr));
     if (!x) break;
