@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
 
 #include <cstring>
 #include <ctime>
@@ -412,6 +413,26 @@ Result<void> write_pem_bundle(const std::filesystem::path& path,
   std::string text;
   for (const auto& c : certs) text += c.to_pem();
   return write_file_atomic(path, as_bytes(text));
+}
+
+Result<Bytes> certs_only_pkcs7(const std::vector<Certificate>& certs) {
+  std::unique_ptr<PKCS7, ossl::Deleter<PKCS7, PKCS7_free>> p7(PKCS7_new());
+  // SignedData with no signers and an absent (detached) data content: RFC 7030's certs-only.
+  if (!p7 || PKCS7_set_type(p7.get(), NID_pkcs7_signed) != 1 ||
+      PKCS7_content_new(p7.get(), NID_pkcs7_data) != 1 || PKCS7_set_detached(p7.get(), 1) != 1) {
+    return fail(ErrorCode::kCrypto, "cannot build PKCS#7: ", ossl::drain_errors());
+  }
+  for (const auto& c : certs) {
+    if (PKCS7_add_certificate(p7.get(), c.handle().x509.get()) != 1) {
+      return fail(ErrorCode::kCrypto, "cannot build PKCS#7: ", ossl::drain_errors());
+    }
+  }
+  unsigned char* der = nullptr;
+  const int len = i2d_PKCS7(p7.get(), &der);
+  if (len <= 0) return fail(ErrorCode::kCrypto, "cannot encode PKCS#7: ", ossl::drain_errors());
+  Bytes out(der, der + len);
+  OPENSSL_free(der);
+  return out;
 }
 
 // ---- CertificateRequest -------------------------------------------------------------------------

@@ -113,6 +113,10 @@ class Certificate {
 Result<void> write_pem_bundle(const std::filesystem::path& path,
                               const std::vector<Certificate>& certs);
 
+// A certificates-only PKCS#7 SignedData (DER), as EST (RFC 7030) returns enrolled certificates
+// and CA certificates in: no signer, no content, just `certs`.
+Result<Bytes> certs_only_pkcs7(const std::vector<Certificate>& certs);
+
 // ---- Certificate signing requests ------------------------------------------------------------------
 
 class CertificateRequest {

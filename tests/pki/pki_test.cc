@@ -2,6 +2,7 @@
 // device serial), and chain verification refusals, each checked for its reason.
 #include <gtest/gtest.h>
 #include <openssl/ec.h>
+#include <openssl/pkcs7.h>
 #include <openssl/rsa.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -443,6 +444,23 @@ TEST_F(Pki, AProcessKilledMidIssuanceLeavesEveryBindingWithItsCertificate) {
   const std::size_t n = serials.size();
   for (std::size_t i = 0; i < n; ++i) EXPECT_TRUE(serials.count("SN-C" + std::to_string(i)));
   EXPECT_TRUE(issue_device(key(), "SN-C" + std::to_string(n)));
+}
+
+TEST_F(Pki, CertsOnlyPkcs7CarriesTheChainForEst) {
+  IRONSEAL_REQUIREMENTS("CR 1.8");
+  auto issued = issue_device(key(), "SN-0020");
+  ASSERT_TRUE(issued);
+  auto der = certs_only_pkcs7({issued->certificate, issued->issuing_ca});
+  ASSERT_TRUE(der) << der.error().message;
+  const unsigned char* p = der->data();
+  std::unique_ptr<PKCS7, ossl::Deleter<PKCS7, PKCS7_free>> p7(
+      d2i_PKCS7(nullptr, &p, static_cast<long>(der->size())));
+  ASSERT_TRUE(p7);
+  ASSERT_TRUE(PKCS7_type_is_signed(p7.get()));
+  STACK_OF(X509)* certs = p7->d.sign->cert;
+  ASSERT_EQ(sk_X509_num(certs), 2);
+  EXPECT_EQ(X509_cmp(sk_X509_value(certs, 0), issued->certificate.handle().x509.get()), 0);
+  EXPECT_EQ(sk_PKCS7_SIGNER_INFO_num(p7->d.sign->signer_info), 0);
 }
 
 TEST_F(Pki, DeviceNamesAreRestrictedToAnUnambiguousAlphabet) {
