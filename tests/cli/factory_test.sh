@@ -121,6 +121,30 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout /dev
 expect 1 "P-384 key refused" -- "$IRONSEAL" ca issue ca --csr p384.csr --profile device
 contains err.txt "key_type_disallowed" "key type reason"
 
+# --- Verification as the fleet server does it (ironseal cert verify) ---------------------------------
+idc="dev/identity"
+expect 0 "device certificate verifies as a client" -- "$IRONSEAL" cert verify $idc/device.cert.pem \
+  --anchors $idc/anchors.pem --chain $idc/chain.pem --crl ca/device-ca/crl.pem --json
+contains out.txt '"device_serial": "SN-1001"' "verification yields the device serial"
+expect 2 "revocation is not skipped silently" -- "$IRONSEAL" cert verify $idc/device.cert.pem \
+  --anchors $idc/anchors.pem --chain $idc/chain.pem
+not_after=$(date -d "$(openssl x509 -in $idc/device.cert.pem -noout -enddate | cut -d= -f2)" +%s)
+expect 1 "expired" -- "$IRONSEAL" cert verify $idc/device.cert.pem --anchors $idc/anchors.pem \
+  --chain $idc/chain.pem --no-revocation --at $((not_after + 1))
+contains err.txt "expired:" "expired reason"
+expect 1 "not yet valid" -- "$IRONSEAL" cert verify $idc/device.cert.pem --anchors $idc/anchors.pem \
+  --chain $idc/chain.pem --no-revocation --at $(( $(date +%s) - 86400 ))
+contains err.txt "not_yet_valid:" "not yet valid reason"
+expect 1 "stale CRL" -- "$IRONSEAL" cert verify $idc/device.cert.pem --anchors $idc/anchors.pem \
+  --chain $idc/chain.pem --crl ca/device-ca/crl.pem --at $(( $(date +%s) + 8 * 86400 ))
+contains err.txt "crl_expired:" "stale CRL reason"
+expect 1 "a device certificate is not a server" -- "$IRONSEAL" cert verify $idc/device.cert.pem \
+  --anchors $idc/anchors.pem --chain $idc/chain.pem --no-revocation --purpose server
+contains err.txt "wrong_purpose:" "wrong purpose reason"
+expect 1 "foreign root" -- "$IRONSEAL" cert verify $idc/device.cert.pem --anchors foreign/root-ca.cert.pem \
+  --chain $idc/chain.pem --no-revocation --json
+contains out.txt '"reason": "untrusted_chain"' "foreign root reason (json)"
+
 # --- Server certificates ---------------------------------------------------------------------------
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key \
   -subj "/CN=api.fleet.example" -addext "subjectAltName=DNS:api.fleet.example" -out srv.csr 2>/dev/null
@@ -132,6 +156,14 @@ openssl verify -purpose sslclient -CAfile ca/root-ca.cert.pem -untrusted ca/serv
 ok $? "openssl: a server certificate is not a client certificate"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
   -subj "/CN=www.evil.example" -addext "subjectAltName=DNS:www.evil.example" -out evil.csr 2>/dev/null
+expect 0 "server certificate verifies for its host" -- "$IRONSEAL" cert verify srv.pem --anchors ca/root-ca.cert.pem \
+  --crl ca/server-ca/crl.pem --purpose server --host api.fleet.example
+expect 1 "server certificate for another host" -- "$IRONSEAL" cert verify srv.pem --anchors ca/root-ca.cert.pem \
+  --crl ca/server-ca/crl.pem --purpose server --host evil.fleet.example
+contains err.txt "hostname_mismatch:" "host reason"
+expect 1 "server certificate used as a client" -- "$IRONSEAL" cert verify srv.pem --anchors ca/root-ca.cert.pem \
+  --crl ca/server-ca/crl.pem --purpose device-client
+contains err.txt "wrong_purpose:" "server-as-client reason"
 expect 1 "server name outside the domain refused" -- "$IRONSEAL" ca issue ca --csr evil.csr --profile server
 contains err.txt "name_not_permitted" "domain reason"
 
@@ -149,6 +181,9 @@ contains out.txt "$serial2" "CRL lists the revoked serial"
 cat ca/root-ca.cert.pem ca/device-ca/cert.pem >bundle.pem
 openssl verify -crl_check -CAfile bundle.pem -CRLfile ca/device-ca/crl.pem dev2/identity/device.cert.pem >ossl.txt 2>&1
 contains ossl.txt "certificate revoked" "openssl: the CRL revokes it"
+expect 1 "revoked certificate refused" -- "$IRONSEAL" cert verify dev2/identity/device.cert.pem \
+  --anchors ca/root-ca.cert.pem --chain ca/device-ca/cert.pem --crl ca/device-ca/crl.pem
+contains err.txt "revoked:" "revoked reason (verify)"
 expect 1 "factory check refuses a revoked certificate" -- "$IRONSEAL" factory check dev2 --ca ca --record mfg.sqlite
 contains err.txt "revoked" "revoked reason"
 
