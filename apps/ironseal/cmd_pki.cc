@@ -209,7 +209,23 @@ Result<void> do_ca_ingest(const PkiArgs& a) {
   return {};
 }
 
+// A decommissioned device never gets an identity again (its lifecycle fuse says so).
+Result<void> refuse_decommissioned(const std::string& device_dir) {
+  auto hd = boot::load_device(device_dir);
+  if (!hd) return std::unexpected(hd.error());
+  boot::Lifecycle lifecycle{};
+  if (!boot::read_lifecycle((*hd)->otp(), &lifecycle)) {
+    return fail(ErrorCode::kIo, "cannot read the lifecycle fuses of ", device_dir);
+  }
+  if (lifecycle == boot::Lifecycle::kDecommissioned) {
+    return fail(ErrorCode::kNotTrusted, "decommissioned: ", device_dir,
+                " is decommissioned and cannot be given an identity");
+  }
+  return {};
+}
+
 Result<void> do_provision_key(const PkiArgs& a) {
+  if (auto r = refuse_decommissioned(a.device_dir); !r) return r;
   auto p = pki::provision_key(a.device_dir, a.tpm ? pki::KeyBackend::kTpm : pki::KeyBackend::kFile);
   if (!p) return std::unexpected(p.error());
   const auto paths = pki::identity_paths(a.device_dir);
@@ -228,6 +244,7 @@ Result<void> do_provision_key(const PkiArgs& a) {
 }
 
 Result<void> do_factory_enroll(const PkiArgs& a) {
+  if (auto r = refuse_decommissioned(a.device_dir); !r) return r;
   auto ca = pki::CertificateAuthority::open(a.ca);
   if (!ca) return std::unexpected(ca.error());
   auto record = pki::ManufacturingRecord::open(a.record, true);

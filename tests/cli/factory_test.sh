@@ -207,6 +207,8 @@ expect 1 "resume refuses another device's record" -- "$IRONSEAL" device decommis
 expect 0 "resume finishes the decommissioning" -- "$IRONSEAL" device decommission dev3 --record-out dev3.json
 "$IRONSEAL" device status dev3 --json >status3.json
 contains status3.json '"lifecycle": "decommissioned"' "resumed decommission fused the lifecycle"
+expect 1 "a decommissioned device gets no new identity" -- "$IRONSEAL" provision key dev
+contains err.txt "decommissioned" "decommissioned reason"
 # A forged record: the payload changed after signing.
 sed 's/SN-1001/SN-1003/g' decommission.json >forged.json
 expect 1 "forged decommission record refused" -- "$IRONSEAL" ca ingest-decommission ca forged.json
