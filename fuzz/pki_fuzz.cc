@@ -55,9 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       break;
     }
-    case 3:
-      (void)pki::verify_decommission_record(text);
-      break;
+    case 3: (void)pki::verify_decommission_record(text); break;
     case 4:
       if (auto crl = pki::Crl::from_pem(text)) {
         (void)crl->issuer();

@@ -51,12 +51,9 @@ pki::UnixTime now() {
 }
 
 nlohmann::json describe(const pki::Certificate& c) {
-  nlohmann::json j = {{"serial", c.serial_hex()},
-                      {"subject", c.subject()},
-                      {"issuer", c.issuer()},
-                      {"not_before", c.not_before()},
-                      {"not_after", c.not_after()},
-                      {"sha256_fingerprint", c.fingerprint_hex()}};
+  nlohmann::json j = {{"serial", c.serial_hex()},   {"subject", c.subject()},
+                      {"issuer", c.issuer()},       {"not_before", c.not_before()},
+                      {"not_after", c.not_after()}, {"sha256_fingerprint", c.fingerprint_hex()}};
   if (auto d = c.device_name()) {
     j["device_serial"] = d->serial;
     j["hardware_id"] = d->hardware_id;
@@ -66,12 +63,9 @@ nlohmann::json describe(const pki::Certificate& c) {
 }
 
 nlohmann::json describe(const pki::IndexEntry& e) {
-  nlohmann::json j = {{"serial", e.serial_hex},
-                      {"profile", pki::profile_name(e.profile)},
-                      {"subject", e.subject},
-                      {"sha256_fingerprint", e.fingerprint_hex},
-                      {"not_after", e.not_after},
-                      {"revoked", e.revoked}};
+  nlohmann::json j = {{"serial", e.serial_hex},   {"profile", pki::profile_name(e.profile)},
+                      {"subject", e.subject},     {"sha256_fingerprint", e.fingerprint_hex},
+                      {"not_after", e.not_after}, {"revoked", e.revoked}};
   if (!e.device_serial.empty()) j["device_serial"] = e.device_serial;
   if (e.revoked) {
     j["revoked_at"] = e.revoked_at;
@@ -236,8 +230,8 @@ Result<void> do_provision_key(const PkiArgs& a) {
                 {"csr", paths.csr.string()},
                 {"csr_pem", p->csr.to_pem()}});
   } else {
-    std::cout << "device key generated (" << pki::key_backend_name(p->backend)
-              << ", ECDSA P-256, " << paths.key.string() << ", mode 0600)\n"
+    std::cout << "device key generated (" << pki::key_backend_name(p->backend) << ", ECDSA P-256, "
+              << paths.key.string() << ", mode 0600)\n"
               << "CSR for " << pki::device_urn(p->name) << " -> " << paths.csr.string() << "\n";
   }
   return {};
@@ -329,9 +323,8 @@ Result<void> do_cert_verify(const PkiArgs& a) {
     }
     return std::unexpected(v.error().to_error());
   }
-  nlohmann::json j = {{"trusted", true},
-                      {"serial", v->serial_hex},
-                      {"sha256_fingerprint", v->fingerprint_hex}};
+  nlohmann::json j = {
+      {"trusted", true}, {"serial", v->serial_hex}, {"sha256_fingerprint", v->fingerprint_hex}};
   if (v->device) {
     j["device_serial"] = v->device->serial;
     j["hardware_id"] = v->device->hardware_id;
@@ -448,7 +441,8 @@ void register_pki_commands(CLI::App& app) {
   CLI::App* issue = ca->add_subcommand(
       "issue",
       "Issue a certificate for a CSR. Refuses a CSR without proof of possession, a key that is\n"
-      "not ECDSA P-256, names the profile does not allow, and a device serial bound to another key.");
+      "not ECDSA P-256, names the profile does not allow, and a device serial bound to another "
+      "key.");
   issue->add_option("DIR", a->dir, "CA directory")->required();
   issue->add_option("--csr", a->csr, "Certificate signing request (PEM)")->required();
   issue->add_option("--profile", a->profile, "device or server")
@@ -462,9 +456,10 @@ void register_pki_commands(CLI::App& app) {
       ca->add_subcommand("revoke", "Revoke a certificate and republish its CA's CRL.");
   revoke->add_option("DIR", a->dir, "CA directory")->required();
   revoke->add_option("--serial", a->serial, "Certificate serial number (hex)")->required();
-  revoke->add_option("--reason", a->reason,
-                     "unspecified, keyCompromise, affiliationChanged, superseded or "
-                     "cessationOfOperation")
+  revoke
+      ->add_option("--reason", a->reason,
+                   "unspecified, keyCompromise, affiliationChanged, superseded or "
+                   "cessationOfOperation")
       ->check(CLI::IsMember({"unspecified", "keyCompromise", "affiliationChanged", "superseded",
                              "cessationOfOperation"}));
   revoke->add_flag("--json", a->json, "Print the revoked entry as JSON");
@@ -489,8 +484,8 @@ void register_pki_commands(CLI::App& app) {
   ingest->add_flag("--json", a->json, "Print the revoked entry as JSON");
   set_action(ingest, [a] { return do_ca_ingest(*a); });
 
-  CLI::App* cert = app.add_subcommand(
-      "cert", "Check certificates the way the fleet server and devices do.");
+  CLI::App* cert =
+      app.add_subcommand("cert", "Check certificates the way the fleet server and devices do.");
   cert->require_subcommand(1);
   CLI::App* verify = cert->add_subcommand(
       "verify",
@@ -520,7 +515,8 @@ void register_pki_commands(CLI::App& app) {
   prov->require_subcommand(1);
   CLI::App* pkey = prov->add_subcommand(
       "key", "Generate the device key (ECDSA P-256) and a CSR carrying serial and hardware id.");
-  pkey->add_option("DIR", a->device_dir, "Device directory (device.json names serial and hardware id)")
+  pkey->add_option("DIR", a->device_dir,
+                   "Device directory (device.json names serial and hardware id)")
       ->required();
   pkey->add_flag("--tpm", a->tpm,
                  "Create the key inside the TPM (needs the TPM backend; fails without it)");
@@ -532,7 +528,8 @@ void register_pki_commands(CLI::App& app) {
       "The factory station: enrol devices and check them before they ship.\n\n"
       "enroll reads a device's CSR, has the device CA issue it, records serial <-> certificate\n"
       "fingerprint in the manufacturing record (SQLite) and installs certificate, chain and trust\n"
-      "anchor on the device. check verifies that key, certificate, chain, serial and record agree.");
+      "anchor on the device. check verifies that key, certificate, chain, serial and record "
+      "agree.");
   fac->require_subcommand(1);
   CLI::App* enroll = fac->add_subcommand("enroll", "Certify a provisioned device and record it.");
   enroll->add_option("DEVICE_DIR", a->device_dir, "Device directory")->required();

@@ -41,7 +41,8 @@ enum class RevocationReason {
   kSuperseded = 4,
   kCessationOfOperation = 5,
 };
-std::string_view revocation_reason_name(RevocationReason r);  // RFC 5280 spelling, e.g. keyCompromise
+std::string_view revocation_reason_name(
+    RevocationReason r);  // RFC 5280 spelling, e.g. keyCompromise
 Result<RevocationReason> parse_revocation_reason(std::string_view name);
 
 struct CaLifetimes {

@@ -43,8 +43,8 @@ Result<void> check_p256(EVP_PKEY* pkey) {
   }
   char group[64] = {};
   size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                     &len) != 1 ||
+  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) !=
+          1 ||
       std::string_view(group, len) != "prime256v1") {
     return fail(ErrorCode::kNotTrusted, "key_type_disallowed: EC key on curve '", group,
                 "' (only P-256 is accepted)");
@@ -87,8 +87,8 @@ std::vector<std::string> names_of_type(const GENERAL_NAMES* names, int type) {
 }
 
 std::vector<std::string> cert_names(X509* x, int type) {
-  ossl::GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr)));
+  ossl::GeneralNamesPtr names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr)));
   return names_of_type(names.get(), type);
 }
 
@@ -199,7 +199,8 @@ Result<DeviceName> parse_device_urn(std::string_view urn) {
 Result<KeyPair> KeyPair::generate_p256() {
   auto h = std::make_shared<KeyHandle>();
   h->pkey.reset(EVP_EC_gen("P-256"));
-  if (!h->pkey) return fail(ErrorCode::kCrypto, "P-256 key generation failed: ", ossl::drain_errors());
+  if (!h->pkey)
+    return fail(ErrorCode::kCrypto, "P-256 key generation failed: ", ossl::drain_errors());
   return KeyPair(std::move(h));
 }
 
@@ -290,7 +291,8 @@ Result<Certificate> Certificate::from_pem(std::string_view pem) {
   auto all = all_from_pem(pem);
   if (!all) return std::unexpected(all.error());
   if (all->size() != 1) {
-    return fail(ErrorCode::kMalformed, "expected one certificate, found ", std::to_string(all->size()));
+    return fail(ErrorCode::kMalformed, "expected one certificate, found ",
+                std::to_string(all->size()));
   }
   return std::move(all->front());
 }
@@ -308,7 +310,8 @@ Result<std::vector<Certificate>> Certificate::all_from_pem(std::string_view pem)
   }
   // The loop ends on end-of-input (PEM_R_NO_START_LINE) or on a malformed certificate.
   const unsigned long err = ERR_peek_last_error();
-  if (err != 0 && !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
+  if (err != 0 &&
+      !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
     return fail(ErrorCode::kMalformed, "malformed PEM certificate: ", ossl::drain_errors());
   }
   ERR_clear_error();
@@ -442,12 +445,12 @@ Result<CertificateRequest> CertificateRequest::from_pem(std::string_view pem) {
   auto h = std::make_shared<RequestHandle>();
   h->req.reset(PEM_read_bio_X509_REQ(bio.get(), nullptr, no_passphrase, nullptr));
   if (!h->req) {
-    return fail(ErrorCode::kMalformed, "csr_malformed: not a PEM certificate request: ",
-                ossl::drain_errors());
+    return fail(ErrorCode::kMalformed,
+                "csr_malformed: not a PEM certificate request: ", ossl::drain_errors());
   }
   if (X509_REQ_get0_pubkey(h->req.get()) == nullptr) {
-    return fail(ErrorCode::kMalformed, "csr_malformed: the public key does not parse: ",
-                ossl::drain_errors());
+    return fail(ErrorCode::kMalformed,
+                "csr_malformed: the public key does not parse: ", ossl::drain_errors());
   }
   return CertificateRequest(std::move(h));
 }

@@ -3,11 +3,11 @@
 //
 //   DEVICE_DIR/device.json              serial and hardware_id (boot/host_device.h)
 //   DEVICE_DIR/identity/                0700
-//     device.key.pem                    the device key, file backend (0600; never leaves the device)
-//     device.key.tss2.pem               the device key, TPM backend (a TPM-wrapped blob, not a key)
-//     device.csr.pem                    what the factory station reads
-//     device.cert.pem, chain.pem        the device certificate and its issuing CA
-//     anchors.pem                       the root CA: what the device trusts servers by
+//     device.key.pem                    the device key, file backend (0600; never leaves the
+//     device) device.key.tss2.pem               the device key, TPM backend (a TPM-wrapped blob,
+//     not a key) device.csr.pem                    what the factory station reads device.cert.pem,
+//     chain.pem        the device certificate and its issuing CA anchors.pem the root CA: what the
+//     device trusts servers by
 //
 // Key custody is one seam: create_device_key / load_device_key / destroy_device_key pick the
 // backend. The TPM backend (keys generated inside a TPM 2.0, used through the tpm2 OpenSSL

@@ -10,9 +10,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <thread>
-
 #include <set>
+#include <thread>
 
 #include "pki/ca.h"
 #include "pki/ossl_x509.h"
@@ -99,10 +98,11 @@ class Pki : public ::testing::Test {
     return ca_->issue(*csr, Profile::kDevice, at(when));
   }
 
-  std::expected<VerifiedCertificate, CertificateFailure> verify(
-      const IssuedCertificate& issued, Purpose purpose, UnixTime when = kNow,
-      std::string hostname = "") {
-    auto crl = ca_->current_crl(issued.certificate.is_ca() ? Profile::kDevice
+  std::expected<VerifiedCertificate, CertificateFailure> verify(const IssuedCertificate& issued,
+                                                                Purpose purpose,
+                                                                UnixTime when = kNow,
+                                                                std::string hostname = "") {
+    auto crl = ca_->current_crl(issued.certificate.is_ca()    ? Profile::kDevice
                                 : purpose == Purpose::kServer ? Profile::kServer
                                                               : Profile::kDevice);
     EXPECT_TRUE(crl);
@@ -125,11 +125,11 @@ std::string reason(const std::expected<VerifiedCertificate, CertificateFailure>&
 TEST_F(Pki, InitWritesPrivateKeysOwnerOnlyAndAConsistentHierarchy) {
   IRONSEAL_REQUIREMENTS("CR 1.8; CR 1.9");
   for (const char* k : {"offline/root-ca.key.pem", "device-ca/key.pem", "server-ca/key.pem"}) {
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::stat((dir_ / "ca" / k).c_str(), &st), 0) << k;
     EXPECT_EQ(st.st_mode & 0777, 0600u) << k;
   }
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat((dir_ / "ca" / "index.sqlite").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0077, 0u);
   EXPECT_TRUE(ca_->root().is_ca());
@@ -180,12 +180,13 @@ TEST_F(Pki, RefusesWeakAndDisallowedKeyTypes) {
     const char* want;
   };
   std::vector<Case> cases;
-  cases.push_back({ossl::PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024})), "weak_key"});
+  cases.push_back(
+      {ossl::PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024})), "weak_key"});
   cases.push_back({ossl::PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})),
                    "key_type_disallowed"});
   cases.push_back({ossl::PkeyPtr(EVP_EC_gen("P-384")), "key_type_disallowed"});
-  cases.push_back({ossl::PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")),
-                   "key_type_disallowed"});
+  cases.push_back(
+      {ossl::PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")), "key_type_disallowed"});
   int n = 0;
   for (auto& c : cases) {
     ASSERT_TRUE(c.pkey);
@@ -225,12 +226,11 @@ TEST_F(Pki, ReEnrolmentWithANewKeySupersedesTheNamedCertificate) {
   // Naming a certificate of another serial does not unlock the binding.
   auto other = issue_device(key(), "SN-0006");
   ASSERT_TRUE(other);
-  auto wrong = ca_->issue(*csr, Profile::kDevice,
-                          replacing(kNow, other->certificate.serial_hex()));
+  auto wrong = ca_->issue(*csr, Profile::kDevice, replacing(kNow, other->certificate.serial_hex()));
   ASSERT_FALSE(wrong);
   EXPECT_TRUE(wrong.error().message.starts_with("serial_bound_to_other_key"));
-  auto renewed = ca_->issue(*csr, Profile::kDevice,
-                            replacing(kNow, old_issued->certificate.serial_hex()));
+  auto renewed =
+      ca_->issue(*csr, Profile::kDevice, replacing(kNow, old_issued->certificate.serial_hex()));
   ASSERT_TRUE(renewed) << renewed.error().message;
   EXPECT_EQ(reason(verify(*old_issued, Purpose::kDeviceClient)), "revoked");
   EXPECT_EQ(reason(verify(*renewed, Purpose::kDeviceClient)), "trusted");
@@ -304,8 +304,9 @@ TEST_F(Pki, RefusesADeviceCertificateUsedAsACa) {
   const std::vector<Certificate> chain{device->certificate, device->issuing_ca};
   const std::vector<Certificate> anchors{ca_->root()};
   const std::vector<Crl> crls{*ca_->current_crl(Profile::kDevice)};
-  auto r = verify_certificate(forged, chain, anchors,
-                              options(Purpose::kDeviceClient, kNow + 60, crls, Revocation::kNotChecked));
+  auto r =
+      verify_certificate(forged, chain, anchors,
+                         options(Purpose::kDeviceClient, kNow + 60, crls, Revocation::kNotChecked));
   EXPECT_EQ(reason(r), "issuer_not_ca") << (r ? "" : r.error().detail);
 }
 
@@ -346,8 +347,8 @@ TEST_F(Pki, RefusesARevokedCertificateAndOneWithoutACrl) {
   ASSERT_TRUE(issued);
   auto other = issue_device(key(), "SN-0015");
   ASSERT_TRUE(other);
-  auto entry = ca_->revoke(issued->certificate.serial_hex(), RevocationReason::kKeyCompromise,
-                           kNow + 10);
+  auto entry =
+      ca_->revoke(issued->certificate.serial_hex(), RevocationReason::kKeyCompromise, kNow + 10);
   ASSERT_TRUE(entry) << entry.error().message;
   EXPECT_EQ(entry->revocation_reason, "keyCompromise");
   EXPECT_EQ(reason(verify(*issued, Purpose::kDeviceClient, kNow + 20)), "revoked");
