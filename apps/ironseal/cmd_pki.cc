@@ -376,14 +376,34 @@ Result<void> do_decommission(const PkiArgs& a) {
     if (auto r = pki::destroy_device_key(paths); !r) return r;
     wiped.push_back("device key");
   }
-  std::error_code ec;
-  if (fs::is_directory(paths.dir)) {
-    for (const auto& f : fs::directory_iterator(paths.dir, ec)) {
-      if (!f.is_regular_file()) continue;
-      if (auto r = pki::wipe_file(f.path()); !r) return r;
-      wiped.push_back(f.path().filename().string());
+  // Everything else the device keeps besides its simulated hardware (device.json, otp.bin,
+  // flash.img): the identity directory, trusted update metadata and its cache, the install journal.
+  auto wipe_tree = [&](const fs::path& root) -> Result<void> {
+    std::error_code ec;
+    if (fs::is_regular_file(fs::symlink_status(root, ec))) {
+      if (auto r = pki::wipe_file(root); !r) return r;
+      wiped.push_back(fs::relative(root, a.device_dir, ec).string());
+      return {};
     }
-    fs::remove(paths.dir, ec);
+    if (!fs::is_directory(fs::symlink_status(root, ec))) return {};
+    std::vector<fs::path> files;
+    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (it->is_regular_file() && !it->is_symlink()) files.push_back(it->path());
+    }
+    if (ec) return fail(ErrorCode::kIo, "cannot list ", root.string(), ": ", ec.message());
+    for (const auto& f : files) {
+      if (auto r = pki::wipe_file(f); !r) return r;
+    }
+    fs::remove_all(root, ec);
+    if (ec) return fail(ErrorCode::kIo, "cannot remove ", root.string(), ": ", ec.message());
+    wiped.push_back(fs::relative(root, a.device_dir, ec).string() + "/ (" +
+                    std::to_string(files.size()) + " files)");
+    return {};
+  };
+  for (const fs::path& p :
+       {paths.dir, fs::path(a.device_dir) / "tuf", fs::path(a.device_dir) / "install.journal"}) {
+    if (auto r = wipe_tree(p); !r) return r;
   }
   const auto& g = (*hd)->geometry();
   for (std::uint32_t off = g.config_offset; off < g.config_offset + g.config_size;

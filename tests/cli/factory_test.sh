@@ -189,9 +189,10 @@ contains err.txt "revoked" "revoked reason"
 
 # --- End of life -----------------------------------------------------------------------------------
 expect 2 "decommission needs --record-out" -- "$IRONSEAL" device decommission dev
+mkdir -p dev/tuf/image && printf '{"signed": {}}' >dev/tuf/image/root.json && printf 'j' >dev/install.journal
 expect 0 "decommission" -- "$IRONSEAL" device decommission dev --record-out decommission.json
-[ ! -e dev/identity ] && [ -s decommission.json ]
-ok $? "identity wiped, record written"
+[ ! -e dev/identity ] && [ ! -e dev/tuf ] && [ ! -e dev/install.journal ] && [ -s decommission.json ]
+ok $? "identity and update configuration wiped, record written"
 expect 0 "status after decommission" -- "$IRONSEAL" device status dev --json
 contains out.txt '"lifecycle": "decommissioned"' "OTP lifecycle fused"
 expect 1 "a decommissioned device does not boot" -- "$IRONSEAL" device boot dev --no-exec
