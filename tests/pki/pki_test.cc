@@ -464,6 +464,84 @@ TEST_F(Pki, CertsOnlyPkcs7CarriesTheChainForEst) {
   EXPECT_EQ(sk_PKCS7_SIGNER_INFO_num(p7->d.sign->signer_info), 0);
 }
 
+// What a thief holding an issuing CA's key can mint, signed with raw OpenSSL around the CA's own
+// checks: the certificate must still fail verification because of the CA certificate's EKU and
+// name constraints.
+Certificate mint(const Certificate& ca_cert, const KeyPair& ca_key, const std::string& org,
+                 const char* san, const char* eku) {
+  ossl::X509Ptr x(X509_new());
+  X509_set_version(x.get(), X509_VERSION_3);
+  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 4242);
+  X509_NAME* sub = X509_get_subject_name(x.get());
+  X509_NAME_add_entry_by_NID(sub, NID_organizationName, MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(org.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_NID(sub, NID_commonName, MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("minted"), -1, -1, 0);
+  X509_set_issuer_name(x.get(), X509_get_subject_name(ca_cert.handle().x509.get()));
+  ASN1_TIME_set(X509_getm_notBefore(x.get()), kNow - 60);
+  ASN1_TIME_set(X509_getm_notAfter(x.get()), kNow + 365 * kDay);
+  auto subject_key = KeyPair::generate_p256();
+  X509_set_pubkey(x.get(), subject_key->handle().pkey.get());
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, ca_cert.handle().x509.get(), x.get(), nullptr, nullptr, 0);
+  for (auto [nid, v] : std::initializer_list<std::pair<int, const char*>>{
+           {NID_basic_constraints, "critical,CA:FALSE"},
+           {NID_subject_alt_name, san},
+           {NID_ext_key_usage, eku},
+           {NID_key_usage, "critical,digitalSignature"},
+           {NID_subject_key_identifier, "hash"},
+           {NID_authority_key_identifier, "keyid:always"}}) {
+    ossl::ExtPtr e(X509V3_EXT_conf_nid(nullptr, &ctx, nid, v));
+    EXPECT_TRUE(e);
+    X509_add_ext(x.get(), e.get(), -1);
+  }
+  EXPECT_GT(X509_sign(x.get(), ca_key.handle().pkey.get(), EVP_sha256()), 0);
+  auto h = std::make_shared<CertificateHandle>();
+  h->x509 = std::move(x);
+  return Certificate::adopt(std::move(h));
+}
+
+TEST_F(Pki, AStolenIssuingCaKeyStaysInsideItsConstraints) {
+  IRONSEAL_REQUIREMENTS("CR 1.8");
+  auto device_ca_key = KeyPair::load(dir_ / "ca" / "device-ca" / "key.pem");
+  auto server_ca_key = KeyPair::load(dir_ / "ca" / "server-ca" / "key.pem");
+  ASSERT_TRUE(device_ca_key && server_ca_key);
+  const Certificate& device_ca = ca_->issuing_ca(Profile::kDevice);
+  const Certificate& server_ca = ca_->issuing_ca(Profile::kServer);
+  const std::vector<Certificate> anchors{ca_->root()};
+  auto check = [&](const Certificate& leaf, const Certificate& ca, Purpose purpose,
+                   const std::string& host) {
+    const std::vector<Certificate> chain{ca};
+    return reason(verify_certificate(leaf, chain, anchors,
+                                     options(purpose, kNow, {}, Revocation::kNotChecked, host)));
+  };
+  // The checks can pass: a well-formed mint inside the constraints verifies.
+  EXPECT_EQ(check(mint(device_ca, *device_ca_key, "Example Plant",
+                       "URI:urn:ironseal:device:plc-x1:SN-7777", "clientAuth"),
+                  device_ca, Purpose::kDeviceClient, ""),
+            "trusted");
+  // The device CA cannot make server certificates (its EKU is clientAuth only) ...
+  EXPECT_EQ(
+      check(mint(device_ca, *device_ca_key, "Example Plant", "DNS:api.fleet.example", "serverAuth"),
+            device_ca, Purpose::kServer, "api.fleet.example"),
+      "wrong_purpose");
+  // ... nor certificates for another organization.
+  EXPECT_EQ(check(mint(device_ca, *device_ca_key, "Evil Corp",
+                       "URI:urn:ironseal:device:plc-x1:SN-7778", "clientAuth"),
+                  device_ca, Purpose::kDeviceClient, ""),
+            "name_constraint_violation");
+  // The server CA cannot certify hosts outside its domain, nor device identities.
+  EXPECT_EQ(
+      check(mint(server_ca, *server_ca_key, "Example Plant", "DNS:www.bank.example", "serverAuth"),
+            server_ca, Purpose::kServer, "www.bank.example"),
+      "name_constraint_violation");
+  EXPECT_EQ(check(mint(server_ca, *server_ca_key, "Example Plant",
+                       "URI:urn:ironseal:device:plc-x1:SN-7779", "clientAuth"),
+                  server_ca, Purpose::kDeviceClient, ""),
+            "wrong_purpose");
+}
+
 TEST_F(Pki, DeviceNamesAreRestrictedToAnUnambiguousAlphabet) {
   IRONSEAL_REQUIREMENTS("CR 1.8");
   EXPECT_TRUE(parse_device_urn("urn:ironseal:device:plc-x1:SN-1"));
