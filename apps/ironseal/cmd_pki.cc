@@ -30,6 +30,7 @@ struct PkiArgs {
   std::string out;
   std::string serial;
   std::string reason = "unspecified";
+  std::string replaces;
   std::string organization = "ironseal";
   std::string server_domain = "ironseal.internal";
   std::string record_out;
@@ -109,6 +110,7 @@ Result<void> do_ca_issue(const PkiArgs& a) {
   if (!csr) return std::unexpected(csr.error());
   pki::IssueOptions o;
   o.now = now();
+  if (!a.replaces.empty()) o.replaces_serial_hex = a.replaces;
   auto issued = ca->issue(*csr, *profile, o);
   if (!issued) return std::unexpected(issued.error());
   const std::string pem = issued->certificate.to_pem() + issued->issuing_ca.to_pem();
@@ -469,6 +471,9 @@ void register_pki_commands(CLI::App& app) {
       ->check(CLI::IsMember({"device", "server"}))
       ->required();
   issue->add_option("--out", a->out, "Write certificate + issuing CA (PEM) here, not to stdout");
+  issue->add_option("--replaces", a->replaces,
+                    "Re-enrolment with a new key: serial (hex) of the device's current "
+                    "certificate, which is revoked as superseded");
   issue->add_flag("--json", a->json, "Describe the certificate as JSON");
   set_action(issue, [a] { return do_ca_issue(*a); });
 

@@ -104,6 +104,23 @@ ok $? "nothing installed on the clone"
 expect 1 "check refuses a device missing from the record" -- "$IRONSEAL" factory check dev --ca ca --record other-line.sqlite
 contains err.txt "manufacturing_record" "record reason"
 
+# Re-enrolment with a new key (what EST simplereenroll does after authenticating the device).
+[ "$(mode mfg.sqlite)" = 600 ]
+ok $? "the manufacturing record is owner-only"
+make_device rekey SN-1005
+"$IRONSEAL" provision key rekey >/dev/null
+"$IRONSEAL" factory enroll rekey --ca ca --record mfg.sqlite --json >rekey1.json
+old_serial=$(sed -n 's/.*"certificate_serial": "\([0-9a-f]*\)".*/\1/p' rekey1.json)
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+  -subj "/CN=SN-1005/serialNumber=SN-1005" -addext "subjectAltName=URI:urn:ironseal:device:plc-x1:SN-1005" \
+  -out rekey.csr 2>/dev/null
+expect 1 "a new key without naming the current certificate is refused" -- "$IRONSEAL" ca issue ca --csr rekey.csr --profile device
+contains err.txt "serial_bound_to_other_key" "rekey reason"
+expect 0 "a new key replacing the current certificate" -- "$IRONSEAL" ca issue ca --csr rekey.csr --profile device \
+  --replaces "$old_serial" --out rekey.pem
+"$IRONSEAL" ca list ca | grep "^$old_serial " >old.txt
+contains old.txt "revoked(superseded)" "the replaced certificate is revoked as superseded"
+
 # --- Issuance refusals with CSRs made by openssl --------------------------------------------------
 openssl req -in clone/identity/device.csr.pem -outform DER -out csr.der
 size=$(stat -c %s csr.der)
