@@ -1,5 +1,6 @@
 # ironseal's front door. `make demo` and `make test` install what is missing (scripts/setup.sh),
-# build, and run. Build trees: build/ (release, -Werror), build-asan/ (ASan+UBSan),
+# build, and run. Build trees: build/ (release, -Werror; with the Cortex-M33 firmware in
+# build/firmware/ and its QEMU scenarios), build-asan/ (ASan+UBSan),
 # build-fuzz/ (clang + libFuzzer).
 .PHONY: all setup build build-asan build-fuzz demo test test-unit test-asan fuzz bench clean
 
@@ -17,7 +18,7 @@ build: setup
 	@cmake --build build -j $(JOBS)
 
 build-asan: setup
-	@cmake -S . -B build-asan $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DIRONSEAL_SANITIZE=ON >/dev/null
+	@cmake -S . -B build-asan $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DIRONSEAL_SANITIZE=ON -DIRONSEAL_FIRMWARE=OFF >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 
 build-fuzz: setup
@@ -25,7 +26,7 @@ build-fuzz: setup
 	@cmake --build build-fuzz -j $(JOBS)
 
 demo: build
-	@bash scripts/demo.sh build/apps/ironseal
+	@bash scripts/demo.sh build/apps
 
 # Every test: the -Werror build's suite, the same suite under ASan+UBSan, then each fuzz target
 # for FUZZ_SECONDS (default 30 s; `make fuzz FUZZ_SECONDS=3600` for a long run).
@@ -45,6 +46,7 @@ bench: build
 	@bash bench/image_verify.sh build/apps/ironseal
 	@bash bench/install.sh build/apps/ironseal
 	@bash bench/install_http.sh build
+	@if [ -f build/firmware/boot.elf ]; then bash bench/firmware_boot.sh build/apps/ironseal build/firmware; fi
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -158,6 +158,8 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
                   config.serial);
     }
     name = *wanted;
+  } else if (names.empty()) {
+    return fail(ErrorCode::kNotFound, "the director assigns no image to ", config.serial);
   } else if (names.size() == 1) {
     name = names.front();
   } else {
@@ -239,8 +241,9 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
 Result<delivery::ChunkedInstallReport> apply_update(boot::HostDevice& hd,
                                                     const std::filesystem::path& dir,
                                                     const UpdatePlan& plan,
-                                                    const delivery::ChunkedInstallOptions& options) {
-  auto source = delivery::HttpChunkSource::create(plan.image_url);
+                                                    const delivery::ChunkedInstallOptions& options,
+                                                    const delivery::HttpLimits& http) {
+  auto source = delivery::HttpChunkSource::create(plan.image_url, http);
   if (!source) return std::unexpected(source.error());
   delivery::ChunkedInstallOptions opt = options;
   if (opt.journal.empty()) opt.journal = dir / "install.journal";

@@ -20,6 +20,7 @@
 #include "boot/host_device.h"
 #include "core/result.h"
 #include "delivery/chunk_index.h"
+#include "delivery/http_source.h"
 #include "delivery/installer.h"
 #include "repo/fetcher.h"
 
@@ -44,9 +45,10 @@ Result<UpdatePlan> plan_update(boot::HostDevice& device, const std::filesystem::
                                const std::string& repo_url, repo::Fetcher& fetcher,
                                const std::optional<std::string>& target = std::nullopt);
 
+// `http`: timeouts and TLS (trust anchors, mutual-TLS identity) for the image download.
 Result<delivery::ChunkedInstallReport> apply_update(
     boot::HostDevice& device, const std::filesystem::path& device_dir, const UpdatePlan& plan,
-    const delivery::ChunkedInstallOptions& options);
+    const delivery::ChunkedInstallOptions& options, const delivery::HttpLimits& http = {});
 
 // Stores the trusted roots for updates in a device directory (factory step).
 Result<void> install_update_roots(const std::filesystem::path& device_dir,

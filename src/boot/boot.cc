@@ -20,9 +20,10 @@ void sha256_chain(image::CryptoBackend& crypto, const std::uint8_t (&prev)[32],
 }
 
 image::VerifyRequest request(Device& d, const TrustAnchors& anchors,
-                             const image::ImageSource& source) {
-  return image::VerifyRequest{&source,  anchors.keys, anchors.count,
-                              d.crypto, d.scratch,    d.scratch_size};
+                             const image::ImageSource& source,
+                             const image::RegionDigest* prehashed = nullptr) {
+  return image::VerifyRequest{&source,    anchors.keys,   anchors.count, d.crypto,
+                              d.scratch,  d.scratch_size, prehashed};
 }
 
 FlashRegion slot_region(const Device& d, SlotId slot) {
@@ -72,14 +73,20 @@ bool write_erased_region(Flash& flash, std::uint32_t offset, const std::uint8_t*
   for (std::uint32_t b = 0; b < length; b += bs) {
     if (!flash.erase_block(offset + b)) return false;
   }
+  // Pages that are all 0xff are skipped (programming erased bytes changes nothing); each run of
+  // other pages goes to the driver in one call.
   const std::uint32_t page = flash.page_size();
-  for (std::uint32_t p = 0; p < length; p += page) {
+  std::uint32_t run = 0;  // start of the current run of pages to program
+  std::uint32_t p = 0;
+  for (; p < length; p += page) {
     const std::uint32_t n = length - p < page ? length - p : page;
     bool erased = true;
     for (std::uint32_t k = 0; k < n && erased; ++k) erased = data[p + k] == 0xff;
-    if (erased) continue;  // programming 0xff changes nothing
-    if (!flash.program(offset + p, data + p, n)) return false;
+    if (!erased) continue;
+    if (p > run && !flash.program_pages(offset + run, data + run, p - run)) return false;
+    run = p + n;
   }
+  if (length > run && !flash.program_pages(offset + run, data + run, length - run)) return false;
   return true;
 }
 
@@ -89,8 +96,8 @@ bool FlashRegion::read(std::uint64_t offset, std::uint8_t* out, std::size_t leng
 }
 
 std::uint8_t check_image(Device& d, const TrustAnchors& anchors, const image::ImageSource& source,
-                         image::ImageInfo* info) {
-  const image::Status s = image::verify_image(request(d, anchors, source), info);
+                         image::ImageInfo* info, const image::RegionDigest* prehashed) {
+  const image::Status s = image::verify_image(request(d, anchors, source, prehashed), info);
   if (s != image::Status::kOk) return static_cast<std::uint8_t>(s);
   if (info->total_size > d.geometry.slot_size) return kCheckTooLarge;
   if (!info->has_security_counter) return kCheckNoCounter;
@@ -111,6 +118,7 @@ BootOutcome power_on(Device& d, SlotLoader* loader, BootReport* r) {
   r->outcome = BootOutcome::kRecovery;
   r->event = BootEvent::kNone;
   r->image = nullptr;
+  r->slot_reason[0] = r->slot_reason[1] = kCheckOk;
 
   // ---- ROM stage -------------------------------------------------------------------------------
   Lifecycle lifecycle = Lifecycle::kOpen;
@@ -170,6 +178,7 @@ BootOutcome power_on(Device& d, SlotLoader* loader, BootReport* r) {
       }
       st.last_event = BootEvent::kRevertedInvalid;
     }
+    r->slot_reason[static_cast<int>(p)] = reason;
     st.bad[static_cast<int>(p)] = 1;
     st.pending = kNoSlot;
     st.attempts_left = 0;
@@ -193,6 +202,7 @@ BootOutcome power_on(Device& d, SlotLoader* loader, BootReport* r) {
     }
     if (reason != kCheckOk) {
       if (candidate == primary) primary_reason = reason;
+      r->slot_reason[static_cast<int>(candidate)] = reason;
       r->reason = reason;
       continue;
     }
@@ -263,7 +273,7 @@ InstallResult install_write(Device& d, const InstallSession& session, std::uint3
 
 InstallResult install_finish(Device& d, const InstallSession& session,
                              const std::uint8_t* expected_digest, std::uint8_t attempts,
-                             InstallReport* r) {
+                             InstallReport* r, const image::RegionDigest* readback) {
   r->slot = session.slot;
   if (attempts == 0) {
     r->reason = static_cast<std::uint8_t>(image::Status::kReadError);
@@ -271,7 +281,7 @@ InstallResult install_finish(Device& d, const InstallSession& session,
   }
   // Verify in place, as the bootloader will, and make sure it is the image we were given.
   const FlashRegion written = slot_region(d, session.slot);
-  r->reason = check_image(d, session.anchors, written, &r->info);
+  r->reason = check_image(d, session.anchors, written, &r->info, readback);
   if (r->reason != kCheckOk ||
       (expected_digest != nullptr &&
        !ct_equal(r->info.digest, expected_digest, image::hash_size(r->info.hash_kind)))) {

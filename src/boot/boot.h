@@ -99,6 +99,7 @@ struct BootReport {
   const image::ImageSource* image = nullptr;  // the verified bytes to run
   BootEvent event = BootEvent::kNone;         // what this power-on changed
   std::uint8_t reason = kCheckOk;             // why a slot was refused (the last refusal)
+  std::uint8_t slot_reason[2] = {kCheckOk, kCheckOk};  // why each slot was refused, this power-on
   bool stage2_trusted = false;
   std::uint8_t stage2_measurement[32] = {};  // SHA-256(zeros || stage-2 image digest)
   std::uint8_t measurement[32] =
@@ -111,8 +112,10 @@ struct BootReport {
 BootOutcome power_on(Device& device, SlotLoader* loader, BootReport* report);
 
 // Checks an image for this device without touching flash: trust, fit, counter, hardware.
+// `prehashed`: see image::RegionDigest (a digest the caller computed from these same bytes).
 std::uint8_t check_image(Device& device, const TrustAnchors& anchors,
-                         const image::ImageSource& source, image::ImageInfo* info);
+                         const image::ImageSource& source, image::ImageInfo* info,
+                         const image::RegionDigest* prehashed = nullptr);
 
 enum class InstallResult : std::uint8_t {
   kOk,
@@ -141,7 +144,9 @@ InstallResult install(Device& device, const image::ImageSource& image, std::uint
 //   install_write   erases the blocks [offset, offset + length) covers and programs `data`
 //                   (offset block-aligned; length a multiple of the block size except at the end);
 //   install_finish  verifies the slot as the bootloader will, checks it holds the image with
-//                   `expected_digest` (if given), and marks it pending.
+//                   `expected_digest` (if given), and marks it pending. An installer that read
+//                   each written piece back from flash and hashed it may pass that digest as
+//                   `readback` so the slot is not read a second time (image::RegionDigest).
 struct InstallSession {
   SlotId slot = SlotId::kA;
   TrustAnchors anchors;
@@ -151,7 +156,7 @@ InstallResult install_write(Device& device, const InstallSession& session, std::
                             const std::uint8_t* data, std::uint32_t length);
 InstallResult install_finish(Device& device, const InstallSession& session,
                              const std::uint8_t* expected_digest, std::uint8_t attempts,
-                             InstallReport* report);
+                             InstallReport* report, const image::RegionDigest* readback = nullptr);
 
 enum class ConfirmResult : std::uint8_t {
   kConfirmed,         // the trial is now the confirmed image

@@ -21,6 +21,17 @@ class Flash {
   virtual bool read(std::uint32_t offset, std::uint8_t* out, std::size_t length) const = 0;
   virtual bool program(std::uint32_t offset, const std::uint8_t* data, std::size_t length) = 0;
   virtual bool erase_block(std::uint32_t offset) = 0;
+  // Programs [offset, offset + length) page by page (offset page-aligned): each page is one
+  // program operation, with program()'s rules. A driver that can issue several page programs in
+  // one transfer overrides this; false as soon as one page fails, pages before it programmed.
+  virtual bool program_pages(std::uint32_t offset, const std::uint8_t* data, std::size_t length) {
+    const std::uint32_t page = page_size();
+    for (std::size_t p = 0; p < length; p += page) {
+      const std::size_t n = length - p < page ? length - p : page;
+      if (!program(offset + static_cast<std::uint32_t>(p), data + p, n)) return false;
+    }
+    return true;
+  }
 
  protected:
   ~Flash() = default;

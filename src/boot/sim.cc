@@ -34,6 +34,7 @@ Result<void> SimFlash::attach_file(const std::filesystem::path& path) {
   }
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
+  known_erased_.clear();
   bytes_.clear();
   bytes_.shrink_to_fit();
   return {};
@@ -43,6 +44,10 @@ Result<void> SimFlash::sync() {
   if (fd_ >= 0 && ::fsync(fd_) != 0)
     return fail(ErrorCode::kIo, "fsync flash: ", std::strerror(errno));
   return {};
+}
+
+void SimFlash::start_writeback(std::uint32_t offset, std::uint32_t length) {
+  if (fd_ >= 0) ::sync_file_range(fd_, offset, length, SYNC_FILE_RANGE_WRITE);  // a hint only
 }
 
 bool SimFlash::load(std::uint32_t offset, std::uint8_t* out, std::size_t length) const {
@@ -82,32 +87,75 @@ bool SimFlash::read(std::uint32_t offset, std::uint8_t* out, std::size_t length)
   return load(offset, out, length);
 }
 
-bool SimFlash::program(std::uint32_t offset, const std::uint8_t* data, std::size_t length) {
-  if (offset > size_ || length > size_ - offset || length > page_size_) {
-    ++violations_;
-    return false;
+bool SimFlash::all_erased(std::uint32_t offset, std::size_t length) const {
+  const std::uint32_t page = offset / page_size_;
+  if (offset % page_size_ == 0 && length == page_size_ && page < known_erased_.size() &&
+      known_erased_[page]) {
+    return true;
   }
   std::uint8_t current[4096];
   if (length > sizeof current || !load(offset, current, length)) return false;
-  // NOR: only erased bytes may be programmed. Checked eight bytes at a time.
+  // Checked eight bytes at a time.
   std::size_t i = 0;
   for (; i + 8 <= length; i += 8) {
     std::uint64_t word;
     std::memcpy(&word, current + i, 8);
-    if (word != ~std::uint64_t{0}) break;
+    if (word != ~std::uint64_t{0}) return false;
   }
   for (; i < length; ++i) {
-    if (current[i] != 0xff) {
-      ++violations_;
-      return false;
-    }
+    if (current[i] != 0xff) return false;
   }
-  const auto verdict = faults_ ? faults_->next() : FaultInjector::Verdict::kPerform;
-  if (verdict == FaultInjector::Verdict::kFail) return false;
-  // Programming erased bytes leaves exactly `data` (1 AND d == d); a torn program lands a prefix.
-  const std::size_t n = verdict == FaultInjector::Verdict::kTear ? length / 2 : length;
-  if (!store(offset, data, n)) return false;
-  return verdict == FaultInjector::Verdict::kPerform;
+  return true;
+}
+
+void SimFlash::forget_erased(std::uint32_t offset, std::size_t length) {
+  if (length == 0) return;
+  const std::size_t last = (offset + length - 1) / page_size_;
+  for (std::size_t p = offset / page_size_; p <= last && p < known_erased_.size(); ++p) {
+    known_erased_[p] = false;
+  }
+}
+
+bool SimFlash::program(std::uint32_t offset, const std::uint8_t* data, std::size_t length) {
+  if (length > page_size_) {
+    ++violations_;
+    return false;
+  }
+  return program_pages(offset, data, length);
+}
+
+bool SimFlash::program_pages(std::uint32_t offset, const std::uint8_t* data, std::size_t length) {
+  if (offset > size_ || length > size_ - offset || (length > page_size_ && offset % page_size_ != 0)) {
+    ++violations_;
+    return false;
+  }
+  // Page by page: the NOR rule (only erased bytes may be programmed), then the fault injector.
+  // The pages performed are stored with one write; a torn page lands a prefix.
+  std::size_t done = 0;
+  bool ok = true;
+  while (done < length) {
+    const std::size_t n = std::min<std::size_t>(page_size_, length - done);
+    const auto at = static_cast<std::uint32_t>(offset + done);
+    if (!all_erased(at, n)) {
+      ++violations_;
+      ok = false;
+      break;
+    }
+    const auto verdict = faults_ ? faults_->next() : FaultInjector::Verdict::kPerform;
+    if (verdict == FaultInjector::Verdict::kFail) {
+      ok = false;
+      break;
+    }
+    if (verdict == FaultInjector::Verdict::kTear) {
+      done += n / 2;  // programming erased bytes leaves exactly `data` (1 AND d == d)
+      ok = false;
+      break;
+    }
+    done += n;
+  }
+  forget_erased(offset, done);
+  if (done > 0 && !store(offset, data, done)) return false;
+  return ok;
 }
 
 bool SimFlash::erase_block(std::uint32_t offset) {
@@ -120,8 +168,17 @@ bool SimFlash::erase_block(std::uint32_t offset) {
   // A torn erase leaves the block partly erased, partly old.
   const std::uint32_t n = verdict == FaultInjector::Verdict::kTear ? block_size_ / 2 : block_size_;
   if (erased_.size() < n) erased_.assign(n, 0xff);
+  forget_erased(offset, block_size_);
   if (!store(offset, erased_.data(), n)) return false;
-  return verdict == FaultInjector::Verdict::kPerform;
+  if (verdict != FaultInjector::Verdict::kPerform) return false;
+  // Only for file storage: tests edit memory storage directly through bytes().
+  if (fd_ >= 0 && block_size_ % page_size_ == 0) {
+    if (known_erased_.size() != size_ / page_size_) known_erased_.assign(size_ / page_size_, false);
+    for (std::uint32_t p = offset / page_size_; p < (offset + block_size_) / page_size_; ++p) {
+      known_erased_[p] = true;
+    }
+  }
+  return true;
 }
 
 SimOtp::SimOtp(std::uint32_t size, FaultInjector* faults) : bytes_(size, 0), faults_(faults) {}

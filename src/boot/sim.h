@@ -64,11 +64,16 @@ class SimFlash final : public Flash {
   Result<void> attach_file(const std::filesystem::path& path);
   // Flushes file storage to disk (no-op in memory).
   Result<void> sync();
+  // File storage: asks the kernel to start writing [offset, offset + length) to disk now, without
+  // waiting, so a later sync() has less left to wait for. No-op in memory.
+  void start_writeback(std::uint32_t offset, std::uint32_t length);
   std::uint32_t size() const override { return size_; }
   std::uint32_t block_size() const override { return block_size_; }
   std::uint32_t page_size() const override { return page_size_; }
   bool read(std::uint32_t offset, std::uint8_t* out, std::size_t length) const override;
   bool program(std::uint32_t offset, const std::uint8_t* data, std::size_t length) override;
+  // Each page is still one operation for the fault injector; file storage gets one write.
+  bool program_pages(std::uint32_t offset, const std::uint8_t* data, std::size_t length) override;
   bool erase_block(std::uint32_t offset) override;
 
   // Programming a byte that is not erased, or a misaligned erase: bugs in the caller, counted so
@@ -81,6 +86,10 @@ class SimFlash final : public Flash {
  private:
   bool load(std::uint32_t offset, std::uint8_t* out, std::size_t length) const;
   bool store(std::uint32_t offset, const std::uint8_t* data, std::size_t length);
+  // The NOR rule for one program: every target byte erased. Checked against what this object
+  // knows it erased (no read) or else against the stored bytes.
+  bool all_erased(std::uint32_t offset, std::size_t length) const;
+  void forget_erased(std::uint32_t offset, std::size_t length);
 
   std::uint32_t size_;
   int fd_ = -1;
@@ -90,6 +99,9 @@ class SimFlash final : public Flash {
   FaultInjector* faults_;
   std::uint64_t violations_ = 0;
   std::vector<std::uint8_t> erased_;  // a block of 0xff, written by erase_block
+  // File storage: pages this object fully erased and has not programmed since, a cache of the
+  // flash contents (this process is the file's only writer) so the NOR check need not read them.
+  std::vector<bool> known_erased_;
 };
 
 class SimOtp final : public Otp {

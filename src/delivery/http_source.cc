@@ -7,6 +7,7 @@
 namespace ironseal::delivery {
 
 struct HttpChunkSource::Handle {
+  net::TlsClient tls;  // referenced by the handle's TLS callback
   CURL* curl = nullptr;
   ~Handle() {
     if (curl != nullptr) curl_easy_cleanup(curl);
@@ -51,6 +52,8 @@ Result<std::unique_ptr<HttpChunkSource>> HttpChunkSource::create(std::string url
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, limits.low_speed_bytes_per_s);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, limits.low_speed_window_s);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, limits.request_timeout_s);
+  h->tls = std::move(limits.tls);
+  net::apply(c, h->tls);
   return std::unique_ptr<HttpChunkSource>(new HttpChunkSource(std::move(h), std::move(url)));
 }
 

@@ -1,14 +1,16 @@
 // A ChunkSource over HTTP(S) (and file://) with libcurl: each fetch is one Range request on a
 // kept-alive connection. The server is not trusted: every byte is checked against the chunk index
 // by the installer; this class only refuses responses that are not exactly the range asked for,
-// and transfers that stall (slow retrieval) or run too long. TLS peers are verified (libcurl's
-// default CA store); nothing here can turn that off.
+// and transfers that stall (slow retrieval) or run too long. TLS peers are verified (the system CA store
+// or HttpLimits::tls.ca_file), with a client certificate for mutual TLS if one is configured;
+// nothing here can turn verification off.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "delivery/installer.h"
+#include "net/tls_client.h"
 
 namespace ironseal::delivery {
 
@@ -17,6 +19,7 @@ struct HttpLimits {
   long low_speed_bytes_per_s = 1024;  // abort below this rate ...
   long low_speed_window_s = 10;       // ... sustained this long
   long request_timeout_s = 120;       // any single range request
+  net::TlsClient tls;                 // trust anchors and mutual-TLS identity for https
 };
 
 class HttpChunkSource final : public ChunkSource {
@@ -29,7 +32,7 @@ class HttpChunkSource final : public ChunkSource {
  private:
   struct Handle;
   HttpChunkSource(std::unique_ptr<Handle> h, std::string url);
-  std::unique_ptr<Handle> handle_;
+  std::unique_ptr<Handle> handle_;  // holds the limits (TLS settings outlive the handle's use)
   std::string url_;
   std::uint64_t requests_ = 0;
 };

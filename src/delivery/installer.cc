@@ -69,6 +69,8 @@ std::map<Sha256, std::uint64_t> active_chunks(boot::HostDevice& hd, boot::SlotId
 
 enum class Origin { kResumed, kLocal, kDownloaded };
 
+constexpr std::uint64_t kWritebackStep = 4u << 20;  // bytes written between writeback hints
+
 struct Chunk {
   std::size_t index = 0;
   std::uint32_t length = 0;
@@ -86,41 +88,49 @@ class ChunkPipe {
   // Producer side. take_free() returns nullopt once the consumer cancelled.
   std::optional<Chunk> take_free() {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return cancelled_ || !free_.empty(); });
+    free_cv_.wait(lock, [&] { return cancelled_ || !free_.empty(); });
     if (cancelled_) return std::nullopt;
     Chunk c = std::move(free_.front());
     free_.pop_front();
     return c;
   }
   void put_ready(Chunk c) {
-    std::lock_guard lock(mu_);
-    ready_.push_back(std::move(c));
-    cv_.notify_all();
+    {
+      std::lock_guard lock(mu_);
+      ready_.push_back(std::move(c));
+    }
+    ready_cv_.notify_one();
   }
   void finish(std::optional<Error> error) {
-    std::lock_guard lock(mu_);
-    done_ = true;
-    error_ = std::move(error);
-    cv_.notify_all();
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+      error_ = std::move(error);
+    }
+    ready_cv_.notify_one();
   }
   // Consumer side. take_ready() returns nullopt when the producer finished and all was taken.
   std::optional<Chunk> take_ready() {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return done_ || !ready_.empty(); });
+    ready_cv_.wait(lock, [&] { return done_ || !ready_.empty(); });
     if (ready_.empty()) return std::nullopt;
     Chunk c = std::move(ready_.front());
     ready_.pop_front();
     return c;
   }
   void give_back(Chunk c) {
-    std::lock_guard lock(mu_);
-    free_.push_back(std::move(c));
-    cv_.notify_all();
+    {
+      std::lock_guard lock(mu_);
+      free_.push_back(std::move(c));
+    }
+    free_cv_.notify_one();
   }
   void cancel() {
-    std::lock_guard lock(mu_);
-    cancelled_ = true;
-    cv_.notify_all();
+    {
+      std::lock_guard lock(mu_);
+      cancelled_ = true;
+    }
+    free_cv_.notify_one();
   }
   std::optional<Error> error() {
     std::lock_guard lock(mu_);
@@ -129,7 +139,8 @@ class ChunkPipe {
 
  private:
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable free_cv_;   // the producer waits here
+  std::condition_variable ready_cv_;  // the consumer waits here
   std::deque<Chunk> free_;
   std::deque<Chunk> ready_;
   bool done_ = false;
@@ -193,7 +204,7 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
   // Two stages on two threads: obtain and prove chunk i+1 while chunk i is written. The producer
   // reads only chunks the consumer is not writing (earlier chunks of the target slot, which it
   // never writes again, and the other slot), and only it uses `source`.
-  ChunkPipe pipe(4, index.chunk_size);
+  ChunkPipe pipe(8, index.chunk_size);
   std::thread producer([&] {
     for (std::size_t i = 0; i < index.hashes.size(); ++i) {
       auto c = pipe.take_free();
@@ -239,6 +250,17 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
     return std::unexpected(std::move(e));
   };
 
+  // The bootloader's check of the written slot, streamed: each chunk is read back from flash once
+  // it is on flash and hashed into the image digest, on this thread while the producer proves the
+  // next chunk, so install_finish need not read the whole slot a second time. The signature and
+  // hash TLV checks still run in install_finish, over this digest of the bytes on flash.
+  auto hasher = crypto::Hasher::create(crypto::HashAlgorithm::kSha256);
+  if (!hasher) return stop(hasher.error());
+  Bytes readback(index.chunk_size);
+  std::uint64_t protected_end = 0;  // from the header read back; 0 = unknown (no streamed digest)
+  std::uint64_t hashed = 0;
+  std::uint64_t hinted = 0;  // slot bytes up to which writeback was started
+
   std::size_t written = 0;
   while (auto c = pipe.take_ready()) {
     const std::uint64_t off = index.chunk_offset(c->index);
@@ -251,8 +273,29 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
       if (w != boot::InstallResult::kOk) return stop({ErrorCode::kIo, "flash write refused"});
       (c->origin == Origin::kLocal ? p.local : p.downloaded) += c->length;
     }
+    if (!d.flash->read(slot_base + static_cast<std::uint32_t>(off), readback.data(), c->length)) {
+      return stop({ErrorCode::kIo, "cannot read back the slot"});
+    }
+    if (c->index == 0 && c->length >= image::kHeaderSize) {
+      std::uint8_t raw[image::kHeaderSize];
+      std::copy_n(readback.begin(), image::kHeaderSize, raw);
+      const image::ImageHeader h = image::decode_header(raw);
+      protected_end = std::uint64_t{h.header_size} + h.image_size + h.protected_tlv_size;
+    }
+    if (hashed == off && off < protected_end) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(c->length, protected_end - off));
+      hasher->update(ByteView(readback.data(), n));
+      hashed += n;
+    }
     p.done += c->length;
     written = c->index + 1;
+    // Start writing to disk behind us, so the syncs (journal, end) wait for less.
+    if (const std::uint64_t end = off + c->length;
+        end - hinted >= kWritebackStep || written == index.hashes.size()) {
+      hd.flash().start_writeback(slot_base + static_cast<std::uint32_t>(hinted),
+                                 static_cast<std::uint32_t>(end - hinted));
+      hinted = end;
+    }
     pipe.give_back(std::move(*c));
     if (!options.journal.empty() && written % options.journal_every == 0) {
       // Flash first, journal second: the journal never claims chunks that are not durable.
@@ -267,8 +310,17 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
   if (auto e = pipe.error()) return std::unexpected(*e);
   if (auto s = hd.flash().sync(); !s) return std::unexpected(s.error());
 
+  image::RegionDigest streamed;
+  const bool have_streamed = protected_end != 0 && hashed == protected_end;
+  if (have_streamed) {
+    const Bytes digest = hasher->finish();
+    streamed.kind = image::HashKind::kSha256;
+    streamed.length = protected_end;
+    std::copy(digest.begin(), digest.end(), streamed.digest);
+  }
   boot::InstallReport done;
-  boot::install_finish(d, session, nullptr, hd.config().trial_attempts, &done);
+  boot::install_finish(d, session, nullptr, hd.config().trial_attempts, &done,
+                       have_streamed ? &streamed : nullptr);
   report.info = done.info;
   switch (done.result) {
     case boot::InstallResult::kOk: break;

@@ -143,6 +143,18 @@ struct ImageInfo {
   std::uint32_t key_index = 0;  // index in the trusted key list of the key whose signature held
 };
 
+// A digest of bytes [0, length) of the source that the caller computed itself from the same
+// bytes, for example while reading a slot back chunk by chunk as it was written. The verifier uses
+// it instead of reading and hashing the region again only when `kind` is the image's hash kind and
+// `length` is exactly the image's protected_end; otherwise it is ignored. It never makes an image
+// trusted that the full check would refuse: the digest is still compared with the hash TLV and the
+// signatures are still verified over it.
+struct RegionDigest {
+  HashKind kind = HashKind::kSha256;
+  std::uint64_t length = 0;
+  std::uint8_t digest[kMaxHashSize] = {};
+};
+
 struct VerifyRequest {
   const ImageSource* source = nullptr;
   const TrustedKey* keys = nullptr;
@@ -151,6 +163,7 @@ struct VerifyRequest {
   // Working memory for streaming the hashed region; any size >= 64 works, larger is faster.
   std::uint8_t* scratch = nullptr;
   std::size_t scratch_size = 0;
+  const RegionDigest* prehashed = nullptr;  // optional; see RegionDigest
 };
 
 Status verify_image(const VerifyRequest& request, ImageInfo* info);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/file.h"
+#include "pki/ossl_x509.h"
 
 namespace ironseal::pki {
 
@@ -151,6 +152,14 @@ Result<void> wipe_file(const fs::path& path) {
     ::close(dir);
   }
   return {};
+}
+
+Result<std::shared_ptr<EVP_PKEY>> load_device_tls_key(const IdentityPaths& paths) {
+  auto key = load_device_key(paths);
+  if (!key) return std::unexpected(key.error());
+  EVP_PKEY* pkey = key->handle().pkey.get();
+  if (EVP_PKEY_up_ref(pkey) != 1) return fail(ErrorCode::kCrypto, "cannot share the device key");
+  return std::shared_ptr<EVP_PKEY>(pkey, EVP_PKEY_free);
 }
 
 }  // namespace ironseal::pki

@@ -21,7 +21,10 @@
 // work unchanged. destroy_device_key evicts the key and wipes the blob.
 #pragma once
 
+#include <openssl/types.h>
+
 #include <filesystem>
+#include <memory>
 
 #include "core/result.h"
 #include "pki/certificate.h"
@@ -50,6 +53,8 @@ Result<KeyPair> create_device_key(const IdentityPaths& paths, KeyBackend backend
 // Loads whichever backend holds the key (a file key must be 0600).
 Result<KeyPair> load_device_key(const IdentityPaths& paths);
 Result<KeyBackend> device_key_backend(const IdentityPaths& paths);
+// The device key as an OpenSSL handle, for TLS client authentication (either backend).
+Result<std::shared_ptr<EVP_PKEY>> load_device_tls_key(const IdentityPaths& paths);
 // Destroys the key: a file is overwritten, synced and unlinked (a TPM key would be evicted).
 Result<void> destroy_device_key(const IdentityPaths& paths);
 

@@ -70,6 +70,7 @@ TufResult<Bytes> CurlFetcher::fetch(const std::string& url, std::uint64_t max_le
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, limits_.low_speed_bytes_per_s);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, limits_.low_speed_window_s);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, limits_.total_timeout_s);
+  net::apply(c, limits_.tls);
   // A declared Content-Length above the limit is refused before any body byte is read.
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_length));
   const CURLcode rc = curl_easy_perform(c);

@@ -8,7 +8,9 @@
 #include <memory>
 #include <string>
 
+
 #include "core/bytes.h"
+#include "net/tls_client.h"
 #include "repo/error.h"
 
 namespace ironseal::repo {
@@ -25,6 +27,7 @@ struct FetchLimits {
   long low_speed_bytes_per_s = 1024;  // abort when slower than this ...
   long low_speed_window_s = 10;       // ... for this long
   long total_timeout_s = 300;         // and any transfer after this long
+  net::TlsClient tls;                 // trust anchors and mutual-TLS identity for https
 };
 
 // libcurl (http, https, file). One handle, reused across fetches (keep-alive); not thread-safe.

@@ -1,11 +1,14 @@
 // The boot core's state machine and the attacks it must refuse, each for the right reason.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "boot/boot_test_util.h"
 #include "boot/otp_map.h"
+#include "core/file.h"
 #include "support/requirements.h"
+#include "support/test_env.h"
 
 namespace ironseal::boot {
 namespace {
@@ -264,6 +267,23 @@ TEST_F(Boot, NoVerifiableImageMeansRecoveryWithTheReason) {
   EXPECT_EQ(s.outcome, BootOutcome::kRecovery);
   EXPECT_EQ(s.report.image, nullptr);
   EXPECT_NE(s.report.reason, kCheckOk);
+  // Each slot's own reason: the tampered confirmed image, and the never-written other slot.
+  EXPECT_EQ(s.report.slot_reason[0], static_cast<std::uint8_t>(image::Status::kHashMismatch));
+  EXPECT_EQ(s.report.slot_reason[1], static_cast<std::uint8_t>(image::Status::kBadMagic));
+}
+
+TEST_F(Boot, SlotReasonsAreClearedOnEveryPowerOn) {
+  IRONSEAL_REQUIREMENTS("CR 3.14");
+  auto d = make_device();
+  const std::uint8_t before = d->flash().bytes()[slot_offset(d->geometry(), SlotId::kA) + 0x100];
+  d->flash().bytes()[slot_offset(d->geometry(), SlotId::kA) + 0x100] ^= 0x01;
+  BootReport report;
+  RamLoader loader;
+  ASSERT_EQ(power_on(d->device(), &loader, &report), BootOutcome::kRecovery);
+  d->flash().bytes()[slot_offset(d->geometry(), SlotId::kA) + 0x100] = before;
+  ASSERT_EQ(power_on(d->device(), &loader, &report), BootOutcome::kBoot);  // same report object
+  EXPECT_EQ(report.slot_reason[0], kCheckOk);
+  EXPECT_EQ(report.slot_reason[1], kCheckOk);
 }
 
 TEST_F(Boot, DecommissionedDeviceRunsNothing) {
@@ -302,6 +322,34 @@ TEST(Flash, EnforcesNorRules) {
   EXPECT_EQ(f.rule_violations(), 2u);
   ASSERT_TRUE(f.erase_block(0));
   EXPECT_EQ(f.bytes()[0], 0xff);
+}
+
+// File storage keeps a cache of pages it erased; the NOR rules must hold exactly as in memory,
+// and a multi-page program is still one fault-injector operation per page.
+TEST(Flash, FileStorageEnforcesNorRulesAndCountsEachPage) {
+  IRONSEAL_REQUIREMENTS("CR 3.14");
+  const ironseal::testing::TempDir dir;
+  const auto path = dir.path() / "flash.bin";
+  ASSERT_TRUE(write_file_atomic(path, Bytes(8192, 0x00)));  // not erased to begin with
+  FaultInjector faults;
+  SimFlash f(8192, 4096, 256, &faults, SimFlash::Storage::kFile);
+  ASSERT_TRUE(f.attach_file(path));
+  Bytes data(3 * 256, 0x5a);
+  EXPECT_FALSE(f.program_pages(0, data.data(), data.size()));  // never erased
+  EXPECT_EQ(f.rule_violations(), 1u);
+  ASSERT_TRUE(f.erase_block(0));
+  ASSERT_TRUE(f.program_pages(0, data.data(), data.size()));
+  EXPECT_FALSE(f.program(256, data.data(), 4));  // programmed since the erase: not erased
+  EXPECT_FALSE(f.program(0, data.data(), 512));  // longer than a page
+  EXPECT_EQ(f.rule_violations(), 3u);
+  // A cut during the second page of a three-page program: page one lands, page two is torn.
+  ASSERT_TRUE(f.erase_block(4096));
+  faults.cut_after(faults.operations() + 1, /*tear=*/true);
+  EXPECT_FALSE(f.program_pages(4096, data.data(), data.size()));
+  Bytes back(3 * 256);
+  ASSERT_TRUE(f.read(4096, back.data(), back.size()));
+  EXPECT_EQ(std::count(back.begin(), back.begin() + 384, 0x5a), 384);
+  EXPECT_EQ(std::count(back.begin() + 384, back.end(), 0xff), 384);
 }
 
 TEST(BootStateRecord, TornOrCorruptRecordIsIgnoredAndTheOlderOneWins) {

@@ -450,5 +450,65 @@ TEST(ImageVerify, FileSourceAgreesWithMemorySource) {
   EXPECT_TRUE(refused.error().message.starts_with("hash_mismatch"));
 }
 
+
+// ---- A digest the caller computed (installers that read a slot back as they write it) -------
+
+struct Prehashed : Ed25519Image {
+  Status verify_with(const RegionDigest& digest, ImageInfo* info) {
+    const auto trusted = to_trusted_keys(keys);
+    OpenSslBackend backend;
+    Bytes work(4096);
+    MemorySource source(f.image.data(), f.image.size());
+    return verify_image(VerifyRequest{&source, trusted.data(), 1, &backend, work.data(),
+                                      work.size(), &digest},
+                        info);
+  }
+  RegionDigest true_digest() const {
+    RegionDigest d;
+    d.kind = HashKind::kSha256;
+    d.length = layout().protected_end;
+    const Bytes h = crypto::sha256(hashed_region(f.image));
+    std::copy(h.begin(), h.end(), d.digest);
+    return d;
+  }
+};
+
+TEST_F(Prehashed, TheRightDigestVerifies) {
+  IRONSEAL_REQUIREMENTS("CR 3.4");
+  ImageInfo info;
+  ASSERT_EQ(verify_with(true_digest(), &info), Status::kOk);
+}
+
+TEST_F(Prehashed, AWrongDigestIsAHashMismatchEvenThoughTheImageIsIntact) {
+  // Proves the digest is used (not recomputed): the bytes are fine, the supplied digest is not.
+  IRONSEAL_REQUIREMENTS("CR 3.4");
+  RegionDigest d = true_digest();
+  d.digest[7] ^= 0x01;
+  ImageInfo info;
+  EXPECT_EQ(verify_with(d, &info), Status::kHashMismatch);
+}
+
+TEST_F(Prehashed, ADigestOfAnotherLengthOrKindIsIgnored) {
+  IRONSEAL_REQUIREMENTS("CR 3.4");
+  RegionDigest wrong_length = true_digest();
+  wrong_length.length -= 1;
+  std::fill(std::begin(wrong_length.digest), std::end(wrong_length.digest), 0);
+  ImageInfo info;
+  EXPECT_EQ(verify_with(wrong_length, &info), Status::kOk);  // hashed from the source instead
+  RegionDigest wrong_kind = true_digest();
+  wrong_kind.kind = HashKind::kSha512;
+  std::fill(std::begin(wrong_kind.digest), std::end(wrong_kind.digest), 0);
+  EXPECT_EQ(verify_with(wrong_kind, &info), Status::kOk);
+}
+
+TEST_F(Prehashed, TheRightDigestDoesNotRescueABadSignature) {
+  IRONSEAL_REQUIREMENTS("CR 3.4");
+  const RegionDigest d = true_digest();
+  const Layout l = layout();
+  f.image[l.unprotected_end - 1] ^= 0x01;  // last byte of the signature TLV
+  ImageInfo info;
+  EXPECT_EQ(verify_with(d, &info), Status::kBadSignature);
+}
+
 }  // namespace
 }  // namespace ironseal::image

@@ -1,0 +1,46 @@
+/* Ed25519 (RFC 8032) verification over a message fed in pieces, on libsodium's ref10 group
+ * arithmetic and SHA-512 (Debian's libsodium source package, see firmware/CMakeLists.txt). The
+ * checks are libsodium's crypto_sign_ed25519_verify_detached(): S must be canonical (< L), R and
+ * A must not have small order, A must be canonically encoded; then [S]B - [k]A must encode to R,
+ * with k = SHA-512(R || A || M) mod L. Streaming lets the bootloader verify MCUboot's "pure" mode
+ * over a slot without holding the image in RAM. */
+#ifndef IRONSEAL_FIRMWARE_ED25519_STREAM_H
+#define IRONSEAL_FIRMWARE_ED25519_STREAM_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef union ironseal_ed25519_verifier {
+  unsigned long long align_; /* 8-byte alignment */
+  unsigned char opaque[512];
+} ironseal_ed25519_verifier;
+
+/* 0 when the signature and key pass the structural checks (then feed the message); -1 when the
+ * signature is refused already (non-canonical S, small-order R or A, non-canonical A). */
+int ironseal_ed25519_verify_begin(ironseal_ed25519_verifier* v, const unsigned char sig[64],
+                                  const unsigned char pk[32]);
+void ironseal_ed25519_verify_update(ironseal_ed25519_verifier* v, const unsigned char* m,
+                                    size_t length);
+/* 0 when the signature verifies; -1 otherwise. Wipes the verifier. */
+int ironseal_ed25519_verify_end(ironseal_ed25519_verifier* v);
+
+/* SHA-256 and SHA-512 (libsodium's portable implementations). */
+typedef union ironseal_sha_state {
+  unsigned long long align_;
+  unsigned char opaque[216];
+} ironseal_sha_state;
+void ironseal_sha256_init(ironseal_sha_state* s);
+void ironseal_sha256_update(ironseal_sha_state* s, const unsigned char* m, size_t length);
+void ironseal_sha256_final(ironseal_sha_state* s, unsigned char out[32]);
+void ironseal_sha512_init(ironseal_sha_state* s);
+void ironseal_sha512_update(ironseal_sha_state* s, const unsigned char* m, size_t length);
+void ironseal_sha512_final(ironseal_sha_state* s, unsigned char out[64]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,82 @@
+#include "crypto/sodium_backend.h"
+
+namespace ironseal::fw {
+namespace {
+
+// The raw 32-byte key of an Ed25519 TrustedKey, or nullptr for any other kind or size.
+const std::uint8_t* ed25519_raw(const image::TrustedKey& key) {
+  if (key.kind != image::KeyKind::kEd25519) return nullptr;
+  std::uint32_t size = 0;
+  const std::uint8_t* raw = image::raw_public_key(key, &size);
+  return size == 32 ? raw : nullptr;
+}
+
+}  // namespace
+
+void SodiumBackend::hash_begin(image::HashKind kind) {
+  kind_ = kind;
+  if (kind == image::HashKind::kSha256) {
+    ironseal_sha256_init(&state_);
+  } else {
+    ironseal_sha512_init(&state_);
+  }
+}
+
+void SodiumBackend::hash_update(const std::uint8_t* data, std::size_t length) {
+  if (kind_ == image::HashKind::kSha256) {
+    ironseal_sha256_update(&state_, data, length);
+  } else {
+    ironseal_sha512_update(&state_, data, length);
+  }
+}
+
+void SodiumBackend::hash_finish(std::uint8_t* out) {
+  if (kind_ == image::HashKind::kSha256) {
+    ironseal_sha256_final(&state_, out);
+  } else {
+    ironseal_sha512_final(&state_, out);
+  }
+}
+
+bool SodiumBackend::ed25519_verify(const image::TrustedKey& key, const std::uint8_t* message,
+                                   std::size_t length, const std::uint8_t (&signature)[64]) {
+  const std::uint8_t* pk = ed25519_raw(key);
+  ironseal_ed25519_verifier v;
+  if (pk == nullptr || ironseal_ed25519_verify_begin(&v, signature, pk) != 0) return false;
+  ironseal_ed25519_verify_update(&v, message, length);
+  return ironseal_ed25519_verify_end(&v) == 0;
+}
+
+bool SodiumBackend::ed25519_verify_source(const image::TrustedKey& key,
+                                          const image::ImageSource& source, std::uint64_t length,
+                                          const std::uint8_t (&signature)[64]) {
+  const std::uint8_t* pk = ed25519_raw(key);
+  ironseal_ed25519_verifier v;
+  if (pk == nullptr || length > source.size() ||
+      ironseal_ed25519_verify_begin(&v, signature, pk) != 0) {
+    return false;
+  }
+  if (const std::uint8_t* all = source.direct(0, static_cast<std::size_t>(length))) {
+    ironseal_ed25519_verify_update(&v, all, static_cast<std::size_t>(length));
+    return ironseal_ed25519_verify_end(&v) == 0;
+  }
+  std::uint8_t buf[256];
+  for (std::uint64_t at = 0; at < length;) {
+    const std::size_t n =
+        length - at < sizeof buf ? static_cast<std::size_t>(length - at) : sizeof buf;
+    if (!source.read(at, buf, n)) {
+      ironseal_ed25519_verify_end(&v);  // wipes
+      return false;
+    }
+    ironseal_ed25519_verify_update(&v, buf, n);
+    at += n;
+  }
+  return ironseal_ed25519_verify_end(&v) == 0;
+}
+
+bool SodiumBackend::ecdsa_p256_verify_digest(const image::TrustedKey&, const std::uint8_t (&)[32],
+                                             const std::uint8_t*, std::size_t) {
+  return false;  // not built into the bootloader: never trusted
+}
+
+}  // namespace ironseal::fw

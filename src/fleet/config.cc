@@ -1,0 +1,122 @@
+// Parses the fleet server configuration (config.h).
+#include "fleet/config.h"
+
+#include <set>
+
+#include "core/file.h"
+
+namespace ironseal::fleet {
+namespace {
+
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+Result<void> only_keys(const Json& j, const std::set<std::string>& allowed, const char* where) {
+  for (const auto& [k, v] : j.items()) {
+    (void)v;
+    if (!allowed.contains(k)) {
+      return fail(ErrorCode::kInvalidArgument, "config: unknown key '", k, "' in ", where);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<FleetConfig> load_config(const fs::path& path) {
+  auto bytes = read_file(path);
+  if (!bytes) return std::unexpected(bytes.error());
+  const Json j = Json::parse(bytes->begin(), bytes->end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return fail(ErrorCode::kMalformed, "config: ", path.string(), " is not a JSON object");
+  }
+  if (auto ok = only_keys(j,
+                          {"listen", "device_port", "operator_port", "tls", "device_ca",
+                           "enrol_ca", "crl", "database", "repository", "security_txt", "limits",
+                           "threads", "poll_interval_s", "token_lifetime_s", "metrics_public",
+                           "trust_poll_ms"},
+                          "the top level");
+      !ok) {
+    return std::unexpected(ok.error());
+  }
+  const fs::path base = path.parent_path();
+  auto resolve = [&](const std::string& p) { return fs::path(p).is_absolute() ? fs::path(p) : base / p; };
+  FleetConfig c;
+  try {
+    c.server.bind_address = j.value("listen", "127.0.0.1");
+    c.server.device_port = j.value("device_port", std::uint16_t{8443});
+    c.server.operator_port = j.value("operator_port", std::uint16_t{8444});
+    c.server.threads = j.value("threads", 1);
+    c.server.trust_poll = std::chrono::milliseconds(j.value("trust_poll_ms", 1000));
+    if (c.server.threads < 1 || c.server.threads > 64) {
+      return fail(ErrorCode::kInvalidArgument, "config: threads must be 1..64");
+    }
+    const Json tls = j.value("tls", Json::object());
+    if (auto ok = only_keys(tls, {"certificate_chain", "private_key", "allow_tls12"}, "tls"); !ok) {
+      return std::unexpected(ok.error());
+    }
+    if (!tls.contains("certificate_chain") || !tls.contains("private_key")) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "config: tls.certificate_chain and tls.private_key are required");
+    }
+    c.server.tls.certificate_chain = resolve(tls["certificate_chain"].get<std::string>());
+    c.server.tls.private_key = resolve(tls["private_key"].get<std::string>());
+    c.server.tls.allow_tls12 = tls.value("allow_tls12", false);
+    if (auto ok = check_private_file_mode(c.server.tls.private_key); !ok) {
+      return std::unexpected(ok.error());
+    }
+    auto paths = [&](const char* key, std::vector<fs::path>* out) {
+      if (!j.contains(key)) return;
+      const Json& v = j[key];
+      if (v.is_string()) out->push_back(resolve(v.get<std::string>()));
+      for (const auto& e : v.is_array() ? v : Json::array()) out->push_back(resolve(e.get<std::string>()));
+    };
+    paths("device_ca", &c.server.trust.device_ca);
+    paths("enrol_ca", &c.server.trust.enrol_ca);
+    paths("crl", &c.server.trust.crl);
+    if (c.server.trust.device_ca.empty()) {
+      return fail(ErrorCode::kInvalidArgument, "config: device_ca is required");
+    }
+    const Json limits = j.value("limits", Json::object());
+    if (auto ok = only_keys(limits,
+                            {"max_connections", "max_header_bytes", "max_body_bytes",
+                             "handshake_timeout_ms", "request_timeout_ms", "write_timeout_ms",
+                             "max_requests_per_connection"},
+                            "limits");
+        !ok) {
+      return std::unexpected(ok.error());
+    }
+    auto& l = c.server.limits;
+    l.max_connections = limits.value("max_connections", l.max_connections);
+    l.max_header_bytes = limits.value("max_header_bytes", l.max_header_bytes);
+    l.max_body_bytes = limits.value("max_body_bytes", l.max_body_bytes);
+    l.handshake_timeout =
+        std::chrono::milliseconds(limits.value("handshake_timeout_ms", l.handshake_timeout.count()));
+    l.request_timeout =
+        std::chrono::milliseconds(limits.value("request_timeout_ms", l.request_timeout.count()));
+    l.write_timeout =
+        std::chrono::milliseconds(limits.value("write_timeout_ms", l.write_timeout.count()));
+    l.max_requests_per_connection =
+        limits.value("max_requests_per_connection", l.max_requests_per_connection);
+    c.database = resolve(j.value("database", std::string("fleet.db")));
+    if (j.contains("repository")) {
+      c.service.repository = resolve(j["repository"].get<std::string>());
+      c.has_repository = true;
+    }
+    if (!j.contains("security_txt")) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "config: security_txt (contact, expires) is required (RFC 9116)");
+    }
+    auto txt = render_security_txt(j["security_txt"]);
+    if (!txt) return std::unexpected(txt.error());
+    c.service.security_txt = *txt;
+    c.service.poll_interval_s = j.value("poll_interval_s", c.service.poll_interval_s);
+    c.service.token_lifetime_s = j.value("token_lifetime_s", c.service.token_lifetime_s);
+    c.service.metrics_public = j.value("metrics_public", false);
+  } catch (const Json::exception& e) {
+    return fail(ErrorCode::kInvalidArgument, "config: ", path.string(), ": ", e.what());
+  }
+  return c;
+}
+
+}  // namespace ironseal::fleet

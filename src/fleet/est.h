@@ -1,0 +1,50 @@
+// EST (RFC 7030) on the server: the wire forms and the checks, with certificate issuance behind
+// the small CertificateIssuer interface so the PKI library (src/pki) can be bound to it.
+//
+//   GET  /.well-known/est/cacerts         -> application/pkcs7-mime, base64 certs-only PKCS#7
+//   POST /.well-known/est/simpleenroll    application/pkcs10 (base64 DER CSR) -> certs-only
+//   POST /.well-known/est/simplereenroll  same, renewal with the current device certificate
+//
+// The CSR's self-signature must verify, and any device serial it names must be the serial of the
+// TLS client certificate: the issued identity comes from the authenticated connection.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/result.h"
+#include "fleet/tls.h"
+
+namespace ironseal::fleet {
+
+class CertificateIssuer {
+ public:
+  virtual ~CertificateIssuer() = default;
+  // Issues a device certificate for the public key in `csr_der` (already checked by the caller:
+  // signature verified, serial consistent) to `identity` (serial, hardware id). Returns DER
+  // certificates: the new certificate first, then its issuing chain.
+  virtual Result<std::vector<Bytes>> issue(ByteView csr_der, const DeviceIdentity& identity) = 0;
+  // The CA certificates a device should trust for its device identity (DER).
+  virtual Result<std::vector<Bytes>> ca_certificates() = 0;
+};
+
+// Decodes base64 (whitespace and line breaks allowed) into DER and checks that it is a PKCS#10
+// request whose signature verifies with its own key. Returns the DER and the identity the CSR
+// names (serial may be empty when it names none).
+struct CheckedCsr {
+  Bytes der;
+  std::string serial;
+  std::string hardware_id;
+};
+Result<CheckedCsr> check_csr(std::string_view base64_body);
+
+// A degenerate "certs-only" PKCS#7 SignedData (RFC 7030 §4.1.3) holding `certs`, base64 encoded
+// with line breaks every 64 characters.
+Result<std::string> certs_only_base64(const std::vector<Bytes>& certs_der);
+
+Result<Bytes> base64_decode(std::string_view text);
+std::string base64_encode(ByteView bytes);
+
+}  // namespace ironseal::fleet

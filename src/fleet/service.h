@@ -1,0 +1,156 @@
+// FleetService: the fleet server's API, independent of the HTTP/TLS transport (http_server.h
+// feeds it parsed requests and writes its responses). It owns the routes, who may call them, and
+// the rules: device identity comes from the verified certificate the transport hands over, a
+// device sees only its own director metadata, operators act within their role, every state change
+// is stored (durably) before it is acknowledged, and every security-relevant action is an audit
+// event. docs/fleet-api.md documents the endpoints.
+//
+// Thread-safe: handle() may be called from any thread; state changes are serialised internally.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/file.h"
+#include "core/result.h"
+#include "fleet/est.h"
+#include "fleet/metrics.h"
+#include "fleet/repositories.h"
+#include "fleet/store.h"
+#include "fleet/tls.h"
+
+namespace ironseal::fleet {
+
+enum class Listener { kDevice = 0, kOperator = 1 };
+
+struct HttpRequest {
+  Listener listener = Listener::kOperator;
+  std::string method;
+  std::string target;  // path and query, as sent
+  std::string authorization;
+  std::string content_type;
+  std::string range;
+  std::string body;
+  std::optional<DeviceIdentity> device;  // device listener: from the verified client certificate
+  std::string peer;                      // remote address, for logs and audit
+};
+
+// A file (or part of one) to send as the body, streamed by the transport.
+struct FileBody {
+  std::shared_ptr<ReadOnlyFile> file;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<FileBody> file;
+};
+
+struct ServiceConfig {
+  std::string security_txt;          // rendered RFC 9116 file (see render_security_txt)
+  std::int64_t token_lifetime_s = 12 * 3600;
+  std::int64_t poll_interval_s = 60;  // suggested to devices in the check-in answer
+  bool metrics_public = false;        // /metrics without a token
+  std::filesystem::path repository;   // BASE: BASE/image, BASE/director
+};
+
+using Clock = std::function<std::int64_t()>;  // unix seconds
+
+class FleetService {
+ public:
+  // `repositories` may be null (then releases and rollouts are refused); `issuer` may be null
+  // (then EST enrolment answers 501).
+  FleetService(ServiceConfig config, std::unique_ptr<Store> store,
+               std::unique_ptr<UpdateRepositories> repositories, CertificateIssuer* issuer,
+               Metrics& metrics, Clock clock = {});
+
+  HttpResponse handle(const HttpRequest& request);
+
+  // Startup: re-publishes any device whose director metadata lags the store (a crash between
+  // commit and publish), then lets active rollouts take their next step.
+  Result<void> reconcile();
+
+  // Bootstrap (ironseal-server account add): creates an account.
+  Result<void> add_account(const std::string& name, const std::string& role,
+                           const std::string& password);
+
+ private:
+  struct Caller {
+    std::string account;
+    int role = 0;
+  };
+
+  HttpResponse route_device(const HttpRequest& r, const std::vector<std::string>& path);
+  HttpResponse route_operator(const HttpRequest& r, const std::vector<std::string>& path);
+  HttpResponse route_common(const HttpRequest& r, const std::vector<std::string>& path, bool* hit);
+  HttpResponse serve_file(const HttpRequest& r, const std::filesystem::path& file);
+  HttpResponse serve_repository(const HttpRequest& r, const std::vector<std::string>& path);
+
+  HttpResponse device_checkin(const HttpRequest& r, const DeviceIdentity& id);
+  HttpResponse device_report(const HttpRequest& r, const DeviceIdentity& id);
+  HttpResponse est(const HttpRequest& r, const std::string& op);
+
+  HttpResponse login(const HttpRequest& r);
+  Result<Caller> authenticate(const HttpRequest& r);
+  HttpResponse op_devices(const HttpRequest& r, const Caller& c,
+                          const std::vector<std::string>& path);
+  HttpResponse op_releases(const HttpRequest& r, const Caller& c);
+  HttpResponse op_rollouts(const HttpRequest& r, const Caller& c,
+                           const std::vector<std::string>& path);
+  HttpResponse op_accounts(const HttpRequest& r, const Caller& c);
+  HttpResponse op_events(const HttpRequest& r, const Caller& c);
+  HttpResponse metrics_text();
+
+  // Rollouts (rollout.cc). All run inside a store transaction; director re-signing they ask for
+  // is queued in pending_ and done by flush_assignments() after the commit.
+  Result<std::int64_t> rollout_create(const std::string& release, const std::string& group,
+                                      const std::vector<Phase>& phases, double max_failure_rate,
+                                      const std::string& actor);
+  Result<void> rollout_command(std::int64_t id, const std::string& command,
+                               const std::string& actor);
+  Result<void> rollout_outcome(const std::string& serial, const std::string& target, bool success,
+                               const std::string& reason);
+  Result<void> rollout_step(Rollout& rollout);
+  Result<void> assign(const std::string& serial, const std::string& target);
+  void flush_assignments();
+  nlohmann::json rollout_json(const Rollout& r);
+
+  Result<void> audit(const std::string& actor, const std::string& action,
+                     const std::string& outcome, nlohmann::json detail);
+  std::int64_t now() const { return clock_(); }
+
+  ServiceConfig config_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<UpdateRepositories> repositories_;
+  CertificateIssuer* issuer_;
+  Metrics& metrics_;
+  Clock clock_;
+  std::mutex mutex_;
+  std::vector<std::pair<std::string, std::string>> pending_;  // serial -> target to publish
+  struct LoginThrottle {
+    int failures = 0;
+    std::int64_t locked_until = 0;
+  };
+  std::map<std::string, LoginThrottle> throttle_;
+};
+
+// RFC 9116 security.txt from configuration: contact (one or more URIs), expires (RFC 3339), and
+// optional policy, encryption, acknowledgments, preferred_languages, canonical, hiring.
+Result<std::string> render_security_txt(const nlohmann::json& config);
+
+// "1", "10%", "100%" -> Phase; phases must grow and end at 100 %.
+Result<std::vector<Phase>> parse_phases(const nlohmann::json& phases);
+
+}  // namespace ironseal::fleet

@@ -1,0 +1,504 @@
+#!/usr/bin/env python3
+"""Behaviour and robustness tests of ironseal-server, as devices and operators see it over TLS.
+
+Each case starts a real server process on free loopback ports with a fresh test PKI
+(make_test_pki.sh: TEST keys only), a fresh image repository and director, and checks that what must
+be refused is refused for the right reason (TLS alert, HTTP status and error code) while the
+server stays up and keeps serving the others.
+
+Usage: server_test.py IRONSEAL_SERVER IRONSEAL CASE
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVER, IRONSEAL, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
+HW = "plc-x1"
+SERIALS = ["SN-1", "SN-2", "SN-3", "SN-4"]
+ADMIN_PASSWORD = "correct horse battery staple"
+failures = []
+
+
+def check(cond, what):
+    print(("ok    " if cond else "FAIL  ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def run(*args, **kw):
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kw)
+
+
+class Fleet:
+    """A server with its PKI, repository, configuration and an admin account."""
+
+    def __init__(self, work, limits=None, crl=True):
+        self.work = work
+        self.pki = os.path.join(work, "pki")
+        run("bash", os.path.join(HERE, "make_test_pki.sh"), self.pki, HW, *SERIALS)
+        self.base = os.path.join(work, "repo")
+        os.makedirs(self.base)
+        self._make_repository()
+        self.config = os.path.join(work, "config.json")
+        cfg = {
+            "device_port": 0, "operator_port": 0,
+            "tls": {"certificate_chain": os.path.join(self.pki, "server.pem"),
+                    "private_key": os.path.join(self.pki, "server.key")},
+            "device_ca": os.path.join(self.pki, "test-device-ca.pem"),
+            "enrol_ca": os.path.join(self.pki, "test-factory-ca.pem"),
+            "database": os.path.join(work, "fleet.db"),
+            "repository": self.base,
+            "security_txt": {"contact": ["mailto:psirt@example.com", "https://example.com/psirt"],
+                             "expires": "2027-11-01T00:00:00Z", "preferred_languages": "en, de"},
+            "trust_poll_ms": 200,
+            "limits": limits or {},
+        }
+        if crl:
+            cfg["crl"] = [os.path.join(self.pki, "device-ca.crl"),
+                          os.path.join(self.pki, "factory-ca.crl")]
+        with open(self.config, "w") as f:
+            json.dump(cfg, f)
+        subprocess.run([SERVER, "account", "add", "--config", self.config, "--name", "admin",
+                        "--role", "admin"], input=ADMIN_PASSWORD + "\n", check=True,
+                       capture_output=True, text=True)
+        self.proc = None
+        self.start()
+        self.token = self.login("admin", ADMIN_PASSWORD)[1]["token"]
+
+    def _make_repository(self):
+        w = self.work
+        run(IRONSEAL, "key", "generate", "--out", f"{w}/fw.pem", "--public-out", f"{w}/fw.pub")
+        payload = f"{w}/runtime.bin"
+        with open(payload, "wb") as f:
+            f.write(os.urandom(200000))
+        run(IRONSEAL, "repo", "init", f"{self.base}/image")
+        for v in ("1.0.0", "2.0.0", "3.0.0"):
+            img = f"{w}/v{v[0]}.img"
+            run(IRONSEAL, "image", "sign", "--key", f"{w}/fw.pem", "--version", v,
+                "--security-counter", v[0], payload, img)
+            run(IRONSEAL, "repo", "add-target", f"{self.base}/image", img, "--hardware-id", HW,
+                "--chunk-size", "4096")
+        run(IRONSEAL, "repo", "publish", f"{self.base}/image")
+        run(IRONSEAL, "director", "init", f"{self.base}/director")
+
+    def start(self):
+        self.log = open(os.path.join(self.work, "server.log"), "a")
+        self.proc = subprocess.Popen([SERVER, "run", "--config", self.config],
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        parts = dict(p.split("=") for p in line.split()[1:])
+        self.device_port = int(parts["device_port"])
+        self.operator_port = int(parts["operator_port"])
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(10)
+
+    # --- clients -------------------------------------------------------------------------------
+    def ctx(self, cert=None):
+        c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        c.load_verify_locations(os.path.join(self.pki, "trust-root.pem"))
+        if cert:
+            c.load_cert_chain(os.path.join(self.pki, cert + ".pem"),
+                              os.path.join(self.pki, cert + ".key"))
+        return c
+
+    def device(self, serial_or_cert, method, path, body=None, headers=None, raw=None):
+        cert = serial_or_cert if serial_or_cert.startswith(("dev-", "foreign-", "wrongca-", "factory-")) \
+            else "dev-" + serial_or_cert
+        return self.request(self.device_port, self.ctx(cert), method, path, body, headers, raw)
+
+    def operator(self, method, path, body=None, token=None):
+        hdr = {"Authorization": "Bearer " + (token or self.token)}
+        return self.request(self.operator_port, self.ctx(), method, path, body, hdr)
+
+    def request(self, port, ctx, method, path, body=None, headers=None, raw=None):
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+        try:
+            data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+            conn.request(method, path, body=data, headers=headers or {})
+            resp = conn.getresponse()
+            payload = resp.read()
+            try:
+                parsed = json.loads(payload) if payload else None
+            except ValueError:
+                parsed = payload
+            return resp.status, parsed, resp
+        finally:
+            conn.close()
+
+    def login(self, name, password):
+        s, b, _ = self.request(self.operator_port, self.ctx(), "POST", "/api/v1/login",
+                               {"name": name, "password": password})
+        return s, b
+
+    def register_all(self, group="line-1"):
+        for sn in SERIALS:
+            s, _, _ = self.operator("POST", "/api/v1/devices",
+                                    {"serial": sn, "hardware_id": HW, "group": group})
+            assert s == 201, s
+
+    def director_targets(self, serial):
+        path = os.path.join(self.base, "director", "devices", serial, "metadata", "targets.json")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return sorted(t for t in json.load(f)["signed"]["targets"] if not t.endswith(".chunks"))
+
+
+def tls_refusal(fleet, cert):
+    """The TLS error a device with `cert` (None: no certificate) gets, or None if served."""
+    try:
+        ctx = fleet.ctx(cert)
+        status, _, _ = fleet.request(fleet.device_port, ctx, "POST", "/api/v1/device/checkin",
+                                     {"version": "1.0.0"})
+        return f"served {status}"
+    except ssl.SSLError as e:
+        return e.reason or str(e)
+    except (ConnectionResetError, BrokenPipeError) as e:
+        return type(e).__name__
+
+
+def served_ok(fleet, serial="SN-1"):
+    s, b, _ = fleet.device(serial, "POST", "/api/v1/device/checkin", {"version": "1.0.0"})
+    return s == 200 and b["serial"] == serial
+
+
+# --- cases -------------------------------------------------------------------------------------
+
+def case_mtls(fleet):
+    fleet.register_all()
+    check(served_ok(fleet), "a registered device with a valid certificate is served")
+    r = tls_refusal(fleet, None)
+    check(r == "TLSV13_ALERT_CERTIFICATE_REQUIRED", f"no client certificate: alert {r}")
+    r = tls_refusal(fleet, "dev-SN-REVOKED")
+    check(r == "SSLV3_ALERT_CERTIFICATE_REVOKED", f"revoked certificate: alert {r}")
+    r = tls_refusal(fleet, "foreign-SN-1")
+    check(r == "TLSV1_ALERT_UNKNOWN_CA", f"foreign CA claiming SN-1: alert {r}")
+    r = tls_refusal(fleet, "wrongca-SN-1")
+    check(r == "TLSV1_ALERT_UNKNOWN_CA", f"server-CA certificate claiming SN-1: alert {r}")
+    # A factory certificate (enrolment CA) gets through TLS but may only enrol.
+    s, b, _ = fleet.device("factory-SN-1", "POST", "/api/v1/device/checkin", {"version": "1"})
+    check(s == 403 and b["error"] == "enrolment_only", f"factory certificate checking in: {s}")
+    s, b, _ = fleet.device("factory-SN-1", "GET", "/director/devices/SN-1/metadata/root.json")
+    check(s == 403 and b["error"] == "enrolment_only", "factory certificate reading metadata")
+    s, b, _ = fleet.device("factory-SN-1", "POST", "/.well-known/est/simpleenroll", raw=b"AAAA",
+                           headers={"Content-Type": "application/pkcs10"})
+    check(s in (400, 501), f"factory certificate reaches EST enrolment ({s})")
+    # TLS 1.2 is refused unless configured.
+    c = fleet.ctx("dev-SN-1")
+    c.maximum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        fleet.request(fleet.device_port, c, "GET", "/.well-known/security.txt")
+        check(False, "TLS 1.2 refused by default")
+    except ssl.SSLError as e:
+        check("VERSION" in (e.reason or ""), f"TLS 1.2 refused by default ({e.reason})")
+    # Identity from the certificate only: a body naming another serial changes nothing.
+    s, b, _ = fleet.device("SN-2", "POST", "/api/v1/device/checkin",
+                           {"version": "9.9.9", "serial": "SN-1"})
+    check(s == 200 and b["serial"] == "SN-2", "check-in identity is the certificate's (SN-2)")
+    s, b, _ = fleet.operator("GET", "/api/v1/devices/SN-1")
+    check(b["version"] == "1.0.0", "SN-1's record untouched by SN-2 naming it in the body")
+    # Another device's director metadata.
+    fleet.operator("POST", "/api/v1/releases", {"name": "r2", "target": "v2.img"})
+    fleet.operator("POST", "/api/v1/rollouts", {"release": "r2", "group": "line-1",
+                                               "phases": ["100%"]})
+    s, _, _ = fleet.device("SN-2", "GET", "/director/devices/SN-2/metadata/timestamp.json")
+    check(s == 200, "a device reads its own director metadata")
+    s, b, _ = fleet.device("SN-2", "GET", "/director/devices/SN-1/metadata/timestamp.json")
+    check(s == 403 and b["error"] == "not_your_metadata", f"SN-2 reading SN-1's metadata: {s}")
+    s, b, _ = fleet.device("SN-2", "GET", "/director/devices/SN-2/../SN-1/metadata/targets.json")
+    check(s == 400, f"path tricks refused: {s}")
+    s, b, _ = fleet.operator("GET", "/api/v1/events?limit=50")
+    check(any(e["action"] == "director.read" and e["outcome"] == "refused" and
+              e["actor"] == "device:SN-2" for e in b["events"]),
+          "the refused metadata read is an audit event")
+    # An unregistered serial with a valid certificate.
+    pki = fleet.pki
+    run("bash", "-c", f"cd {pki} && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
+        f"-out dev-SN-9.key 2>/dev/null && openssl req -new -key dev-SN-9.key "
+        f"-subj /serialNumber=SN-9 -out SN-9.csr && openssl x509 -req -in SN-9.csr "
+        f"-CA test-device-ca.pem -CAkey test-device-ca.key -days 30 -out dev-SN-9.pem "
+        f"-extfile <(printf 'subjectKeyIdentifier=hash\\nauthorityKeyIdentifier=keyid\\n') 2>/dev/null")
+    s, b, _ = fleet.device("dev-SN-9", "POST", "/api/v1/device/checkin", {"version": "1"})
+    check(s == 403 and b["error"] == "not_registered", f"unregistered serial: {s} {b}")
+    # CRL reloaded on change: revoke SN-3 and it is refused without a restart.
+    check(served_ok(fleet, "SN-3"), "SN-3 served before its revocation")
+    run("bash", "-c", f"cd {pki} && openssl ca -config ca.cnf -revoke dev-SN-3.pem "
+        "-keyfile test-device-ca.key -cert test-device-ca.pem 2>/dev/null && "
+        "openssl ca -config ca.cnf -gencrl -keyfile test-device-ca.key -cert test-device-ca.pem "
+        "-out device-ca.crl.new 2>/dev/null && mv device-ca.crl.new device-ca.crl")
+    deadline = time.time() + 5
+    r = None
+    while time.time() < deadline:
+        r = tls_refusal(fleet, "dev-SN-3")
+        if r == "SSLV3_ALERT_CERTIFICATE_REVOKED":
+            break
+        time.sleep(0.2)
+    check(r == "SSLV3_ALERT_CERTIFICATE_REVOKED", f"SN-3 refused after the CRL changed: {r}")
+    check(served_ok(fleet, "SN-1") and fleet.alive(), "the server still serves SN-1")
+    s, b, _ = fleet.operator("GET", "/metrics")
+    check(s == 200 and "ironseal_client_certificate_refusals_total" in b.decode()
+          if isinstance(b, bytes) else False, "refusals counted in /metrics")
+
+
+def case_limits(fleet):
+    fleet.register_all()
+    s, b, _ = fleet.device("SN-1", "POST", "/api/v1/device/reports", raw=b"{not json",
+                           headers={"Content-Type": "application/json"})
+    check(s == 400 and b["error"] == "malformed_json", f"malformed JSON: {s} {b}")
+    s, b, _ = fleet.device("SN-1", "POST", "/api/v1/device/reports", {"step": 7})
+    check(s == 400 and b["error"] == "bad_field", f"wrong field type: {s}")
+    s, b, _ = fleet.device("SN-1", "POST", "/api/v1/device/reports",
+                           raw=b'{"step":"x","detail":"' + b"a" * 200000 + b'"}')
+    check(s == 413 and b["error"] == "body_too_large", f"oversized body: {s}")
+    s, b, _ = fleet.device("SN-1", "GET", "/image/metadata/timestamp.json",
+                           headers={"X-Padding": "p" * 20000})
+    check(s == 431 and b["error"] == "header_too_large", f"oversized header: {s}")
+    s, b, _ = fleet.operator("POST", "/api/v1/login", None)
+    check(s == 400, f"login without a body: {s}")
+    # Slowloris: a request header trickled one byte at a time is cut off at the request deadline,
+    # while another device is served meanwhile.
+    raw = socket.create_connection(("127.0.0.1", fleet.device_port))
+    tls = fleet.ctx("dev-SN-2").wrap_socket(raw, server_hostname="127.0.0.1")
+    tls.sendall(b"POST /api/v1/device/checkin HTTP/1.1\r\nHost: x\r\n")
+    started = time.time()
+    closed_after = None
+    others_served = 0
+    tls.settimeout(0.25)
+    while time.time() - started < 8:
+        try:
+            tls.sendall(b"X")
+            if tls.recv(1) == b"":
+                closed_after = time.time() - started
+                break
+        except socket.timeout:
+            pass
+        except (ssl.SSLError, OSError):
+            closed_after = time.time() - started
+            break
+        if served_ok(fleet, "SN-3"):
+            others_served += 1
+    tls.close()
+    check(closed_after is not None and closed_after < 4,
+          f"slow client cut off by the request deadline ({closed_after})")
+    check(others_served >= 2, f"others served while the slow client hung on ({others_served})")
+    # Connection limit: idle connections up to the limit, the next one is closed at once.
+    held = []
+    for _ in range(6):
+        held.append(socket.create_connection(("127.0.0.1", fleet.device_port)))
+    time.sleep(0.3)
+    extra = socket.create_connection(("127.0.0.1", fleet.device_port))
+    extra.settimeout(2)
+    try:
+        got = extra.recv(1)
+    except (ConnectionResetError, socket.timeout):
+        got = b""
+    check(got == b"", "a connection over the limit is closed")
+    for h in held:
+        h.close()
+    extra.close()
+    time.sleep(0.3)
+    check(served_ok(fleet) and fleet.alive(), "after all that the server is up and serves SN-1")
+
+
+def case_operator(fleet):
+    fleet.register_all()
+    s, b = fleet.login("admin", "wrong password!")
+    check(s == 401 and b["error"] == "unauthorized", f"wrong password: {s}")
+    s, b = fleet.login("nobody", "whatever-pass")
+    check(s == 401, "unknown account: same 401")
+    s, _, _ = fleet.request(fleet.operator_port, fleet.ctx(), "GET", "/api/v1/devices")
+    check(s == 401, f"no token: {s}")
+    s, _, _ = fleet.operator("GET", "/api/v1/devices", token="isk_" + "0" * 64)
+    check(s == 401, "made-up token refused")
+    for name, role in (("vera", "viewer"), ("otto", "operator")):
+        s, _, _ = fleet.operator("POST", "/api/v1/accounts",
+                                 {"name": name, "role": role, "password": "pw-" + name + "-1234"})
+        check(s == 201, f"admin creates {role} {name}")
+    viewer = fleet.login("vera", "pw-vera-1234")[1]["token"]
+    op = fleet.login("otto", "pw-otto-1234")[1]["token"]
+    s, b, _ = fleet.operator("GET", "/api/v1/devices", token=viewer)
+    check(s == 200 and len(b["devices"]) == 4, "a viewer lists devices")
+    s, b, _ = fleet.operator("POST", "/api/v1/releases", {"name": "r2", "target": "v2.img"},
+                             token=viewer)
+    check(s == 403 and b["error"] == "forbidden", "a viewer may not create a release")
+    s, b, _ = fleet.operator("POST", "/api/v1/accounts",
+                             {"name": "eve", "role": "admin", "password": "pw-eve-12345"}, token=op)
+    check(s == 403, "an operator may not create accounts")
+    s, b, _ = fleet.operator("POST", "/api/v1/releases", {"name": "r2", "target": "v2.img"},
+                             token=op)
+    check(s == 201 and b["version"].startswith("2.0.0") and b["hardware_id"] == HW,
+          "an operator creates a release from a published target")
+    s, b, _ = fleet.operator("POST", "/api/v1/releases", {"name": "rx", "target": "nope.img"},
+                             token=op)
+    check(s == 404, f"a release of an unpublished target is refused: {s}")
+    # Throttling after repeated failures (CR 1.11).
+    codes = [fleet.login("vera", "bad-password-%d" % i)[0] for i in range(6)]
+    check(codes[:5] == [401] * 5 and codes[5] == 429, f"login throttled: {codes}")
+    check(fleet.login("vera", "pw-vera-1234")[0] == 429, "even the right password waits")
+    # Password hashes are Argon2id; tokens stored only as digests.
+    db = sqlite3.connect(os.path.join(fleet.work, "fleet.db"))
+    hashes = [r[0] for r in db.execute("SELECT password_hash FROM accounts")]
+    check(all(h.startswith("$argon2id$") for h in hashes), "passwords stored as Argon2id hashes")
+    digests = [r[0] for r in db.execute("SELECT digest FROM tokens")]
+    check(op not in digests and all(len(d) == 64 for d in digests), "tokens stored as digests")
+    db.close()
+    check(oct(os.stat(os.path.join(fleet.work, "fleet.db")).st_mode & 0o777) == "0o600",
+          "the database file is 0600")
+    s, b, r = fleet.request(fleet.operator_port, fleet.ctx(), "GET", "/.well-known/security.txt")
+    text = b.decode() if isinstance(b, bytes) else str(b)
+    check(s == 200 and "Contact: mailto:psirt@example.com" in text and
+          "Expires: 2027-11-01T00:00:00Z" in text, "security.txt from configuration")
+    s, b, _ = fleet.operator("GET", "/api/v1/events?limit=100")
+    actions = {(e["action"], e["outcome"]) for e in b["events"]}
+    check(("auth.login", "refused") in actions and ("authorization", "refused") in actions and
+          ("auth.login", "throttled") in actions and ("release.create", "ok") in actions,
+          "logins, refusals and changes are audit events")
+
+
+def report(fleet, serial, step, target=None, reason=None):
+    body = {"step": step}
+    if target:
+        body["target"] = target
+    if reason:
+        body["reason"] = reason
+    return fleet.device(serial, "POST", "/api/v1/device/reports", body)
+
+
+def case_rollout(fleet):
+    fleet.register_all()
+    fleet.operator("POST", "/api/v1/releases", {"name": "r2", "target": "v2.img"})
+    fleet.operator("POST", "/api/v1/releases", {"name": "r3", "target": "v3.img"})
+    s, ro, _ = fleet.operator("POST", "/api/v1/rollouts",
+                              {"release": "r2", "group": "line-1", "phases": [1, "50%", "100%"],
+                               "max_failure_rate": 0.3})
+    check(s == 201 and ro["state"] == "active" and ro["wave_size"] == 1, f"rollout created {s}")
+    check(fleet.director_targets("SN-1") == ["v2.img"] and fleet.director_targets("SN-2") == [],
+          "phase 0: only the canary's director metadata lists v2")
+    s, b, _ = fleet.device("SN-1", "GET", "/director/devices/SN-1/metadata/targets.json")
+    check(s == 200 and "v2.img" in b["signed"]["targets"], "the canary reads v2 from the director")
+    s, b, _ = fleet.device("SN-1", "POST", "/api/v1/device/checkin", {"version": "1.0.0"})
+    check(b["assigned_target"] == "v2.img", "check-in answer names the assignment")
+    for step in ("downloading", "installed", "rebooting"):
+        report(fleet, "SN-1", step, "v2.img")
+    check(fleet.director_targets("SN-2") == [], "no progress before the canary's outcome")
+    report(fleet, "SN-1", "confirmed", "v2.img")
+    check(fleet.director_targets("SN-2") == ["v2.img"] and fleet.director_targets("SN-3") == [],
+          "canary confirmed: phase 50% reaches SN-2 only")
+    # SIGKILL during the rollout while reports arrive; every acknowledged report must survive.
+    acked = []
+    stop = threading.Event()
+
+    def reporter(serial):
+        while not stop.is_set():
+            try:
+                s, b, _ = report(fleet, serial, "downloading", "v2.img")
+                if s == 201:
+                    acked.append(b["id"])
+            except Exception:
+                time.sleep(0.01)
+
+    threads = [threading.Thread(target=reporter, args=(sn,)) for sn in ("SN-2", "SN-3")]
+    for t in threads:
+        t.start()
+    while len(acked) < 20:
+        time.sleep(0.01)
+    fleet.proc.send_signal(signal.SIGKILL)
+    fleet.proc.wait(10)
+    stop.set()
+    for t in threads:
+        t.join()
+    db = sqlite3.connect(os.path.join(fleet.work, "fleet.db"))
+    stored = {r[0] for r in db.execute("SELECT id FROM reports")}
+    db.close()
+    lost = [i for i in acked if i not in stored]
+    check(not lost, f"SIGKILL: all {len(acked)} acknowledged reports are stored (lost {lost})")
+    fleet.start()
+    s, b, _ = fleet.operator("GET", f"/api/v1/rollouts/{ro['id']}")
+    check(s == 200 and b["state"] == "active" and b["phase"] == 1, "rollout state survives")
+    report(fleet, "SN-2", "confirmed", "v2.img")
+    s, b, _ = fleet.operator("GET", f"/api/v1/rollouts/{ro['id']}")
+    check(b["phase"] == 2 and fleet.director_targets("SN-4") == ["v2.img"],
+          "after the restart the rollout continues to 100%")
+    report(fleet, "SN-3", "confirmed", "v2.img")
+    report(fleet, "SN-4", "confirmed", "v2.img")
+    s, b, _ = fleet.operator("GET", f"/api/v1/rollouts/{ro['id']}")
+    check(b["state"] == "completed", f"rollout completed ({b['state']})")
+    # A failing release: the canary reverts, the rollout pauses itself, the canary goes back.
+    s, ro3, _ = fleet.operator("POST", "/api/v1/rollouts",
+                               {"release": "r3", "group": "line-1", "phases": [1, "100%"],
+                                "max_failure_rate": 0.2})
+    check(fleet.director_targets("SN-1") == ["v3.img"], "v3 canary assigned")
+    report(fleet, "SN-1", "reverted", "v3.img", "health check failed; bootloader reverted")
+    s, b, _ = fleet.operator("GET", f"/api/v1/rollouts/{ro3['id']}")
+    check(b["state"] == "paused" and "paused by itself" in b["reason"],
+          f"rollout paused by itself: {b['state']} {b['reason']}")
+    check(fleet.director_targets("SN-1") == ["v2.img"] and fleet.director_targets("SN-2") == ["v2.img"],
+          "the canary is back on v2; nobody else got v3")
+    s, b, _ = fleet.operator("GET", "/api/v1/events?limit=200")
+    check(any(e["action"] == "rollout.auto_pause" for e in b["events"]), "auto-pause audited")
+    s, b, _ = fleet.operator("POST", f"/api/v1/rollouts/{ro3['id']}/pause")
+    check(s == 409, "pausing a paused rollout is a conflict")
+    s, b, _ = fleet.operator("POST", f"/api/v1/rollouts/{ro3['id']}/resume")
+    check(s == 200 and b["state"] == "active" and fleet.director_targets("SN-2") == ["v3.img"],
+          "resume: the failure is acknowledged and phase 100% proceeds")
+    s, b, _ = fleet.operator("POST", f"/api/v1/rollouts/{ro3['id']}/abort")
+    check(s == 200 and b["state"] == "aborted" and fleet.director_targets("SN-2") == ["v2.img"],
+          "abort: unfinished devices go back to what they ran")
+    # Artifacts with Range.
+    s, b, _ = fleet.device("SN-1", "GET", "/image/metadata/timestamp.json")
+    check(s == 200, "image metadata served")
+    targets = os.listdir(os.path.join(fleet.base, "image", "targets"))
+    img = [t for t in targets if t.endswith("v2.img")][0]
+    with open(os.path.join(fleet.base, "image", "targets", img), "rb") as f:
+        data = f.read()
+    s, b, r = fleet.device("SN-1", "GET", "/image/targets/" + img, headers={"Range": "bytes=100-199"})
+    check(s == 206 and b == data[100:200] and
+          r.getheader("Content-Range") == f"bytes 100-199/{len(data)}", "Range: 206 with the bytes")
+    s, b, r = fleet.device("SN-1", "GET", "/image/targets/" + img,
+                           headers={"Range": f"bytes={len(data)}-"})
+    check(s == 416 and r.getheader("Content-Range") == f"bytes */{len(data)}", "416 past the end")
+    s, b, r = fleet.device("SN-1", "GET", "/image/targets/" + img)
+    check(s == 200 and b == data, "whole artifact")
+
+
+CASES = {"mtls": case_mtls, "limits": case_limits, "operator": case_operator,
+         "rollout": case_rollout}
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="ironseal-fleet-")
+    limits = {"request_timeout_ms": 1500, "max_connections": 6} if CASE == "limits" else None
+    fleet = None
+    try:
+        fleet = Fleet(work, limits)
+        CASES[CASE](fleet)
+        check(fleet.alive(), "server still running at the end")
+    finally:
+        if fleet:
+            fleet.stop()
+        if failures:
+            print("server log:\n" + open(os.path.join(work, "server.log")).read()[-3000:])
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
