@@ -796,4 +796,19 @@ Result<std::vector<IndexEntry>> CertificateAuthority::list() {
   return out;
 }
 
+Result<std::vector<Bytes>> issue_device_der(CertificateAuthority& ca, ByteView csr_der,
+                                            const DeviceName& authenticated,
+                                            const IssueOptions& options) {
+  auto csr = CertificateRequest::from_der(csr_der);
+  if (!csr) return std::unexpected(csr.error());
+  const auto uris = csr->requested_uris();
+  if (uris.size() != 1 || uris.front() != device_urn(authenticated)) {
+    return fail(ErrorCode::kNotTrusted, "identity_mismatch: the CSR does not name ",
+                device_urn(authenticated), ", the identity the connection proved");
+  }
+  auto issued = ca.issue(*csr, Profile::kDevice, options);
+  if (!issued) return std::unexpected(issued.error());
+  return std::vector<Bytes>{issued->certificate.der(), issued->issuing_ca.der()};
+}
+
 }  // namespace ironseal::pki

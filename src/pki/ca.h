@@ -124,6 +124,14 @@ class CertificateAuthority {
   std::unique_ptr<State> state_;
 };
 
+// EST's issuance step (simpleenroll / simplereenroll), for the fleet server's CertificateIssuer:
+// parses a DER CSR, requires it to name exactly `authenticated` (the identity the TLS client
+// certificate proved; "identity_mismatch" otherwise), issues it with the device profile, and
+// returns DER certificates: the new one first, then the issuing CA.
+Result<std::vector<Bytes>> issue_device_der(CertificateAuthority& ca, ByteView csr_der,
+                                            const DeviceName& authenticated,
+                                            const IssueOptions& options);
+
 // Lower-case hex of a serial number as the index keeps it (accepts "0x", colons and upper case).
 Result<std::string> normalize_serial_hex(std::string_view text);
 

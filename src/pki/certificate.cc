@@ -455,6 +455,21 @@ Result<CertificateRequest> CertificateRequest::from_pem(std::string_view pem) {
   return CertificateRequest(std::move(h));
 }
 
+Result<CertificateRequest> CertificateRequest::from_der(ByteView der) {
+  const unsigned char* p = der.data();
+  auto h = std::make_shared<RequestHandle>();
+  h->req.reset(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+  if (!h->req || p != der.data() + der.size()) {
+    return fail(ErrorCode::kMalformed,
+                "csr_malformed: not a DER certificate request: ", ossl::drain_errors());
+  }
+  if (X509_REQ_get0_pubkey(h->req.get()) == nullptr) {
+    return fail(ErrorCode::kMalformed,
+                "csr_malformed: the public key does not parse: ", ossl::drain_errors());
+  }
+  return CertificateRequest(std::move(h));
+}
+
 Result<CertificateRequest> CertificateRequest::load(const std::filesystem::path& path) {
   auto text = read_file(path);
   if (!text) return std::unexpected(text.error());

@@ -542,6 +542,35 @@ TEST_F(Pki, AStolenIssuingCaKeyStaysInsideItsConstraints) {
             "wrong_purpose");
 }
 
+TEST_F(Pki, EstIssuanceRequiresTheCsrToNameTheAuthenticatedDevice) {
+  IRONSEAL_REQUIREMENTS("CR 1.2; CR 1.8");
+  auto k = key();
+  auto csr = CertificateRequest::for_device(k, {"SN-0030", "plc-x1"});
+  ASSERT_TRUE(csr);
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  ASSERT_EQ(i2d_X509_REQ_bio(bio.get(), csr->handle().req.get()), 1);
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  const Bytes der(data, data + len);
+  // A device authenticated as SN-0031 asking for SN-0030's name is refused.
+  auto wrong = issue_device_der(*ca_, der, {"SN-0031", "plc-x1"}, at(kNow));
+  ASSERT_FALSE(wrong);
+  EXPECT_TRUE(wrong.error().message.starts_with("identity_mismatch")) << wrong.error().message;
+  auto chain = issue_device_der(*ca_, der, {"SN-0030", "plc-x1"}, at(kNow));
+  ASSERT_TRUE(chain) << chain.error().message;
+  ASSERT_EQ(chain->size(), 2u);
+  auto leaf = Certificate::from_der(chain->front());
+  ASSERT_TRUE(leaf);
+  EXPECT_EQ(leaf->spki_der(), k.spki_der());
+  EXPECT_EQ(chain->back(), ca_->issuing_ca(Profile::kDevice).der());
+  // Trailing garbage after the DER is not a CSR.
+  Bytes padded = der;
+  padded.push_back(0);
+  auto bad = issue_device_der(*ca_, padded, {"SN-0030", "plc-x1"}, at(kNow));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kMalformed);
+}
+
 TEST_F(Pki, DeviceNamesAreRestrictedToAnUnambiguousAlphabet) {
   IRONSEAL_REQUIREMENTS("CR 1.8");
   EXPECT_TRUE(parse_device_urn("urn:ironseal:device:plc-x1:SN-1"));
