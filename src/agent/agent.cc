@@ -184,11 +184,12 @@ Result<CycleResult> Agent::follow_trial(CycleResult result) {
         report("confirmed", target, "", detail);
       } else {
         result.outcome = "reverted";
-        result.reason = std::string("bootloader reverted after ") +
-                        boot::boot_event_name(st->last_event) +
-                        (st->image_status != 0
-                             ? std::string(": ") + boot::check_name(st->image_status)
-                             : std::string(": the firmware never confirmed its trial"));
+        result.reason =
+            std::string("the bootloader reverted to the previous image: ") +
+            (st->image_status != 0 ? std::string("the trial image failed its check (") +
+                                         boot::check_name(st->image_status) + ")"
+                                   : "the firmware never confirmed its trial (" +
+                                         std::to_string(boots) + " boots)");
         report("reverted", target, result.reason, detail);
         state_["failed"][state_.value("sha256", target)] = result.reason;
       }

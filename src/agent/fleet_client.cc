@@ -81,7 +81,18 @@ Result<FleetClient::Response> FleetClient::request(const std::string& method,
                 std::to_string(limits_.max_response_bytes), " bytes");
   }
   if (rc != CURLE_OK) {
-    return fail(ErrorCode::kIo, url, ": ", error_text[0] ? error_text : curl_easy_strerror(rc));
+    const std::string why = error_text[0] ? error_text : curl_easy_strerror(rc);
+    // Trust refusals, either way round, are not "try again later": the server does not trust
+    // this device's certificate (a TLS alert: revoked, unknown CA, expired, none), or the device
+    // does not trust the server's.
+    if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+      return fail(ErrorCode::kNotTrusted, url, ": the server's certificate is not trusted: ", why);
+    }
+    if (why.find("alert") != std::string::npos) {
+      return fail(ErrorCode::kNotTrusted, url,
+                  ": the server refused this device's certificate: ", why);
+    }
+    return fail(ErrorCode::kIo, url, ": ", why);
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
   char* ct = nullptr;

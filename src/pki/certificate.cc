@@ -460,14 +460,23 @@ Result<CertificateRequest> CertificateRequest::from_der(ByteView der) {
   auto h = std::make_shared<RequestHandle>();
   h->req.reset(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
   if (!h->req || p != der.data() + der.size()) {
-    return fail(ErrorCode::kMalformed,
-                "csr_malformed: not a DER certificate request: ", ossl::drain_errors());
+    return fail(ErrorCode::kMalformed, "csr_malformed: not one DER certificate request: ",
+                ossl::drain_errors());
   }
   if (X509_REQ_get0_pubkey(h->req.get()) == nullptr) {
-    return fail(ErrorCode::kMalformed,
-                "csr_malformed: the public key does not parse: ", ossl::drain_errors());
+    return fail(ErrorCode::kMalformed, "csr_malformed: the public key does not parse: ",
+                ossl::drain_errors());
   }
   return CertificateRequest(std::move(h));
+}
+
+Bytes CertificateRequest::der() const {
+  unsigned char* out = nullptr;
+  const int n = i2d_X509_REQ(handle_->req.get(), &out);
+  if (n <= 0) return {};
+  Bytes b(out, out + n);
+  OPENSSL_free(out);
+  return b;
 }
 
 Result<CertificateRequest> CertificateRequest::load(const std::filesystem::path& path) {

@@ -127,9 +127,9 @@ Result<Bytes> certs_only_pkcs7(const std::vector<Certificate>& certs);
 class CertificateRequest {
  public:
   static Result<CertificateRequest> from_pem(std::string_view pem);
-  // DER PKCS#10, as EST (RFC 7030) carries it (base64-decoded by the caller); trailing bytes are
-  // refused.
+  // Exactly one DER request, nothing after it (EST sends DER).
   static Result<CertificateRequest> from_der(ByteView der);
+  Bytes der() const;
   static Result<CertificateRequest> load(const std::filesystem::path& path);
 
   // A device's CSR: subject CN and serialNumber = serial, and a requested subjectAltName URI with
