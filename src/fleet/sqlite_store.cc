@@ -2,6 +2,7 @@
 // durable before it returns (WAL is fsynced at commit), which is what lets the service acknowledge
 // a report only after the row is on disk. Each public write outside transaction() is its own
 // implicit transaction, so it is durable on return as well.
+#include <unordered_map>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -96,46 +97,86 @@ std::vector<Phase> phases_from_text(const unsigned char* text) {
   return out;
 }
 
-class Statement {
+// Prepared statements are kept per connection and reused (SQLITE_PREPARE_PERSISTENT): the
+// device listener's hot path (identity check, check-in) would otherwise compile the same SQL on
+// every request. Keyed by the SQL text's address: every statement here is a string literal.
+class StatementCache {
  public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    sqlite3_stmt* s = nullptr;
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
-    stmt_.reset(s);
+  explicit StatementCache(sqlite3* db) : db_(db) {}
+  ~StatementCache() {
+    for (auto& [sql, stmt] : idle_) sqlite3_finalize(stmt);
   }
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Statement& bind(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
+  StatementCache(const StatementCache&) = delete;
+  StatementCache& operator=(const StatementCache&) = delete;
+  sqlite3* db() const { return db_; }
+  // A statement for `sql`: an idle cached one, or a newly prepared one (also when the cached one
+  // is in use by an enclosing Statement).
+  sqlite3_stmt* take(const char* sql, int* rc) {
+    if (auto it = idle_.find(sql); it != idle_.end()) {
+      sqlite3_stmt* stmt = it->second;
+      idle_.erase(it);
+      *rc = SQLITE_OK;
+      return stmt;
+    }
+    sqlite3_stmt* stmt = nullptr;
+    *rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    return stmt;
   }
-  Statement& bind(int i, std::int64_t v) {
-    sqlite3_bind_int64(stmt_.get(), i, v);
-    return *this;
+  void give_back(const char* sql, sqlite3_stmt* stmt) {
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (!idle_.emplace(sql, stmt).second) sqlite3_finalize(stmt);
   }
-  Statement& bind(int i, double v) {
-    sqlite3_bind_double(stmt_.get(), i, v);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE, or an error code.
-  int step() { return sqlite3_step(stmt_.get()); }
-  std::string text(int col) const {
-    const unsigned char* t = sqlite3_column_text(stmt_.get(), col);
-    return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
-  }
-  const unsigned char* raw(int col) const { return sqlite3_column_text(stmt_.get(), col); }
-  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
-  double real(int col) const { return sqlite3_column_double(stmt_.get(), col); }
-  const char* error() const { return sqlite3_errmsg(db_); }
 
  private:
   sqlite3* db_;
-  std::unique_ptr<sqlite3_stmt, StmtCloser> stmt_;
+  std::unordered_map<const char*, sqlite3_stmt*> idle_;
+};
+
+class Statement {
+ public:
+  Statement(StatementCache& cache, const char* sql) : cache_(cache), sql_(sql) {
+    stmt_ = cache.take(sql, &rc_);
+  }
+  ~Statement() {
+    if (stmt_ != nullptr) cache_.give_back(sql_, stmt_);
+  }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK && stmt_ != nullptr; }
+  Statement& bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Statement& bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE, or an error code.
+  int step() { return sqlite3_step(stmt_); }
+  std::string text(int col) const {
+    const unsigned char* t = sqlite3_column_text(stmt_, col);
+    return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+  }
+  const unsigned char* raw(int col) const { return sqlite3_column_text(stmt_, col); }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const { return sqlite3_column_double(stmt_, col); }
+  const char* error() const { return sqlite3_errmsg(cache_.db()); }
+
+ private:
+  StatementCache& cache_;
+  const char* sql_;
+  sqlite3_stmt* stmt_ = nullptr;
   int rc_ = SQLITE_ERROR;
 };
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(DbPtr db) : db_(std::move(db)) {}
+  explicit SqliteStore(DbPtr db) : db_(std::move(db)), cache_(db_.get()) {}
 
   Result<void> exec(const char* sql) {
     char* err = nullptr;
@@ -162,7 +203,7 @@ class SqliteStore final : public Store {
   }
 
   Result<void> add_device(const Device& d) override {
-    Statement s(db_.get(),
+    Statement s(cache_,
                 "INSERT INTO devices(serial, hardware_id, grp, registered_at, assigned_target) "
                 "VALUES(?,?,?,?,?)");
     s.bind(1, d.serial).bind(2, d.hardware_id).bind(3, d.group).bind(4, d.registered_at);
@@ -171,7 +212,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<Device>> device(const std::string& serial) override {
-    Statement s(db_.get(), kDeviceSelect " WHERE serial = ?");
+    Statement s(cache_, kDeviceSelect " WHERE serial = ?");
     s.bind(1, serial);
     const int rc = s.step();
     if (rc == SQLITE_DONE) return std::optional<Device>();
@@ -180,7 +221,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<Device>> devices(const std::optional<std::string>& group) override {
-    Statement s(db_.get(), group ? kDeviceSelect " WHERE grp = ? ORDER BY rowid"
+    Statement s(cache_, group ? kDeviceSelect " WHERE grp = ? ORDER BY rowid"
                                  : kDeviceSelect " ORDER BY rowid");
     if (group) s.bind(1, *group);
     std::vector<Device> out;
@@ -192,34 +233,34 @@ class SqliteStore final : public Store {
 
   Result<void> record_checkin(const std::string& serial, const std::string& version,
                               const Json& state, std::int64_t time) override {
-    Statement s(db_.get(),
+    Statement s(cache_,
                 "UPDATE devices SET version = ?, state = ?, last_seen = ? WHERE serial = ?");
     s.bind(1, version).bind(2, state.dump()).bind(3, time).bind(4, serial);
     return done(s, "record check-in", false);
   }
 
   Result<void> set_assigned_target(const std::string& serial, const std::string& target) override {
-    Statement s(db_.get(), "UPDATE devices SET assigned_target = ? WHERE serial = ?");
+    Statement s(cache_, "UPDATE devices SET assigned_target = ? WHERE serial = ?");
     s.bind(1, target).bind(2, serial);
     return done(s, "assign target", false);
   }
 
   Result<std::int64_t> add_report(const Report& r) override {
-    Statement s(db_.get(),
+    Statement s(cache_,
                 "INSERT INTO reports(serial, time, step, target, rollout_id, detail) "
                 "VALUES(?,?,?,?,?,?)");
     s.bind(1, r.serial).bind(2, r.time).bind(3, r.step).bind(4, r.target);
     s.bind(5, r.rollout_id).bind(6, r.detail.dump());
     if (auto ok = done(s, "add report", false); !ok) return std::unexpected(ok.error());
     const std::int64_t id = sqlite3_last_insert_rowid(db_.get());
-    Statement u(db_.get(), "UPDATE devices SET last_event = ? WHERE serial = ?");
+    Statement u(cache_, "UPDATE devices SET last_event = ? WHERE serial = ?");
     u.bind(1, r.step).bind(2, r.serial);
     if (auto ok = done(u, "update last event", false); !ok) return std::unexpected(ok.error());
     return id;
   }
 
   Result<std::vector<Report>> reports(const std::string& serial, std::size_t limit) override {
-    Statement s(db_.get(),
+    Statement s(cache_,
                 "SELECT id, serial, time, step, target, rollout_id, detail FROM reports "
                 "WHERE serial = ? ORDER BY id DESC LIMIT ?");
     s.bind(1, serial).bind(2, static_cast<std::int64_t>(limit));
@@ -234,13 +275,13 @@ class SqliteStore final : public Store {
   }
 
   Result<std::int64_t> report_count() override {
-    Statement s(db_.get(), "SELECT COUNT(*) FROM reports");
+    Statement s(cache_, "SELECT COUNT(*) FROM reports");
     if (s.step() != SQLITE_ROW) return fail(ErrorCode::kIo, "store: count reports: ", s.error());
     return s.integer(0);
   }
 
   Result<void> add_release(const Release& r) override {
-    Statement s(db_.get(),
+    Statement s(cache_,
                 "INSERT INTO releases(name, target, version, hardware_id, created_at) "
                 "VALUES(?,?,?,?,?)");
     s.bind(1, r.name).bind(2, r.target).bind(3, r.version).bind(4, r.hardware_id);
@@ -249,7 +290,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<Release>> release(const std::string& name) override {
-    Statement s(db_.get(), kReleaseSelect " WHERE name = ?");
+    Statement s(cache_, kReleaseSelect " WHERE name = ?");
     s.bind(1, name);
     const int rc = s.step();
     if (rc == SQLITE_DONE) return std::optional<Release>();
@@ -258,7 +299,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<Release>> releases() override {
-    Statement s(db_.get(), kReleaseSelect " ORDER BY created_at, name");
+    Statement s(cache_, kReleaseSelect " ORDER BY created_at, name");
     std::vector<Release> out;
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) out.push_back(release_row(s));
@@ -268,7 +309,7 @@ class SqliteStore final : public Store {
 
   Result<std::int64_t> add_rollout(const Rollout& r,
                                    const std::vector<RolloutMember>& members) override {
-    Statement s(db_.get(),
+    Statement s(cache_,
                 "INSERT INTO rollouts(release, grp, phases, max_failure_rate, state, phase, "
                 "acknowledged_failures, reason, created_at, updated_at) "
                 "VALUES(?,?,?,?,?,?,?,?,?,?)");
@@ -281,7 +322,7 @@ class SqliteStore final : public Store {
     const std::int64_t id = sqlite3_last_insert_rowid(db_.get());
     for (RolloutMember m : members) {
       m.rollout_id = id;
-      Statement ms(db_.get(),
+      Statement ms(cache_,
                    "INSERT INTO rollout_members(rollout_id, serial, position, baseline_target, "
                    "state, reason, updated_at) VALUES(?,?,?,?,?,?,?)");
       ms.bind(1, m.rollout_id).bind(2, m.serial).bind(3, static_cast<std::int64_t>(m.position));
@@ -293,7 +334,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<Rollout>> rollout(std::int64_t id) override {
-    Statement s(db_.get(), kRolloutSelect " WHERE id = ?");
+    Statement s(cache_, kRolloutSelect " WHERE id = ?");
     s.bind(1, id);
     const int rc = s.step();
     if (rc == SQLITE_DONE) return std::optional<Rollout>();
@@ -302,7 +343,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<Rollout>> rollouts() override {
-    Statement s(db_.get(), kRolloutSelect " ORDER BY id");
+    Statement s(cache_, kRolloutSelect " ORDER BY id");
     std::vector<Rollout> out;
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) out.push_back(rollout_row(s));
@@ -311,7 +352,7 @@ class SqliteStore final : public Store {
   }
 
   Result<void> update_rollout(const Rollout& r) override {
-    Statement s(db_.get(),
+    Statement s(cache_,
                 "UPDATE rollouts SET state = ?, phase = ?, acknowledged_failures = ?, reason = ?, "
                 "updated_at = ? WHERE id = ?");
     s.bind(1, std::string(rollout_state_name(r.state))).bind(2, static_cast<std::int64_t>(r.phase));
@@ -321,7 +362,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<RolloutMember>> members(std::int64_t rollout_id) override {
-    Statement s(db_.get(),
+    Statement s(cache_,
                 "SELECT rollout_id, serial, position, baseline_target, state, reason, updated_at "
                 "FROM rollout_members WHERE rollout_id = ? ORDER BY position");
     s.bind(1, rollout_id);
@@ -343,7 +384,7 @@ class SqliteStore final : public Store {
   }
 
   Result<void> update_member(const RolloutMember& m) override {
-    Statement s(db_.get(),
+    Statement s(cache_,
                 "UPDATE rollout_members SET state = ?, reason = ?, updated_at = ? "
                 "WHERE rollout_id = ? AND serial = ?");
     s.bind(1, std::string(member_state_name(m.state))).bind(2, m.reason).bind(3, m.updated_at);
@@ -352,14 +393,14 @@ class SqliteStore final : public Store {
   }
 
   Result<void> add_account(const Account& a) override {
-    Statement s(db_.get(),
+    Statement s(cache_,
                 "INSERT INTO accounts(name, role, password_hash, created_at) VALUES(?,?,?,?)");
     s.bind(1, a.name).bind(2, a.role).bind(3, a.password_hash).bind(4, a.created_at);
     return done(s, "add account", true);
   }
 
   Result<std::optional<Account>> account(const std::string& name) override {
-    Statement s(db_.get(),
+    Statement s(cache_,
                 "SELECT name, role, password_hash, created_at FROM accounts WHERE name = ?");
     s.bind(1, name);
     const int rc = s.step();
@@ -369,13 +410,13 @@ class SqliteStore final : public Store {
   }
 
   Result<void> add_token(const Token& t) override {
-    Statement s(db_.get(), "INSERT INTO tokens(digest, account, expires_at) VALUES(?,?,?)");
+    Statement s(cache_, "INSERT INTO tokens(digest, account, expires_at) VALUES(?,?,?)");
     s.bind(1, t.digest).bind(2, t.account).bind(3, t.expires_at);
     return done(s, "add token", false);
   }
 
   Result<std::optional<Token>> token(const std::string& digest) override {
-    Statement s(db_.get(), "SELECT digest, account, expires_at FROM tokens WHERE digest = ?");
+    Statement s(cache_, "SELECT digest, account, expires_at FROM tokens WHERE digest = ?");
     s.bind(1, digest);
     const int rc = s.step();
     if (rc == SQLITE_DONE) return std::optional<Token>();
@@ -384,7 +425,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::int64_t> add_event(const Event& e) override {
-    Statement s(db_.get(),
+    Statement s(cache_,
                 "INSERT INTO events(time, actor, action, outcome, detail) VALUES(?,?,?,?,?)");
     s.bind(1, e.time).bind(2, e.actor).bind(3, e.action).bind(4, e.outcome);
     s.bind(5, e.detail.dump());
@@ -393,7 +434,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<Event>> events(std::size_t limit) override {
-    Statement s(db_.get(),
+    Statement s(cache_,
                 "SELECT id, time, actor, action, outcome, detail FROM events "
                 "ORDER BY id DESC LIMIT ?");
     s.bind(1, static_cast<std::int64_t>(limit));
@@ -451,6 +492,7 @@ static Device device_row(const Statement& s) {
   }
 
   DbPtr db_;
+  StatementCache cache_;  // after db_: statements are finalized before the connection closes
 };
 
 }  // namespace
