@@ -77,6 +77,7 @@ struct SimArgs {
   // run
   std::uint32_t parallel = 16;
   double interval = 2;
+  double max_backoff = 60;
   std::uint32_t cycles = 0;
   std::string until_target;
   double timeout = 600;
@@ -607,7 +608,8 @@ Result<void> run_simulation(const SimArgs& a) {
         ++total_errors;
         ++d.errors;
         d.error = r.error().message;
-        wait = std::min(60.0, a.interval * std::pow(2.0, std::min<std::uint32_t>(d.errors, 6)));
+        wait = std::min(a.max_backoff,
+                          a.interval * std::pow(2.0, std::min<std::uint32_t>(d.errors, 16)));
         if (a.verbose) {
           std::lock_guard l2(log_mutex);
           std::cerr << d.serial << ": cycle failed: " << d.error << "\n";
@@ -716,6 +718,9 @@ void register_simulate_commands(CLI::App& app) {
   sim->add_option("--parallel", a->parallel, "Devices cycling at once (threads; default 16)")
       ->check(CLI::Range(1u, 1024u))->group(run);
   sim->add_option("--interval", a->interval, "Seconds between a device's check-ins (default 2)")
+      ->check(CLI::Range(0.0, 3600.0))->group(run);
+  sim->add_option("--max-backoff", a->max_backoff,
+                  "Longest wait after failed cycles, seconds (doubling from --interval; default 60)")
       ->check(CLI::Range(0.0, 3600.0))->group(run);
   sim->add_option("--until-target", a->until_target,
                   "Stop when every device has this target confirmed")->group(run);
