@@ -117,6 +117,14 @@ ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); pri
 
 echo "== (a) check-ins over mTLS with keep-alive, $kconn connections, ${secs} s"
 load_line
+# PERF_OUT=FILE [PERF_STAGE=a|a2|b]: also record a CPU profile of the fleet server during that
+# stage (perf record --call-graph dwarf).
+profile() {
+  if [ -n "${PERF_OUT:-}" ] && [ "${PERF_STAGE:-a}" = "$1" ]; then
+    perf record -q --call-graph dwarf -F 499 -p "$server_pid" -o "$PERF_OUT" -- sleep "$secs" 2>/dev/null &
+  fi
+}
+profile a
 a_srv=$("${load[@]}" --label ironseal-server --connect "127.0.0.1:$dport" --connections "$kconn" \
   --method POST --path /api/v1/device/checkin --body-file checkin.json --server-pid "$server_pid")
 echo "$a_srv"
@@ -125,8 +133,20 @@ a_ngx=$("${load[@]}" --label nginx --connect "127.0.0.1:$nport" --connections "$
   --method POST --path /api/v1/device/checkin --body-file checkin.json --server-pid "$nginx_worker")
 echo "$a_ngx"
 
+echo "== (a2) for comparison: GET of a repository file (timestamp.json) with keep-alive: the"
+echo "   transport, authentication and registered-device check without the check-in's store work"
+load_line
+profile a2
+a2_srv=$("${load[@]}" --label ironseal-server --connect "127.0.0.1:$dport" --connections "$kconn" \
+  --path /image/metadata/timestamp.json --server-pid "$server_pid")
+echo "$a2_srv"
+a2_ngx=$("${load[@]}" --label nginx --connect "127.0.0.1:$nport" --connections "$kconn" \
+  --path /image/metadata/timestamp.json --server-pid "$nginx_worker")
+echo "$a2_ngx"
+
 echo "== (b) new mutual-TLS handshakes (+ one GET of timestamp.json each), $hconn at once, ${secs} s"
 load_line
+profile b
 b_srv=$("${load[@]}" --label ironseal-server --connect "127.0.0.1:$dport" --connections "$hconn" \
   --mode handshake --path /image/metadata/timestamp.json --server-pid "$server_pid")
 echo "$b_srv"
@@ -139,5 +159,6 @@ load_line
 echo "== ratios (ironseal-server / nginx)"
 echo "check-ins/s:                 $(ratio "$(field "$a_srv" per_second)" "$(field "$a_ngx" per_second)")  (goal >= 0.5)"
 echo "check-ins per server CPU-s:  $(ratio "$(field "$a_srv" per_server_cpu_second)" "$(field "$a_ngx" per_server_cpu_second)")"
+echo "file GETs per server CPU-s:  $(ratio "$(field "$a2_srv" per_server_cpu_second)" "$(field "$a2_ngx" per_server_cpu_second)")"
 echo "handshakes/s:                $(ratio "$(field "$b_srv" per_second)" "$(field "$b_ngx" per_second)")"
 echo "handshakes per server CPU-s: $(ratio "$(field "$b_srv" per_server_cpu_second)" "$(field "$b_ngx" per_server_cpu_second)")  (goal >= 0.8)"
