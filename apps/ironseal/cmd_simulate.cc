@@ -308,12 +308,16 @@ Result<void> write_private(const fs::path& path, const std::string& text) {
   return write_file_atomic(path, as_bytes(text), {.mode = 0600, .exclusive = false});
 }
 
-// Makes DIR/SERIAL a provisioned device with roots for updates and an identity. A device left
-// half-made by an interrupted set-up has no device.json yet, so it is made again.
+// Makes DIR/SERIAL a provisioned device with roots for updates and an identity. It is built in
+// DIR/SERIAL.partial and renamed when complete, so an interrupted set-up leaves no half device
+// under the real name (the .partial directory is made again on the next run).
 Result<void> make_device(const SimArgs& a, const Factory& f, const std::string& serial,
                          const fs::path& dir) {
   std::error_code ec;
-  fs::remove_all(dir, ec);
+  if (fs::exists(dir, ec)) {
+    return fail(ErrorCode::kInvalidArgument, dir.string(),
+                " exists but holds no device (device.json); refusing to touch it");
+  }
   boot::DeviceConfig config = f.config;
   config.serial = serial;
   // Provisioning writes device.json last through save_device; build in a scratch name so that a

@@ -76,6 +76,12 @@ expect 0 "set-up again: nothing to create, nothing new registered" -- "$IRONSEAL
   "${setup[@]}" --group sim --register --setup-only --json
 contains out.txt '"created": 0' "existing devices are kept"
 contains out.txt '"registered": 0' "registering again is idempotent"
+mkdir sim/SIM-00005 && echo "not a device" >sim/SIM-00005/notes.txt
+expect 2 "a directory that holds no device is not overwritten" -- "$IRONSEAL" fleet simulate \
+  --devices 5 --dir sim "${inputs[@]}" --setup-only
+contains err.txt "refusing to touch it" "and says so"
+[ -f sim/SIM-00005/notes.txt ] && [ ! -e sim/SIM-00005/device.json ]; ok $? "its contents are left alone"
+rm -rf sim/SIM-00005
 expect 0 "devices listed by the server" -- "$IRONSEAL" fleet devices --group sim
 contains out.txt "SIM-00004" "the server knows the simulated devices"
 
