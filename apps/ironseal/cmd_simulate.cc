@@ -678,8 +678,8 @@ void register_simulate_commands(CLI::App& app) {
   CLI::App* fleet = app.get_subcommand("fleet");
   auto a = std::make_shared<SimArgs>();
   CLI::App* sim = fleet->add_subcommand(
-      "simulate",
-      "Drive N simulated devices in this one process against a fleet server (scale tests).\n"
+      "simulate", "Drive N simulated devices in this one process against a fleet server (scale tests).");
+  sim->footer(
       "Each device is a device directory under DIR (flash, OTP, boot state, identity/) with its\n"
       "own key and certificate, and runs the real agent: check-in over mutual TLS, director,\n"
       "streaming install, trial boot, reports. The power cycle is in-process: the boot core's\n"
