@@ -27,6 +27,8 @@ void register_update_commands(CLI::App& app);
 void register_pki_commands(CLI::App& app);
 void register_fleet_commands(CLI::App& app);
 void register_attest_commands(CLI::App& app);
+// After register_fleet_commands: adds `fleet simulate` to it.
+void register_simulate_commands(CLI::App& app);
 
 // Prints JSON to stdout, two-space indented, with a final newline.
 void print_json(const nlohmann::json& j);

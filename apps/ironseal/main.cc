@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   cli::register_pki_commands(app);
   cli::register_fleet_commands(app);
   cli::register_attest_commands(app);
+  cli::register_simulate_commands(app);
 
   try {
     app.parse(argc, argv);

@@ -127,6 +127,9 @@ struct FleetServer::Impl {
         continue;
       }
       metrics.connections_accepted++;
+      // No Nagle: a response goes out as several small writes (TLS records for the header, then
+      // the body chunks); with Nagle the later ones wait for the client's delayed ACK (~40 ms).
+      socket.set_option(tcp::no_delay(true), ec);
       std::string address;
       {
         auto ep = socket.remote_endpoint(ec);
@@ -320,7 +323,10 @@ struct FleetServer::Impl {
       co_await http::async_write_header(stream, sr, net::redirect_error(use_awaitable, ec));
       if (ec) break;
       if (!head) {
-        std::vector<std::uint8_t> chunk(kFileChunk);
+        // Sized to the response: a 64 KiB zero-filled buffer for a 300-byte metadata file costs
+        // more than serving it (fresh pages on every request).
+        std::vector<std::uint8_t> chunk(
+            static_cast<std::size_t>(std::min<std::uint64_t>(out.file->length, kFileChunk)));
         std::uint64_t off = out.file->offset;
         std::uint64_t left = out.file->length;
         bool failed = false;
