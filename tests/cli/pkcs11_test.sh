@@ -20,10 +20,10 @@ mkdir tokens
 printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
   "$work" >softhsm2.conf
 export SOFTHSM2_CONF=$work/softhsm2.conf
-softhsm2-util --init-token --free --label release --so-pin 12345678 --pin 4321 >/dev/null ||
+softhsm2-util --init-token --free --label release --so-pin 12345678 --pin "test-PIN#q7" >/dev/null ||
   { echo "FAIL: softhsm2-util --init-token"; exit 1; }
 unset IRONSEAL_PKCS11_PIN IRONSEAL_PKCS11_MODULE
-(umask 077 && echo 4321 >pin)
+(umask 077 && echo "test-PIN#q7" >pin)
 KEY="pkcs11:token=release;object=fw-ed25519?pin-source=file:$work/pin"
 head -c 5000 /dev/zero | tr '\0' '\125' >fw.bin
 
@@ -51,7 +51,7 @@ IRONSEAL_PKCS11_PIN=0000 expect 3 "wrong PIN refused" -- "${SIGN[@]}" \
   --key "pkcs11:token=release;object=fw-ed25519" fw.bin bad.img
 contains err.txt "wrong PIN" "wrong PIN says so"
 expect 2 "PIN on the command line refused" -- "${SIGN[@]}" \
-  --key "pkcs11:token=release;object=fw-ed25519?pin-value=4321" fw.bin bad.img
+  --key "pkcs11:token=release;object=fw-ed25519?pin-value=test-PIN%23q7" fw.bin bad.img
 chmod 644 pin
 expect 3 "PIN file readable by others refused" -- "${SIGN[@]}" --key "$KEY" fw.bin bad.img
 expect 3 "unknown object" -- "$IRONSEAL" key public "pkcs11:token=release;object=absent"
@@ -77,6 +77,6 @@ assert "fw.img" in targets["signed"]["targets"]
 PY
 ok $? "targets.json is signed by the token key that root names"
 grep -q 'pkcs11:token=release;object=fw-p256' R/repo.json; ok $? "repo.json references the URI"
-! grep -rq 4321 R; ok $? "the PIN is nowhere in the repository"
+! grep -rqF "test-PIN#q7" R; ok $? "the PIN is nowhere in the repository (a PIN that cannot occur in hex, base64 or dates)"
 
 finish
