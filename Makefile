@@ -1,7 +1,7 @@
 # ironseal's front door. `make demo` and `make test` install what is missing (scripts/setup.sh),
 # build, and run. Build trees: build/ (release, -Werror; with the Cortex-M33 firmware in
 # build/firmware/ and its QEMU scenarios), build-asan/ (ASan+UBSan),
-# build-fuzz/ (clang + libFuzzer).
+# build-fuzz/ (clang 16 + libFuzzer).
 .PHONY: all setup build build-asan build-fuzz demo test test-unit test-asan fuzz bench clean
 
 JOBS ?= $(shell nproc)
@@ -22,7 +22,7 @@ build-asan: setup
 	@cmake --build build-asan -j $(JOBS)
 
 build-fuzz: setup
-	@CC=clang CXX=clang++ cmake -S . -B build-fuzz $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIRONSEAL_FUZZ=ON >/dev/null
+	@CC=clang-16 CXX=clang++-16 cmake -S . -B build-fuzz $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIRONSEAL_FUZZ=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 
 demo: build
