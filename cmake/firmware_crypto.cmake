@@ -33,7 +33,10 @@ target_include_directories(ironseal_fw_crypto_host
 # SYSTEM: libsodium's private headers define static helpers that not every includer uses.
 target_include_directories(ironseal_fw_crypto_host SYSTEM PRIVATE ${_sodium}/include/sodium)
 target_compile_definitions(ironseal_fw_crypto_host PRIVATE ${IRONSEAL_FW_SODIUM_DEFINITIONS})
-if(NOT IRONSEAL_FUZZ)
+if(IRONSEAL_FUZZ)
+  # The fuzz target compiles these sources itself; the library is for the host tests only.
+  set_target_properties(ironseal_fw_crypto_host PROPERTIES EXCLUDE_FROM_ALL ON)
+else()
   target_link_libraries(ironseal_fw_crypto_host PUBLIC ironseal_image_portable)
 endif()
 # libsodium's own files are compiled as Debian ships them, without ironseal's warning set.

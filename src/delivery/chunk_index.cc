@@ -54,7 +54,10 @@ Result<ChunkIndex> parse_chunk_index(ByteView b) {
   if (!valid_chunk_size(index.chunk_size)) {
     return fail(ErrorCode::kMalformed, "chunk size is not a power of two in 4 KiB..16 MiB");
   }
-  const std::uint64_t expected = (index.image_size + index.chunk_size - 1) / index.chunk_size;
+  // ceil(image_size / chunk_size) without the overflow of image_size + chunk_size - 1, which
+  // let an image size near 2^64 pass with a count of 0 (found by fuzz/chunk_index_fuzz.cc).
+  const std::uint64_t expected =
+      index.image_size / index.chunk_size + (index.image_size % index.chunk_size != 0 ? 1 : 0);
   if (index.image_size == 0 || count != expected) {
     return fail(ErrorCode::kMalformed, "chunk count does not match the image size");
   }

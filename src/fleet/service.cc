@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "fleet/auth.h"
+#include "fleet/request_parse.h"
 
 namespace ironseal::fleet {
 namespace {
@@ -59,50 +60,6 @@ HttpResponse from_error(const Error& e) {
     return error_response(500, code, "internal error (see the server log)");
   }
   return error_response(status, code, e.message);
-}
-
-// Path segments of the request target (query removed). Refuses percent-encoding, empty, "." and
-// ".." segments: no route needs them, and refusing them closes path tricks.
-std::optional<std::vector<std::string>> split_path(std::string_view target) {
-  const auto q = target.find('?');
-  std::string_view path = target.substr(0, q);
-  if (path.empty() || path.front() != '/' || path.size() > 1024) return std::nullopt;
-  std::vector<std::string> out;
-  std::size_t pos = 1;
-  while (pos <= path.size()) {
-    auto next = path.find('/', pos);
-    if (next == std::string_view::npos) next = path.size();
-    std::string_view seg = path.substr(pos, next - pos);
-    if (seg.empty()) {
-      if (next == path.size()) break;  // trailing slash
-      return std::nullopt;
-    }
-    if (seg == "." || seg == "..") return std::nullopt;
-    for (char c : seg) {
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '.' || c == '_' || c == '-' || c == '+';
-      if (!ok) return std::nullopt;
-    }
-    out.emplace_back(seg);
-    pos = next + 1;
-  }
-  return out;
-}
-
-std::string query_param(std::string_view target, std::string_view name) {
-  const auto q = target.find('?');
-  if (q == std::string_view::npos) return {};
-  std::string_view query = target.substr(q + 1);
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view kv = query.substr(0, amp);
-    if (kv.starts_with(name) && kv.size() > name.size() && kv[name.size()] == '=') {
-      return std::string(kv.substr(name.size() + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    query = query.substr(amp + 1);
-  }
-  return {};
 }
 
 bool valid_name(const std::string& s, std::size_t max = 128) {
@@ -280,45 +237,17 @@ HttpResponse FleetService::serve_file(const HttpRequest& r, const fs::path& path
   auto file = ReadOnlyFile::open(path);
   if (!file) return error_response(404, "not_found", "no such file");
   const std::uint64_t size = file->size();
-  std::uint64_t first = 0;
-  std::uint64_t last = size == 0 ? 0 : size - 1;
-  bool partial = false;
   // One range (bytes=A-B, A-, -N); anything else is ignored and the whole file sent (RFC 9110
   // lets a server ignore Range).
-  if (r.range.starts_with("bytes=") && r.range.find(',') == std::string::npos) {
-    std::string_view spec(r.range);
-    spec.remove_prefix(6);
-    const auto dash = spec.find('-');
-    auto num = [](std::string_view s, std::uint64_t* v) {
-      if (s.empty()) return false;
-      auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
-      return ec == std::errc() && ptr == s.data() + s.size();
-    };
-    std::uint64_t a = 0;
-    std::uint64_t b = 0;
-    if (dash != std::string_view::npos) {
-      const auto left = spec.substr(0, dash);
-      const auto right = spec.substr(dash + 1);
-      bool parsed = false;
-      bool satisfiable = true;
-      if (left.empty() && num(right, &b)) {  // suffix
-        parsed = true;
-        satisfiable = b > 0 && size > 0;
-        if (satisfiable) first = size - std::min(b, size);
-      } else if (num(left, &a) && (right.empty() || (num(right, &b) && b >= a))) {
-        parsed = true;
-        satisfiable = a < size;
-        first = a;
-        if (!right.empty()) last = std::min(b, last);
-      }
-      if (parsed && !satisfiable) {
-        HttpResponse out = error_response(416, "range_not_satisfiable", "range outside the file");
-        out.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
-        return out;
-      }
-      partial = parsed;
-    }
+  const ByteRange range = parse_range(r.range, size);
+  if (range.kind == ByteRange::Kind::kUnsatisfiable) {
+    HttpResponse out = error_response(416, "range_not_satisfiable", "range outside the file");
+    out.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
+    return out;
   }
+  const bool partial = range.kind == ByteRange::Kind::kPartial;
+  const std::uint64_t first = range.first;
+  const std::uint64_t last = range.last;
   HttpResponse out;
   out.status = partial ? 206 : 200;
   out.content_type = path.extension() == ".json" ? "application/json" : "application/octet-stream";

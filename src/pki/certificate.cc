@@ -198,9 +198,11 @@ Result<DeviceName> parse_device_urn(std::string_view urn) {
 
 Result<KeyPair> KeyPair::generate_p256() {
   auto h = std::make_shared<KeyHandle>();
-  h->pkey.reset(EVP_EC_gen("P-256"));
-  if (!h->pkey)
-    return fail(ErrorCode::kCrypto, "P-256 key generation failed: ", ossl::drain_errors());
+  // The function behind OpenSSL's EVP_EC_gen macro, whose expansion casts the curve name's const
+  // away (clang's -Wcast-qual reports it): the name is passed as the char* the call reads.
+  char curve[] = "P-256";
+  h->pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve));
+  if (!h->pkey) return fail(ErrorCode::kCrypto, "P-256 key generation failed: ", ossl::drain_errors());
   return KeyPair(std::move(h));
 }
 

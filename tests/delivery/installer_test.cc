@@ -91,6 +91,16 @@ TEST(ChunkIndexFormat, RoundTripsAndRefusesMalformed) {
   bad = enc;
   bad[0] = 'X';
   EXPECT_FALSE(parse_chunk_index(bad));
+  // An image size near 2^64 with no chunks (found by fuzz/chunk_index_fuzz.cc): the count check
+  // must not wrap around to 0 and accept it.
+  ChunkIndex huge;
+  huge.chunk_size = 128 * 1024;
+  huge.image_size = ~std::uint64_t{0} - 3;
+  auto wrapped = parse_chunk_index(encode_chunk_index(huge));
+  ASSERT_FALSE(wrapped);
+  EXPECT_EQ(wrapped.error().code, ErrorCode::kMalformed);
+  EXPECT_NE(wrapped.error().message.find("chunk count"), std::string::npos)
+      << wrapped.error().message;
 }
 
 TEST_F(Delivery, InstallsVerifiesAndBootsTheTrial) {
