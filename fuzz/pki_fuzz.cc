@@ -1,7 +1,8 @@
 // The PKI's parsers of untrusted input: CSRs (sent by devices), certificates and CRLs (PEM or
-// DER, from peers and files), device URNs and decommission records. The first byte picks the
+// DER, from peers and files; CSRs also as EST's DER), device URNs and decommission records. The first byte picks the
 // parser; the rest is the input. Nothing may crash, leak or read out of bounds, and a parsed
-// object must survive every accessor.
+// object must survive every accessor. Built as pki_replay (seeds) and pki_mutate (seeds mutated,
+// fuzz/mutate_main.cc) with g++: libFuzzer's clang 14 cannot build the host libraries.
 #include <cstdint>
 #include <string_view>
 
@@ -13,7 +14,7 @@ using namespace ironseal;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  const std::uint8_t which = data[0] % 5;
+  const std::uint8_t which = data[0] % 6;
   const ByteView bytes(data + 1, size - 1);
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   switch (which) {
@@ -54,8 +55,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       break;
     }
-    case 3:
-      (void)pki::verify_decommission_record(text);
+    case 3: (void)pki::verify_decommission_record(text); break;
+    case 5:
+      if (auto csr = pki::CertificateRequest::from_der(bytes)) {
+        (void)csr->verify_proof_of_possession();
+        (void)pki::check_key_allowed(csr->spki_der());
+        for (const auto& uri : csr->requested_uris()) (void)pki::parse_device_urn(uri);
+      }
       break;
     case 4:
       if (auto crl = pki::Crl::from_pem(text)) {

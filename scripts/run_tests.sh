@@ -14,6 +14,10 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_supp
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$build" -j "$(nproc)" --output-on-failure --output-junit "$PWD/$results/ctest.xml"
 "$build/tests/ironseal_tests" --gtest_brief=1 --gtest_output="xml:$results/gtest.xml" >/dev/null
+# The device PKI's tests carry CR 1.2 / 1.8 / 1.9 / 2.12 tags: keep their properties too.
+"$build/tests/ironseal_pki_tests" --gtest_brief=1 --gtest_output="xml:$results/gtest-pki.xml" >/dev/null
+# The TPM tests start their own swtpm + tpm2-abrmd (tests/support/tpm_env.sh).
+"$build/tests/ironseal_tpm_tests" --gtest_brief=1 --gtest_output="xml:$results/gtest-tpm.xml" >/dev/null
 tagged=$(grep -c 'name="requirements"' "$results/gtest.xml" || true)
 echo "requirement tags in $results/gtest.xml: $tagged test cases"
 [ "$tagged" -gt 0 ]

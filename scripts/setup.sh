@@ -20,7 +20,7 @@ packages=(
   python3-pytest python3-requests python3-urllib3 faketime
   # device identity: factory PKI records, TPM 2.0-bound device keys (swtpm + tpm2-abrmd + provider)
   libsqlite3-dev sqlite3
-  swtpm swtpm-tools tpm2-tools tpm2-openssl tpm2-abrmd libtss2-dev dbus
+  swtpm swtpm-tools tpm2-tools tpm2-openssl tpm2-abrmd libtss2-tcti-tabrmd0 libtss2-dev dbus
   # fleet server (Boost.Beast/Asio on OpenSSL; Argon2id password hashes) and its nginx reference
   libboost-dev libsodium-dev nginx-light
   # bare-metal Cortex-M33 bootloader on QEMU mps2-an505

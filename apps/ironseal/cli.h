@@ -26,6 +26,7 @@ void register_update_commands(CLI::App& app);
 // After register_device_commands: adds `device decommission` to it.
 void register_pki_commands(CLI::App& app);
 void register_fleet_commands(CLI::App& app);
+void register_attest_commands(CLI::App& app);
 // After register_fleet_commands: adds `fleet simulate` to it.
 void register_simulate_commands(CLI::App& app);
 

@@ -19,6 +19,7 @@
 #include "delivery/installer.h"
 #include "image/sign.h"
 #include "progress.h"
+#include "tpm/esys.h"
 
 namespace ironseal::cli {
 namespace {
@@ -51,6 +52,10 @@ struct DeviceArgs {
   bool torn = false;
   bool json = false;
   bool no_exec = false;
+  bool tpm = false;
+  std::string rollback_counter = "otp";
+  std::string nonce;
+  std::string out;
 };
 
 std::string hex32(const std::uint8_t (&d)[32]) {
@@ -132,6 +137,7 @@ Result<boot::BootReport> power_on_once(const DeviceArgs& a, boot::HostDevice& hd
   boot::BootReport r;
   boot::power_on(hd.device(), &loader, &r);
   if (auto saved = boot::save_device(a.dir, hd); !saved) return std::unexpected(saved.error());
+  if (auto m = boot::measure_boot_into_tpm(hd, r); !m) return std::unexpected(m.error());
   return r;
 }
 
@@ -161,6 +167,11 @@ Result<void> do_init(const DeviceArgs& a) {
   config.hardware_id = a.hardware_id;
   config.page_size = a.page_size;
   config.trial_attempts = static_cast<std::uint8_t>(a.attempts);
+  if (a.rollback_counter != "otp" && a.rollback_counter != "tpm") {
+    return fail(ErrorCode::kInvalidArgument, "--rollback-counter is otp or tpm");
+  }
+  config.tpm_counter = a.rollback_counter == "tpm";
+  config.tpm = a.tpm || config.tpm_counter;
   if (a.attempts == 0 || a.attempts > 255) {
     return fail(ErrorCode::kInvalidArgument, "--attempts must be 1..255");
   }
@@ -191,13 +202,33 @@ Result<void> do_init(const DeviceArgs& a) {
     // A half-made device must not be mistaken for a good one: remove exactly what init created
     // (and the directory only if that leaves it empty).
     std::error_code ec;
-    for (const char* f : {"device.json", "flash.img", "otp.bin"}) {
+    for (const char* f : {"device.json", "flash.img", "otp.bin", "ak.pub.pem"}) {
       std::filesystem::remove(std::filesystem::path(a.dir) / f, ec);
     }
     std::filesystem::remove(a.dir, ec);
+    if (config.tpm_counter && (*hd)->tpm()) {
+      // The counter init defined belongs to no device: give the TPM back its handles.
+      (*hd)->device().counter = nullptr;
+      if (auto u = tpm::NvCounter::undefine_counter(*(*hd)->tpm(), config.tpm_counter_index); !u) {
+        return fail(r.error().code, r.error().message,
+                    "; and the TPM counter could not be "
+                    "removed: ",
+                    u.error().message);
+      }
+    }
     return r;
   }
   if (auto r = boot::save_device(a.dir, **hd); !r) return r;
+  if ((*hd)->tpm()) {
+    // The attestation key is made with the device; its public half is what the factory records
+    // for verifiers (ironseal attest verify --ak).
+    auto ak = tpm::ensure_attestation_key(*(*hd)->tpm());
+    if (!ak) return std::unexpected(ak.error());
+    if (auto w = write_file_atomic(std::filesystem::path(a.dir) / "ak.pub.pem", as_bytes(*ak));
+        !w) {
+      return w;
+    }
+  }
   if (!a.image_root.empty()) {
     if (auto r = agent::install_update_roots(a.dir, a.image_root, a.director_root); !r) return r;
   }
@@ -209,6 +240,12 @@ Result<void> do_init(const DeviceArgs& a) {
     std::cout << "device " << a.dir << ": " << p.root_keys.size()
               << " root key hash(es) fused, lifecycle secured, stage-2 and firmware written to "
                  "slot A (confirmed)\n";
+    if ((*hd)->tpm()) {
+      std::cout << "TPM: measured boot into PCR " << tpm::kMeasuredBootPcr
+                << ", attestation key at 0x81000010 (public key in " << a.dir
+                << "/ak.pub.pem), anti-rollback counter in "
+                << (config.tpm_counter ? "a TPM NV counter" : "OTP fuses") << "\n";
+    }
   }
   return {};
 }
@@ -285,8 +322,9 @@ Result<void> do_run(const DeviceArgs& a) {
   if (!st) return std::unexpected(st.error());
   std::cout << "== after " << a.boots << " power-on(s): confirmed slot "
             << (*st)["confirmed_slot"].get<std::string>() << ", last event "
-            << (*st)["last_event"].get<std::string>() << ", OTP counter " << (*st)["otp_counter"]
-            << "\n";
+            << (*st)["last_event"].get<std::string>() << ", "
+            << ((*st)["rollback_counter"] == "tpm" ? "TPM" : "OTP") << " counter "
+            << (*st)["otp_counter"] << "\n";
   return {};
 }
 
@@ -410,6 +448,47 @@ Result<void> do_confirm(const DeviceArgs& a) {
   return {};
 }
 
+// A quote of the measured-boot PCR over the verifier's nonce, as the document that
+// `ironseal attest verify` reads.
+Result<void> do_attest(const DeviceArgs& a) {
+  auto nonce = from_hex(a.nonce);
+  if (!nonce || nonce->empty() || nonce->size() > 64) {
+    return fail(ErrorCode::kInvalidArgument, "--nonce must be 1 to 64 bytes in hex");
+  }
+  auto hd = boot::load_device(a.dir);
+  if (!hd) return std::unexpected(hd.error());
+  const auto& tpm = (*hd)->tpm();
+  if (!tpm) {
+    return fail(ErrorCode::kInvalidArgument, a.dir,
+                " has no TPM (provision it with `ironseal device init --tpm`)");
+  }
+  auto ak = tpm::ensure_attestation_key(*tpm);  // first use on a device made without one
+  if (!ak) return std::unexpected(ak.error());
+  auto q = tpm::quote(*tpm, *nonce);
+  if (!q) return std::unexpected(q.error());
+  const nlohmann::json doc = {
+      {"format", "ironseal-tpm-quote-1"},
+      {"pcr", q->pcr},
+      {"bank", "sha256"},
+      {"nonce", to_hex(*nonce)},
+      {"attest", to_hex(q->attest)},
+      {"signature", to_hex(q->signature)},
+      {"pcr_value", to_hex(ByteView(q->pcr_value.data(), q->pcr_value.size()))}};
+  if (!a.out.empty()) {
+    if (auto w = write_file_atomic(a.out, as_bytes(doc.dump(2) + "\n")); !w) return w;
+  }
+  if (a.json) {
+    print_json(doc);
+  } else {
+    std::cout << "TPM quote of PCR " << q->pcr
+              << " (SHA-256) = " << doc["pcr_value"].get<std::string>() << " over nonce " << a.nonce
+              << ", signed by the attestation key at 0x81000010";
+    if (!a.out.empty()) std::cout << "; written to " << a.out;
+    std::cout << "\n";
+  }
+  return {};
+}
+
 Result<void> do_status(const DeviceArgs& a) {
   auto hd = boot::load_device(a.dir);
   if (!hd) return std::unexpected(hd.error());
@@ -421,7 +500,8 @@ Result<void> do_status(const DeviceArgs& a) {
   }
   const auto& j = *st;
   std::cout << "lifecycle " << j["lifecycle"].get<std::string>() << ", " << j["trust_anchors"]
-            << " trust anchor(s), OTP anti-rollback counter " << j["otp_counter"] << "\n"
+            << " trust anchor(s), " << (j["rollback_counter"] == "tpm" ? "TPM NV" : "OTP")
+            << " anti-rollback counter " << j["otp_counter"] << "\n"
             << "boot state #" << j["boot_state_sequence"] << ": confirmed slot "
             << j["confirmed_slot"].get<std::string>() << ", pending "
             << (j["pending_slot"].is_null()
@@ -491,6 +571,13 @@ void register_device_commands(CLI::App& app) {
                    "Flash program page size, at most 4096 (default 256)");
   init->add_option("--attempts", a->attempts,
                    "Trial boots before an unconfirmed image reverts (default 3)");
+  init->add_flag("--tpm", a->tpm,
+                 "The device has a TPM 2.0 (TPM2OPENSSL_TCTI): measure each boot into PCR 16 and "
+                 "create the attestation key (public key in DIR/ak.pub.pem)");
+  init->add_option("--rollback-counter", a->rollback_counter,
+                   "Where the anti-rollback counter lives: otp (fuses, default) or tpm (a TPM NV "
+                   "counter; implies --tpm)")
+      ->check(CLI::IsMember({"otp", "tpm"}));
   init->add_flag("--json", a->json, "Print the new device's status as JSON");
   set_action(init, [a] { return do_init(*a); });
 
@@ -526,6 +613,18 @@ void register_device_commands(CLI::App& app) {
   conf->add_option("--slot", a->slot, "A or B (default: the pending slot)");
   add_fault_options(conf, *a);
   set_action(conf, [a] { return do_confirm(*a); });
+
+  CLI::App* att = dev->add_subcommand(
+      "attest",
+      "Quote the measured-boot PCR over a verifier's nonce with the TPM's attestation key.\n\n"
+      "The verifier checks it with `ironseal attest verify` against the attestation key recorded\n"
+      "at the factory (DIR/ak.pub.pem) and the boot measurements it expects.");
+  att->add_option("DIR", a->dir, "Device directory (made with device init --tpm)")->required();
+  att->add_option("--nonce", a->nonce, "The verifier's challenge, 1 to 64 bytes in hex")
+      ->required();
+  att->add_option("--out", a->out, "Write the quote document to this file");
+  att->add_flag("--json", a->json, "Print the quote document as JSON");
+  set_action(att, [a] { return do_attest(*a); });
 
   CLI::App* stat = dev->add_subcommand(
       "status", "Slots, versions, counters, pending trial, last revert reason.");

@@ -144,10 +144,19 @@ Result<void> do_sign(const ImageArgs& a) {
 
   auto signer = crypto::open_signer(a.key);
   if (!signer) return std::unexpected(signer.error());
-  auto firmware = read_file(a.in);
-  if (!firmware) return std::unexpected(firmware.error());
-  auto signed_image = image::sign_image(*firmware, opt, **signer);
-  if (!signed_image) return std::unexpected(signed_image.error());
+  // The firmware is read once, straight behind the header's room, and signed in place: a large
+  // image is held in memory once, not copied.
+  auto in = ReadOnlyFile::open(a.in);
+  if (!in) return std::unexpected(in.error());
+  auto signed_image = std::make_optional<Bytes>();
+  // Room for the TLVs (and padding) up front, so appending them never reallocates the image.
+  signed_image->reserve(std::max<std::uint64_t>(opt.header_size + in->size() + 65536,
+                                                opt.pad && opt.slot_size ? *opt.slot_size : 0));
+  signed_image->resize(opt.header_size + in->size());
+  if (!in->read_at(0, std::span(signed_image->data() + opt.header_size, in->size()))) {
+    return fail(ErrorCode::kIo, "cannot read ", a.in);
+  }
+  if (auto r = image::sign_image_in_place(*signed_image, opt, **signer); !r) return r;
 
   // Check our own output before anyone ships it: sign-then-verify with the signer's public key.
   const crypto::PublicKey pub = (*signer)->public_key();

@@ -13,6 +13,7 @@
 #include "pki/decommission.h"
 #include "pki/device_identity.h"
 #include "pki/factory.h"
+#include "pki/verify.h"
 
 namespace ironseal::cli {
 namespace {
@@ -29,9 +30,18 @@ struct PkiArgs {
   std::string out;
   std::string serial;
   std::string reason = "unspecified";
+  std::string replaces;
   std::string organization = "ironseal";
   std::string server_domain = "ironseal.internal";
   std::string record_out;
+  std::string cert;
+  std::string anchors;
+  std::string chain;
+  std::vector<std::string> crls;
+  std::string purpose = "device-client";
+  std::string host;
+  std::int64_t at = -1;
+  bool no_revocation = false;
   bool tpm = false;
   bool json = false;
   bool without_record = false;
@@ -42,12 +52,9 @@ pki::UnixTime now() {
 }
 
 nlohmann::json describe(const pki::Certificate& c) {
-  nlohmann::json j = {{"serial", c.serial_hex()},
-                      {"subject", c.subject()},
-                      {"issuer", c.issuer()},
-                      {"not_before", c.not_before()},
-                      {"not_after", c.not_after()},
-                      {"sha256_fingerprint", c.fingerprint_hex()}};
+  nlohmann::json j = {{"serial", c.serial_hex()},   {"subject", c.subject()},
+                      {"issuer", c.issuer()},       {"not_before", c.not_before()},
+                      {"not_after", c.not_after()}, {"sha256_fingerprint", c.fingerprint_hex()}};
   if (auto d = c.device_name()) {
     j["device_serial"] = d->serial;
     j["hardware_id"] = d->hardware_id;
@@ -57,12 +64,9 @@ nlohmann::json describe(const pki::Certificate& c) {
 }
 
 nlohmann::json describe(const pki::IndexEntry& e) {
-  nlohmann::json j = {{"serial", e.serial_hex},
-                      {"profile", pki::profile_name(e.profile)},
-                      {"subject", e.subject},
-                      {"sha256_fingerprint", e.fingerprint_hex},
-                      {"not_after", e.not_after},
-                      {"revoked", e.revoked}};
+  nlohmann::json j = {{"serial", e.serial_hex},   {"profile", pki::profile_name(e.profile)},
+                      {"subject", e.subject},     {"sha256_fingerprint", e.fingerprint_hex},
+                      {"not_after", e.not_after}, {"revoked", e.revoked}};
   if (!e.device_serial.empty()) j["device_serial"] = e.device_serial;
   if (e.revoked) {
     j["revoked_at"] = e.revoked_at;
@@ -106,6 +110,7 @@ Result<void> do_ca_issue(const PkiArgs& a) {
   if (!csr) return std::unexpected(csr.error());
   pki::IssueOptions o;
   o.now = now();
+  if (!a.replaces.empty()) o.replaces_serial_hex = a.replaces;
   auto issued = ca->issue(*csr, *profile, o);
   if (!issued) return std::unexpected(issued.error());
   const std::string pem = issued->certificate.to_pem() + issued->issuing_ca.to_pem();
@@ -200,7 +205,23 @@ Result<void> do_ca_ingest(const PkiArgs& a) {
   return {};
 }
 
+// A decommissioned device never gets an identity again (its lifecycle fuse says so).
+Result<void> refuse_decommissioned(const std::string& device_dir) {
+  auto hd = boot::load_device(device_dir);
+  if (!hd) return std::unexpected(hd.error());
+  boot::Lifecycle lifecycle{};
+  if (!boot::read_lifecycle((*hd)->otp(), &lifecycle)) {
+    return fail(ErrorCode::kIo, "cannot read the lifecycle fuses of ", device_dir);
+  }
+  if (lifecycle == boot::Lifecycle::kDecommissioned) {
+    return fail(ErrorCode::kNotTrusted, "decommissioned: ", device_dir,
+                " is decommissioned and cannot be given an identity");
+  }
+  return {};
+}
+
 Result<void> do_provision_key(const PkiArgs& a) {
+  if (auto r = refuse_decommissioned(a.device_dir); !r) return r;
   auto p = pki::provision_key(a.device_dir, a.tpm ? pki::KeyBackend::kTpm : pki::KeyBackend::kFile);
   if (!p) return std::unexpected(p.error());
   const auto paths = pki::identity_paths(a.device_dir);
@@ -211,14 +232,15 @@ Result<void> do_provision_key(const PkiArgs& a) {
                 {"csr", paths.csr.string()},
                 {"csr_pem", p->csr.to_pem()}});
   } else {
-    std::cout << "device key generated (" << pki::key_backend_name(p->backend)
-              << ", ECDSA P-256, " << paths.key.string() << ", mode 0600)\n"
+    std::cout << "device key generated (" << pki::key_backend_name(p->backend) << ", ECDSA P-256, "
+              << paths.key.string() << ", mode 0600)\n"
               << "CSR for " << pki::device_urn(p->name) << " -> " << paths.csr.string() << "\n";
   }
   return {};
 }
 
 Result<void> do_factory_enroll(const PkiArgs& a) {
+  if (auto r = refuse_decommissioned(a.device_dir); !r) return r;
   auto ca = pki::CertificateAuthority::open(a.ca);
   if (!ca) return std::unexpected(ca.error());
   auto record = pki::ManufacturingRecord::open(a.record, true);
@@ -267,13 +289,79 @@ Result<void> do_factory_check(const PkiArgs& a) {
   return {};
 }
 
+Result<void> do_cert_verify(const PkiArgs& a) {
+  auto leaf = pki::Certificate::load_all(a.cert);  // a leaf, optionally followed by its chain
+  if (!leaf) return std::unexpected(leaf.error());
+  auto anchors = pki::Certificate::load_all(a.anchors);
+  if (!anchors) return std::unexpected(anchors.error());
+  std::vector<pki::Certificate> chain(leaf->begin() + 1, leaf->end());
+  if (!a.chain.empty()) {
+    auto more = pki::Certificate::load_all(a.chain);
+    if (!more) return std::unexpected(more.error());
+    chain.insert(chain.end(), more->begin(), more->end());
+  }
+  std::vector<pki::Crl> crls;
+  for (const auto& path : a.crls) {
+    auto crl = pki::Crl::load(path);
+    if (!crl) return std::unexpected(crl.error());
+    crls.push_back(std::move(*crl));
+  }
+  if (crls.empty() && !a.no_revocation) {
+    return fail(ErrorCode::kInvalidArgument,
+                "give the issuer's CRL with --crl, or say --no-revocation to skip the check");
+  }
+  pki::VerifyOptions o;
+  o.purpose = a.purpose == "server" ? pki::Purpose::kServer : pki::Purpose::kDeviceClient;
+  o.at = a.at >= 0 ? a.at : now();
+  o.revocation = a.no_revocation ? pki::Revocation::kNotChecked : pki::Revocation::kRequireCrl;
+  o.crls = crls;
+  o.hostname = a.host;
+  auto v = pki::verify_certificate(leaf->front(), chain, *anchors, o);
+  if (!v) {
+    if (a.json) {
+      print_json({{"trusted", false},
+                  {"reason", pki::cert_reason_name(v.error().reason)},
+                  {"detail", v.error().detail}});
+    }
+    return std::unexpected(v.error().to_error());
+  }
+  nlohmann::json j = {
+      {"trusted", true}, {"serial", v->serial_hex}, {"sha256_fingerprint", v->fingerprint_hex}};
+  if (v->device) {
+    j["device_serial"] = v->device->serial;
+    j["hardware_id"] = v->device->hardware_id;
+  }
+  if (a.json) {
+    print_json(j);
+  } else {
+    std::cout << "trusted as " << a.purpose
+              << (v->device ? ": device " + pki::device_urn(*v->device) : std::string()) << "\n";
+  }
+  return {};
+}
+
 Result<void> do_decommission(const PkiArgs& a) {
   auto hd = boot::load_device(a.device_dir);
   if (!hd) return std::unexpected(hd.error());
   const auto paths = pki::identity_paths(a.device_dir);
   // 1. The record, signed while the key still exists, written before anything is wiped.
   bool signed_record = false;
-  if (!a.without_record) {
+  // Resuming after a cut: the record was written and the key already wiped. Finish the rest.
+  const bool resumed = !a.without_record && fs::exists(a.record_out) && !fs::exists(paths.key) &&
+                       !fs::exists(paths.tpm_key);
+  if (resumed) {
+    auto text = read_file(a.record_out);
+    if (!text) return std::unexpected(text.error());
+    auto claim = pki::verify_decommission_record(
+        std::string_view(reinterpret_cast<const char*>(text->data()), text->size()));
+    auto name = pki::read_device_name(a.device_dir);
+    if (!claim || !name || claim->device != *name) {
+      return fail(ErrorCode::kNotTrusted, a.record_out,
+                  " exists but is not this device's decommission record, and the device key is "
+                  "gone; refusing to continue");
+    }
+    signed_record = true;
+  } else if (!a.without_record) {
     auto key = pki::load_device_key(paths);
     if (!key) return std::unexpected(key.error());
     auto cert = pki::Certificate::load(paths.certificate);
@@ -290,14 +378,34 @@ Result<void> do_decommission(const PkiArgs& a) {
     if (auto r = pki::destroy_device_key(paths); !r) return r;
     wiped.push_back("device key");
   }
-  std::error_code ec;
-  if (fs::is_directory(paths.dir)) {
-    for (const auto& f : fs::directory_iterator(paths.dir, ec)) {
-      if (!f.is_regular_file()) continue;
-      if (auto r = pki::wipe_file(f.path()); !r) return r;
-      wiped.push_back(f.path().filename().string());
+  // Everything else the device keeps besides its simulated hardware (device.json, otp.bin,
+  // flash.img): the identity directory, trusted update metadata and its cache, the install journal.
+  auto wipe_tree = [&](const fs::path& root) -> Result<void> {
+    std::error_code ec;
+    if (fs::is_regular_file(fs::symlink_status(root, ec))) {
+      if (auto r = pki::wipe_file(root); !r) return r;
+      wiped.push_back(fs::relative(root, a.device_dir, ec).string());
+      return {};
     }
-    fs::remove(paths.dir, ec);
+    if (!fs::is_directory(fs::symlink_status(root, ec))) return {};
+    std::vector<fs::path> files;
+    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (it->is_regular_file() && !it->is_symlink()) files.push_back(it->path());
+    }
+    if (ec) return fail(ErrorCode::kIo, "cannot list ", root.string(), ": ", ec.message());
+    for (const auto& f : files) {
+      if (auto r = pki::wipe_file(f); !r) return r;
+    }
+    fs::remove_all(root, ec);
+    if (ec) return fail(ErrorCode::kIo, "cannot remove ", root.string(), ": ", ec.message());
+    wiped.push_back(fs::relative(root, a.device_dir, ec).string() + "/ (" +
+                    std::to_string(files.size()) + " files)");
+    return {};
+  };
+  for (const fs::path& p :
+       {paths.dir, fs::path(a.device_dir) / "tuf", fs::path(a.device_dir) / "install.journal"}) {
+    if (auto r = wipe_tree(p); !r) return r;
   }
   const auto& g = (*hd)->geometry();
   for (std::uint32_t off = g.config_offset; off < g.config_offset + g.config_size;
@@ -355,13 +463,17 @@ void register_pki_commands(CLI::App& app) {
   CLI::App* issue = ca->add_subcommand(
       "issue",
       "Issue a certificate for a CSR. Refuses a CSR without proof of possession, a key that is\n"
-      "not ECDSA P-256, names the profile does not allow, and a device serial bound to another key.");
+      "not ECDSA P-256, names the profile does not allow, and a device serial bound to another "
+      "key.");
   issue->add_option("DIR", a->dir, "CA directory")->required();
   issue->add_option("--csr", a->csr, "Certificate signing request (PEM)")->required();
   issue->add_option("--profile", a->profile, "device or server")
       ->check(CLI::IsMember({"device", "server"}))
       ->required();
   issue->add_option("--out", a->out, "Write certificate + issuing CA (PEM) here, not to stdout");
+  issue->add_option("--replaces", a->replaces,
+                    "Re-enrolment with a new key: serial (hex) of the device's current "
+                    "certificate, which is revoked as superseded");
   issue->add_flag("--json", a->json, "Describe the certificate as JSON");
   set_action(issue, [a] { return do_ca_issue(*a); });
 
@@ -369,9 +481,10 @@ void register_pki_commands(CLI::App& app) {
       ca->add_subcommand("revoke", "Revoke a certificate and republish its CA's CRL.");
   revoke->add_option("DIR", a->dir, "CA directory")->required();
   revoke->add_option("--serial", a->serial, "Certificate serial number (hex)")->required();
-  revoke->add_option("--reason", a->reason,
-                     "unspecified, keyCompromise, affiliationChanged, superseded or "
-                     "cessationOfOperation")
+  revoke
+      ->add_option("--reason", a->reason,
+                   "unspecified, keyCompromise, affiliationChanged, superseded or "
+                   "cessationOfOperation")
       ->check(CLI::IsMember({"unspecified", "keyCompromise", "affiliationChanged", "superseded",
                              "cessationOfOperation"}));
   revoke->add_flag("--json", a->json, "Print the revoked entry as JSON");
@@ -396,6 +509,29 @@ void register_pki_commands(CLI::App& app) {
   ingest->add_flag("--json", a->json, "Print the revoked entry as JSON");
   set_action(ingest, [a] { return do_ca_ingest(*a); });
 
+  CLI::App* cert =
+      app.add_subcommand("cert", "Check certificates the way the fleet server and devices do.");
+  cert->require_subcommand(1);
+  CLI::App* verify = cert->add_subcommand(
+      "verify",
+      "Verify a certificate for a purpose: chain to the anchors, validity at a time, key usage,\n"
+      "revocation (the issuer's CRL is required unless --no-revocation) and, for devices, the\n"
+      "device URN. Exit 1 with the reason (untrusted_chain, expired, not_yet_valid,\n"
+      "issuer_not_ca, wrong_purpose, revoked, crl_unavailable, crl_expired, hostname_mismatch,\n"
+      "device_identity_missing, ...).");
+  verify->add_option("CERT", a->cert, "Certificate (PEM), optionally followed by its chain")
+      ->required();
+  verify->add_option("--anchors", a->anchors, "Trust anchors (PEM bundle)")->required();
+  verify->add_option("--chain", a->chain, "Intermediate certificates (PEM bundle)");
+  verify->add_option("--crl", a->crls, "CRL of an issuer in the chain (repeatable)");
+  verify->add_flag("--no-revocation", a->no_revocation, "Do not check revocation");
+  verify->add_option("--purpose", a->purpose, "device-client (default) or server")
+      ->check(CLI::IsMember({"device-client", "server"}));
+  verify->add_option("--host", a->host, "server: the host name the client connects to");
+  verify->add_option("--at", a->at, "Verify at this time (seconds since 1970) instead of now");
+  verify->add_flag("--json", a->json, "Print the verdict as JSON");
+  set_action(verify, [a] { return do_cert_verify(*a); });
+
   CLI::App* prov = app.add_subcommand(
       "provision",
       "On the device: create its identity key and certificate request.\n\n"
@@ -404,7 +540,8 @@ void register_pki_commands(CLI::App& app) {
   prov->require_subcommand(1);
   CLI::App* pkey = prov->add_subcommand(
       "key", "Generate the device key (ECDSA P-256) and a CSR carrying serial and hardware id.");
-  pkey->add_option("DIR", a->device_dir, "Device directory (device.json names serial and hardware id)")
+  pkey->add_option("DIR", a->device_dir,
+                   "Device directory (device.json names serial and hardware id)")
       ->required();
   pkey->add_flag("--tpm", a->tpm,
                  "Create the key inside the TPM (needs the TPM backend; fails without it)");
@@ -416,7 +553,8 @@ void register_pki_commands(CLI::App& app) {
       "The factory station: enrol devices and check them before they ship.\n\n"
       "enroll reads a device's CSR, has the device CA issue it, records serial <-> certificate\n"
       "fingerprint in the manufacturing record (SQLite) and installs certificate, chain and trust\n"
-      "anchor on the device. check verifies that key, certificate, chain, serial and record agree.");
+      "anchor on the device. check verifies that key, certificate, chain, serial and record "
+      "agree.");
   fac->require_subcommand(1);
   CLI::App* enroll = fac->add_subcommand("enroll", "Certify a provisioned device and record it.");
   enroll->add_option("DEVICE_DIR", a->device_dir, "Device directory")->required();

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   cli::register_update_commands(app);
   cli::register_pki_commands(app);
   cli::register_fleet_commands(app);
+  cli::register_attest_commands(app);
   cli::register_simulate_commands(app);
 
   try {

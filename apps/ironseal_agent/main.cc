@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "agent/agent.h"
-#include "pki/device_identity.h"
+#include "agent/identity.h"
 
 namespace {
 
@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   bool once = false;
   bool json = false;
   bool verbose = false;
+  bool renew = false;
   app.add_option("dir", dir, "The device directory (device.json, flash, identity/)")->required();
   app.add_option("--server", server, "Fleet server base URL (https://host:port)")->required();
   app.add_option("--ca", ca,
@@ -105,6 +106,9 @@ int main(int argc, char** argv) {
                  "Seconds between check-ins (default: what the server says, else 60)");
   app.add_option("--max-backoff", max_backoff, "Longest wait after repeated errors, seconds");
   app.add_flag("--json", json, "One JSON object per cycle on stdout");
+  app.add_flag("--renew", renew,
+               "Renew the device certificate (EST simplereenroll) in the first cycle, before the "
+               "server's renew_after (which the agent otherwise follows by itself)");
   app.add_flag("-v,--verbose", verbose, "Log each step and the firmware's output");
   CLI11_PARSE(app, argc, argv);
 
@@ -115,19 +119,15 @@ int main(int argc, char** argv) {
     return exit_code(e.code);
   };
 
-  const auto paths = pki::identity_paths(dir);
-  auto key = pki::load_device_tls_key(paths);
-  if (!key) return die(key.error());
-  auto identity = net::ClientIdentity::create(paths.certificate, *key, paths.chain);
-  if (!identity) return die(identity.error());
-  net::TlsClient tls;
-  tls.ca_file = ca.empty() ? paths.anchors : std::filesystem::path(ca);
-  tls.identity = std::make_shared<const net::ClientIdentity>(std::move(*identity));
-  auto client = agent::FleetClient::create(server, tls);
+  auto tls = agent::device_tls(dir, ca);
+  if (!tls) return die(tls.error());
+  auto client = agent::FleetClient::create(server, *tls);
   if (!client) return die(client.error());
 
   agent::AgentOptions opt;
   opt.device_dir = dir;
+  opt.ca_override = ca;
+  opt.renew_now = renew;
   opt.reboot = [&] { return power_cycle(ironseal_path, dir, !verbose); };
   if (verbose) opt.log = [&](const std::string& line) {
     std::cerr << now_text() << " " << dir << ": " << line << "\n";
@@ -150,11 +150,9 @@ int main(int argc, char** argv) {
     }
     backoff = 1;
     if (json) {
-      std::cout << nlohmann::json{{"outcome", r->outcome},
-                                  {"target", r->target},
-                                  {"reason", r->reason}}
-                       .dump()
-                << std::endl;
+      nlohmann::json j{{"outcome", r->outcome}, {"target", r->target}, {"reason", r->reason}};
+      if (!r->renewed_serial.empty()) j["renewed_certificate"] = r->renewed_serial;
+      std::cout << j.dump() << std::endl;
     } else {
       std::cout << now_text() << " " << dir << ": " << r->outcome
                 << (r->target.empty() ? "" : " " + r->target)

@@ -7,6 +7,7 @@
 
 #include "fleet/config.h"
 #include "fleet/http_server.h"
+#include "fleet/pki_issuer.h"
 #include "fleet/service.h"
 
 namespace {
@@ -21,6 +22,7 @@ int report(const Error& e) {
 
 struct Opened {
   FleetConfig config;
+  std::unique_ptr<CertificateIssuer> issuer;
   std::unique_ptr<FleetService> service;
 };
 
@@ -35,10 +37,15 @@ Result<Opened> open_service(const std::string& config_path, Metrics& metrics) {
     if (!r) return std::unexpected(r.error());
     repos = std::move(*r);
   }
-  Opened out{std::move(*config), nullptr};
-  // No certificate issuer is bound yet: EST enrolment answers 501 until src/pki provides one.
+  Opened out{std::move(*config), nullptr, nullptr};
+  if (!out.config.est_ca.empty()) {
+    auto issuer = open_pki_issuer(out.config.est_ca);
+    if (!issuer) return std::unexpected(issuer.error());
+    out.issuer = std::move(*issuer);
+  }
+  // Without est_ca, EST enrolment answers 501 (no issuer).
   out.service = std::make_unique<FleetService>(out.config.service, std::move(*store),
-                                               std::move(repos), nullptr, metrics);
+                                               std::move(repos), out.issuer.get(), metrics);
   return out;
 }
 
@@ -92,5 +99,6 @@ int main(int argc, char** argv) {
               (*server)->operator_port());
   std::fflush(stdout);
   (*server)->run(true);
+  opened->service->tick();  // buffered check-ins
   return 0;
 }

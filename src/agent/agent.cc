@@ -1,10 +1,13 @@
 #include "agent/agent.h"
 
 #include "agent/device_status.h"
+#include "agent/identity.h"
 #include "agent/update.h"
 #include "boot/host_device.h"
 #include "core/file.h"
 #include "repo/fetcher.h"
+
+#include <ctime>
 
 namespace ironseal::agent {
 namespace {
@@ -84,6 +87,7 @@ Result<CycleResult> Agent::cycle() {
     result.poll_interval_s = answer->value("poll_interval_s", 0L);
     result.renew_after = answer->value("renew_after", std::int64_t{0});
   }
+  renew_if_due(&result);
   if (state_["phase"] == "trial") return follow_trial(result);
 
   auto hd = boot::load_device(dir);
@@ -162,6 +166,27 @@ Result<CycleResult> Agent::cycle() {
   return follow_trial(result);
 }
 
+void Agent::renew_if_due(CycleResult* result) {
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  if (!options_.renew_now && (result->renew_after == 0 || now < result->renew_after)) return;
+  auto renewed = renew_certificate(*client_, options_.device_dir, now);
+  if (!renewed) {
+    // Not fatal: the current certificate is still valid; the next cycle tries again.
+    report("renew_failed", "", renewed.error().message, nlohmann::json::object());
+    return;
+  }
+  auto tls = device_tls(options_.device_dir, options_.ca_override);
+  if (!tls) {
+    report("renew_failed", "", tls.error().message, nlohmann::json::object());
+    return;
+  }
+  client_->set_tls(std::move(*tls));
+  options_.renew_now = false;
+  result->renewed_serial = renewed->serial_hex;
+  report("renewed", "", "", {{"certificate_serial", renewed->serial_hex},
+                             {"not_after", renewed->not_after}});
+}
+
 Result<CycleResult> Agent::follow_trial(CycleResult result) {
   const auto& dir = options_.device_dir;
   const std::string target = state_.value("target", "");
@@ -184,11 +209,12 @@ Result<CycleResult> Agent::follow_trial(CycleResult result) {
         report("confirmed", target, "", detail);
       } else {
         result.outcome = "reverted";
-        result.reason = std::string("bootloader reverted after ") +
-                        boot::boot_event_name(st->last_event) +
-                        (st->image_status != 0
-                             ? std::string(": ") + boot::check_name(st->image_status)
-                             : std::string(": the firmware never confirmed its trial"));
+        result.reason =
+            std::string("the bootloader reverted to the previous image: ") +
+            (st->image_status != 0 ? std::string("the trial image failed its check (") +
+                                         boot::check_name(st->image_status) + ")"
+                                   : "the firmware never confirmed its trial (" +
+                                         std::to_string(boots) + " boots)");
         report("reverted", target, result.reason, detail);
         state_["failed"][state_.value("sha256", target)] = result.reason;
       }

@@ -37,6 +37,10 @@ struct AgentOptions {
   std::uint32_t max_boots_per_trial = 8;  // bound on reboots while following one trial
   std::uint32_t journal_every = 64;       // chunks between installer journal writes
   std::function<void(const std::string&)> log;  // one line per event; may be empty
+  std::filesystem::path ca_override;  // trust anchors for the server, if not the factory's
+  // Renew the certificate (EST simplereenroll) in the next cycle even before the server's
+  // renew_after (maintenance, tests).
+  bool renew_now = false;
 };
 
 struct CycleResult {
@@ -47,6 +51,7 @@ struct CycleResult {
   std::string reason;
   long poll_interval_s = 0;       // as the server asked
   std::int64_t renew_after = 0;   // unix time to renew the certificate (EST), 0 if not said
+  std::string renewed_serial;     // set when this cycle renewed the device certificate
 };
 
 class Agent {
@@ -61,6 +66,7 @@ class Agent {
   Result<void> save();
   void log(const std::string& line) const;
   Result<CycleResult> follow_trial(CycleResult result);
+  void renew_if_due(CycleResult* result);
   void report(const std::string& step, const std::string& target, const std::string& reason,
               const nlohmann::json& detail);
 

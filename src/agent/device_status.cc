@@ -45,7 +45,7 @@ Result<nlohmann::json> device_status(boot::HostDevice& hd) {
   boot::Lifecycle lifecycle;
   if (!boot::load_trust_anchors(*d.flash, d.geometry, *d.otp, *d.crypto, &anchors) ||
       !boot::load_state(*d.flash, d.geometry, &st, &found) ||
-      !boot::read_counter(*d.otp, &counter) || !boot::read_lifecycle(*d.otp, &lifecycle)) {
+      !boot::read_rollback_counter(d, &counter) || !boot::read_lifecycle(*d.otp, &lifecycle)) {
     return fail(ErrorCode::kIo, "cannot read the device");
   }
   const char* lc = lifecycle == boot::Lifecycle::kOpen      ? "open"
@@ -62,7 +62,9 @@ Result<nlohmann::json> device_status(boot::HostDevice& hd) {
   return nlohmann::json{
       {"lifecycle", lc},
       {"trust_anchors", anchors.count},
-      {"otp_counter", counter},
+      {"otp_counter", counter},  // the anti-rollback counter, wherever it lives
+      {"rollback_counter", d.counter != nullptr ? "tpm" : "otp"},
+      {"tpm", hd.tpm() != nullptr},
       {"boot_state_found", found},
       {"boot_state_sequence", st.sequence},
       {"confirmed_slot", std::string(1, boot::slot_name(st.primary))},

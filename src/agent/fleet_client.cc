@@ -43,6 +43,15 @@ FleetClient::FleetClient(std::string server, net::TlsClient tls, FleetLimits lim
 
 FleetClient::~FleetClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
+void FleetClient::set_tls(net::TlsClient tls) {
+  tls_ = std::move(tls);
+  // A fresh handle: no kept-alive connection authenticated with the old certificate survives.
+  if (CURL* fresh = curl_easy_init(); fresh != nullptr) {
+    curl_easy_cleanup(static_cast<CURL*>(curl_));
+    curl_ = fresh;
+  }
+}
+
 Result<FleetClient::Response> FleetClient::request(const std::string& method,
                                                    const std::string& path,
                                                    const std::string& content_type,
@@ -81,7 +90,18 @@ Result<FleetClient::Response> FleetClient::request(const std::string& method,
                 std::to_string(limits_.max_response_bytes), " bytes");
   }
   if (rc != CURLE_OK) {
-    return fail(ErrorCode::kIo, url, ": ", error_text[0] ? error_text : curl_easy_strerror(rc));
+    const std::string why = error_text[0] ? error_text : curl_easy_strerror(rc);
+    // Trust refusals, either way round, are not "try again later": the server does not trust
+    // this device's certificate (a TLS alert: revoked, unknown CA, expired, none), or the device
+    // does not trust the server's.
+    if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+      return fail(ErrorCode::kNotTrusted, url, ": the server's certificate is not trusted: ", why);
+    }
+    if (why.find("alert") != std::string::npos) {
+      return fail(ErrorCode::kNotTrusted, url,
+                  ": the server refused this device's certificate: ", why);
+    }
+    return fail(ErrorCode::kIo, url, ": ", why);
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
   char* ct = nullptr;

@@ -50,6 +50,8 @@ class FleetClient {
 
   const std::string& server() const { return server_; }
   const net::TlsClient& tls() const { return tls_; }
+  // A new identity (after a certificate renewal): later requests use new connections with it.
+  void set_tls(net::TlsClient tls);
 
  private:
   FleetClient(std::string server, net::TlsClient tls, FleetLimits limits, void* curl);

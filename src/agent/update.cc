@@ -136,6 +136,12 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
                          base + "director/devices/" + config.serial + "/metadata/", fetcher);
   repo::Updater images(dir / "tuf" / "image", base + "image/metadata/", fetcher);
   if (auto r = director.refresh(); !r) {
+    // No director metadata for this device at all (never assigned anything): nothing to do.
+    // Reported as kNotFound so an agent can tell it from a transport failure or a refusal.
+    if (r.error().reason == repo::Reason::kNotFound) {
+      return fail(ErrorCode::kNotFound, "the director has published nothing for ", config.serial,
+                  " (", repo::describe(r.error()), ")");
+    }
     return fail(repo::to_error(r.error()).code, "director: ", repo::describe(r.error()));
   }
   if (auto r = images.refresh(); !r) {

@@ -53,6 +53,14 @@ const image::ImageSource* load_slot(Device& d, SlotLoader* loader, SlotId slot,
 
 }  // namespace
 
+bool read_rollback_counter(const Device& d, std::uint32_t* value) {
+  return d.counter != nullptr ? d.counter->read(value) : read_counter(*d.otp, value);
+}
+
+bool advance_rollback_counter(Device& d, std::uint32_t target) {
+  return d.counter != nullptr ? d.counter->advance(target) : advance_counter(*d.otp, target);
+}
+
 const char* check_name(std::uint8_t check) {
   switch (check) {
     case kCheckOk: return "ok";
@@ -102,7 +110,8 @@ std::uint8_t check_image(Device& d, const TrustAnchors& anchors, const image::Im
   if (info->total_size > d.geometry.slot_size) return kCheckTooLarge;
   if (!info->has_security_counter) return kCheckNoCounter;
   std::uint32_t counter = 0;
-  if (!read_counter(*d.otp, &counter)) return static_cast<std::uint8_t>(image::Status::kReadError);
+  if (!read_rollback_counter(d, &counter))
+    return static_cast<std::uint8_t>(image::Status::kReadError);
   if (info->security_counter < counter) return kCheckRolledBack;
   HardwareId hw;
   if (!read_hardware_id(*d.otp, &hw)) return static_cast<std::uint8_t>(image::Status::kReadError);
@@ -150,7 +159,8 @@ BootOutcome power_on(Device& d, SlotLoader* loader, BootReport* r) {
   // ---- Stage-2 ---------------------------------------------------------------------------------
   BootState st;
   bool found = false;
-  if (!load_state(*d.flash, d.geometry, &st, &found) || !read_counter(*d.otp, &r->otp_counter)) {
+  if (!load_state(*d.flash, d.geometry, &st, &found) ||
+      !read_rollback_counter(d, &r->otp_counter)) {
     return r->outcome = BootOutcome::kPowerLost;
   }
   if (st.pending != kNoSlot && st.pending == static_cast<std::uint8_t>(st.primary)) {
@@ -219,8 +229,8 @@ BootOutcome power_on(Device& d, SlotLoader* loader, BootReport* r) {
     // The confirmed image defines the floor: raise the fused counter to its security counter
     // (completes an advance a power cut interrupted during confirmation).
     if (r->info.security_counter > r->otp_counter) {
-      if (!advance_counter(*d.otp, r->info.security_counter) ||
-          !read_counter(*d.otp, &r->otp_counter)) {
+      if (!advance_rollback_counter(d, r->info.security_counter) ||
+          !read_rollback_counter(d, &r->otp_counter)) {
         return r->outcome = BootOutcome::kPowerLost;
       }
     }
@@ -385,7 +395,7 @@ ConfirmResult confirm(Device& d, SlotId running) {
     // the next boot raises; the other order could fuse a counter no confirmed image satisfies.
     if (!store_state(*d.flash, d.geometry, &st)) return ConfirmResult::kPowerLost;
   }
-  if (!advance_counter(*d.otp, info.security_counter)) return ConfirmResult::kPowerLost;
+  if (!advance_rollback_counter(d, info.security_counter)) return ConfirmResult::kPowerLost;
   return trial ? ConfirmResult::kConfirmed : ConfirmResult::kAlreadyConfirmed;
 }
 

@@ -83,7 +83,13 @@ struct Device {
   Geometry geometry;
   std::uint8_t* scratch = nullptr;  // >= 2 * flash page size and >= 64 bytes
   std::size_t scratch_size = 0;
+  // The anti-rollback counter: nullptr means the thermometer counter in OTP.
+  MonotonicCounter* counter = nullptr;
 };
+
+// The device's anti-rollback counter, wherever it lives (Device::counter, else OTP).
+bool read_rollback_counter(const Device& device, std::uint32_t* value);
+bool advance_rollback_counter(Device& device, std::uint32_t target);
 
 enum class BootOutcome : std::uint8_t {
   kBoot,       // run the confirmed image
@@ -104,7 +110,7 @@ struct BootReport {
   std::uint8_t stage2_measurement[32] = {};  // SHA-256(zeros || stage-2 image digest)
   std::uint8_t measurement[32] =
       {};                         // SHA-256(stage-2 measurement || slot || trial || image digest)
-  std::uint32_t otp_counter = 0;  // after this boot
+  std::uint32_t otp_counter = 0;  // the anti-rollback counter (OTP or Device::counter) after boot
   BootState state;                // after this boot
   FlashRegion flash_image;        // storage for `image` when it is verified in place
 };

@@ -1,6 +1,7 @@
-// The hardware the boot core runs on, as three small interfaces: NOR flash, OTP fuses, and (from
-// src/image) the crypto primitives. The host plugs in a simulated device (src/boot/sim.h); the
-// Cortex-M33 bootloader plugs in memory-mapped flash and a verify-only Ed25519.
+// The hardware the boot core runs on, as small interfaces: NOR flash, OTP fuses, an optional
+// monotonic counter, and (from src/image) the crypto primitives. The host plugs in a simulated
+// device (src/boot/sim.h); the Cortex-M33 bootloader plugs in memory-mapped flash and a verify-only
+// Ed25519.
 //
 // Portable: no heap, no exceptions, no OS calls.
 #pragma once
@@ -47,6 +48,20 @@ class Otp {
 
  protected:
   ~Otp() = default;
+};
+
+// A monotonic anti-rollback counter kept outside the OTP fuses (e.g. a TPM 2.0 NV counter). When
+// a Device has none, the thermometer-coded counter in OTP is used (otp_map.h). Either way the
+// value only ever goes up, and an advance a power cut interrupted is completed by calling again.
+class MonotonicCounter {
+ public:
+  virtual bool read(std::uint32_t* value) const = 0;
+  // Raises the counter until it reads at least `target`; never lowers it. False if the hardware
+  // failed (the counter then holds a value between the old one and `target`).
+  virtual bool advance(std::uint32_t target) = 0;
+
+ protected:
+  ~MonotonicCounter() = default;
 };
 
 }  // namespace ironseal::boot

@@ -8,6 +8,7 @@
 #include "boot/otp_map.h"
 #include "core/file.h"
 #include "crypto/hash.h"
+#include "tpm/esys.h"
 
 namespace ironseal::boot {
 namespace {
@@ -30,6 +31,13 @@ HostDevice::HostDevice(const DeviceConfig& config, const Geometry& g, SimFlash::
   device_.geometry = g;
   device_.scratch = scratch_.data();
   device_.scratch_size = scratch_.size();
+}
+
+void HostDevice::attach_tpm(std::shared_ptr<tpm::Tpm> tpm, std::shared_ptr<void> owner,
+                            MonotonicCounter* counter) {
+  tpm_ = std::move(tpm);
+  counter_owner_ = std::move(owner);
+  device_.counter = counter;
 }
 
 Result<std::unique_ptr<HostDevice>> HostDevice::create(const DeviceConfig& c,
@@ -112,8 +120,8 @@ Result<void> provision(HostDevice& hd, const Provisioning& p) {
   st.primary = SlotId::kA;
   st.last_event = BootEvent::kProvisioned;
   if (!store_state(*d.flash, d.geometry, &st)) return fail(ErrorCode::kIo, "flash write failed");
-  if (!advance_counter(*d.otp, info.security_counter)) {
-    return fail(ErrorCode::kIo, "OTP programming failed (counter)");
+  if (!advance_rollback_counter(d, info.security_counter)) {
+    return fail(ErrorCode::kIo, "anti-rollback counter advance failed");
   }
   return {};
 }
@@ -140,7 +148,9 @@ nlohmann::json config_json(const DeviceConfig& c) {
           {"page_size", c.page_size},           {"stage2_size", c.stage2_size},
           {"slot_size", c.slot_size},           {"config_size", c.config_size},
           {"trial_attempts", c.trial_attempts}, {"serial", c.serial},
-          {"hardware_id", c.hardware_id}};
+          {"hardware_id", c.hardware_id},       {"tpm", c.tpm},
+          {"rollback_counter", c.tpm_counter ? "tpm" : "otp"},
+          {"tpm_counter_index", c.tpm_counter_index}};
 }
 }  // namespace
 
@@ -150,6 +160,15 @@ Result<void> create_device_dir(const std::filesystem::path& dir, const DeviceCon
   }
   auto hd = HostDevice::create(config, SimFlash::Storage::kFile);  // validates the geometry
   if (!hd) return std::unexpected(hd.error());
+  if (config.tpm_counter && !config.tpm) {
+    return fail(ErrorCode::kInvalidArgument, "a TPM anti-rollback counter needs a device with a TPM");
+  }
+  if (config.tpm_counter) {
+    // The counter is hardware the device is born with: define it before anything else exists.
+    auto tpm = tpm::Tpm::connect();
+    if (!tpm) return std::unexpected(tpm.error());
+    if (auto r = tpm::NvCounter::define_counter(**tpm, config.tpm_counter_index); !r) return r;
+  }
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return fail(ErrorCode::kIo, "cannot create ", dir.string(), ": ", ec.message());
@@ -194,6 +213,14 @@ Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir
     c.trial_attempts = j.at("trial_attempts");
     c.serial = j.value("serial", "");
     c.hardware_id = j.value("hardware_id", "");
+    c.tpm = j.value("tpm", false);
+    const std::string counter = j.value("rollback_counter", "otp");
+    if (counter != "otp" && counter != "tpm") {
+      return fail(ErrorCode::kMalformed, (dir / "device.json").string(),
+                  ": rollback_counter must be otp or tpm");
+    }
+    c.tpm_counter = counter == "tpm";
+    c.tpm_counter_index = j.value("tpm_counter_index", c.tpm_counter_index);
   } catch (const nlohmann::json::exception& e) {
     return fail(ErrorCode::kMalformed, (dir / "device.json").string(), ": ", e.what());
   }
@@ -206,7 +233,38 @@ Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir
     return fail(ErrorCode::kMalformed, (dir / "otp.bin").string(), " has the wrong size");
   }
   (*hd)->otp().bytes() = std::move(*otp);
+  if (c.tpm) {
+    auto tpm = tpm::Tpm::connect();
+    if (!tpm) return std::unexpected(tpm.error());
+    std::shared_ptr<tpm::NvCounter> counter;
+    if (c.tpm_counter) {
+      // Fail closed: a device whose counter is in the TPM never falls back to the fuses.
+      auto opened = tpm::NvCounter::open(*tpm, c.tpm_counter_index);
+      if (!opened) return std::unexpected(opened.error());
+      counter = std::move(*opened);
+    }
+    tpm::NvCounter* raw = counter.get();
+    (*hd)->attach_tpm(*tpm, std::move(counter), raw);
+  }
   return hd;
+}
+
+Result<void> measure_boot_into_tpm(HostDevice& hd, const BootReport& r) {
+  if (!hd.tpm()) return {};
+  std::vector<tpm::Digest> events;
+  tpm::Digest d;
+  // A power cut during the boot is a TPM reset too: the PCR starts over with nothing in it, so a
+  // quote never shows an earlier boot's measurements for a boot that did not finish.
+  const bool finished = r.outcome != BootOutcome::kPowerLost;
+  if (finished && r.stage2_trusted) {
+    std::copy(std::begin(r.stage2_measurement), std::end(r.stage2_measurement), d.begin());
+    events.push_back(d);
+  }
+  if (finished && (r.outcome == BootOutcome::kBoot || r.outcome == BootOutcome::kTrial)) {
+    std::copy(std::begin(r.measurement), std::end(r.measurement), d.begin());
+    events.push_back(d);
+  }
+  return tpm::measure_boot(*hd.tpm(), events);
 }
 
 Result<void> save_device(const std::filesystem::path& dir, HostDevice& hd) {

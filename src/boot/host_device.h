@@ -17,6 +17,10 @@
 #include "image/host.h"
 #include "image/sign.h"
 
+namespace ironseal::tpm {
+class Tpm;
+}
+
 namespace ironseal::boot {
 
 struct DeviceConfig {
@@ -30,6 +34,11 @@ struct DeviceConfig {
   // hardware they are for (TUF target custom "hardware_id").
   std::string serial;
   std::string hardware_id;
+  // TPM 2.0 (docs/tpm.md): `tpm` measures each boot into PCR 16 and allows quotes;
+  // `tpm_counter` keeps the anti-rollback counter in a TPM NV counter instead of OTP fuses.
+  bool tpm = false;
+  bool tpm_counter = false;
+  std::uint32_t tpm_counter_index = 0x01500010;
 };
 
 class HostDevice {
@@ -45,6 +54,11 @@ class HostDevice {
   SimFlash& flash() { return flash_; }
   SimOtp& otp() { return otp_; }
   image::OpenSslBackend& crypto() { return crypto_; }
+  // The device's TPM when the configuration has one (load_device connects), else nullptr.
+  const std::shared_ptr<tpm::Tpm>& tpm() const { return tpm_; }
+  // Makes `counter` (kept alive by `owner`) the device's anti-rollback counter.
+  void attach_tpm(std::shared_ptr<tpm::Tpm> tpm, std::shared_ptr<void> owner,
+                  MonotonicCounter* counter);
 
  private:
   HostDevice(const DeviceConfig& config, const Geometry& g, SimFlash::Storage storage);
@@ -55,6 +69,8 @@ class HostDevice {
   image::OpenSslBackend crypto_;
   std::vector<std::uint8_t> scratch_;
   Device device_;
+  std::shared_ptr<tpm::Tpm> tpm_;
+  std::shared_ptr<void> counter_owner_;
 };
 
 struct Provisioning {
@@ -76,6 +92,11 @@ Result<void> provision(HostDevice& device, const Provisioning& p);
 Result<void> create_device_dir(const std::filesystem::path& dir, const DeviceConfig& config);
 Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir);
 Result<void> save_device(const std::filesystem::path& dir, HostDevice& device);
+
+// After a power-on of a device with a TPM: resets PCR 16 (what the TPM reset of a real power-on
+// does) and extends what this boot measured: the stage-2 measurement if stage-2 was trusted, then
+// the boot measurement if an image runs; nothing after a power cut. A no-op without a TPM.
+Result<void> measure_boot_into_tpm(HostDevice& device, const BootReport& report);
 
 // Loads a slot's image into RAM, bounded by the slot size: the host runs exactly these bytes.
 class RamLoader final : public SlotLoader {

@@ -34,7 +34,7 @@ Result<FleetConfig> load_config(const fs::path& path) {
                           {"listen", "device_port", "operator_port", "tls", "device_ca",
                            "enrol_ca", "crl", "database", "repository", "security_txt", "limits",
                            "threads", "poll_interval_s", "token_lifetime_s", "metrics_public",
-                           "trust_poll_ms"},
+                           "trust_poll_ms", "director_refresh_s", "est_ca"},
                           "the top level");
       !ok) {
     return std::unexpected(ok.error());
@@ -79,7 +79,7 @@ Result<FleetConfig> load_config(const fs::path& path) {
     }
     const Json limits = j.value("limits", Json::object());
     if (auto ok = only_keys(limits,
-                            {"max_connections", "max_header_bytes", "max_body_bytes",
+                            {"max_connections", "max_connections_per_client", "max_header_bytes", "max_body_bytes",
                              "handshake_timeout_ms", "request_timeout_ms", "write_timeout_ms",
                              "max_requests_per_connection"},
                             "limits");
@@ -88,6 +88,8 @@ Result<FleetConfig> load_config(const fs::path& path) {
     }
     auto& l = c.server.limits;
     l.max_connections = limits.value("max_connections", l.max_connections);
+    l.max_connections_per_client =
+        limits.value("max_connections_per_client", l.max_connections_per_client);
     l.max_header_bytes = limits.value("max_header_bytes", l.max_header_bytes);
     l.max_body_bytes = limits.value("max_body_bytes", l.max_body_bytes);
     l.handshake_timeout =
@@ -103,6 +105,7 @@ Result<FleetConfig> load_config(const fs::path& path) {
       c.service.repository = resolve(j["repository"].get<std::string>());
       c.has_repository = true;
     }
+    if (j.contains("est_ca")) c.est_ca = resolve(j["est_ca"].get<std::string>());
     if (!j.contains("security_txt")) {
       return fail(ErrorCode::kInvalidArgument,
                   "config: security_txt (contact, expires) is required (RFC 9116)");
@@ -113,6 +116,7 @@ Result<FleetConfig> load_config(const fs::path& path) {
     c.service.poll_interval_s = j.value("poll_interval_s", c.service.poll_interval_s);
     c.service.token_lifetime_s = j.value("token_lifetime_s", c.service.token_lifetime_s);
     c.service.metrics_public = j.value("metrics_public", false);
+    c.service.director_refresh_s = j.value("director_refresh_s", c.service.director_refresh_s);
   } catch (const Json::exception& e) {
     return fail(ErrorCode::kInvalidArgument, "config: ", path.string(), ": ", e.what());
   }

@@ -16,6 +16,8 @@ struct FleetConfig {
   ServiceConfig service;
   std::filesystem::path database;
   bool has_repository = false;
+  // The device PKI's CA directory (ironseal ca init) that issues EST enrolments; empty: none.
+  std::filesystem::path est_ca;
 };
 
 Result<FleetConfig> load_config(const std::filesystem::path& path);

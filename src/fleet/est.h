@@ -13,11 +13,16 @@
 #include <string_view>
 #include <vector>
 
+#include "net/est_wire.h"
 #include "core/bytes.h"
 #include "core/result.h"
 #include "fleet/tls.h"
 
 namespace ironseal::fleet {
+
+using net::base64_decode;
+using net::base64_encode;
+using net::certs_only_base64;
 
 class CertificateIssuer {
  public:
@@ -40,11 +45,6 @@ struct CheckedCsr {
 };
 Result<CheckedCsr> check_csr(std::string_view base64_body);
 
-// A degenerate "certs-only" PKCS#7 SignedData (RFC 7030 §4.1.3) holding `certs`, base64 encoded
-// with line breaks every 64 characters.
-Result<std::string> certs_only_base64(const std::vector<Bytes>& certs_der);
 
-Result<Bytes> base64_decode(std::string_view text);
-std::string base64_encode(ByteView bytes);
 
 }  // namespace ironseal::fleet

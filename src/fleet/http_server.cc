@@ -19,7 +19,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cstdio>
+#include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace ironseal::fleet {
@@ -72,6 +74,29 @@ struct FleetServer::Impl {
   tcp::acceptor device_acceptor;
   tcp::acceptor operator_acceptor;
   std::atomic<std::size_t> active{0};
+  std::mutex per_client_mutex;
+  std::unordered_map<std::string, std::size_t> per_client;  // open connections per address
+
+  // Admits a connection from `address` within both limits; release() when it ends.
+  bool admit(const std::string& address) {
+    if (active.load() >= config.limits.max_connections) return false;
+    std::lock_guard lock(per_client_mutex);
+    auto& n = per_client[address];
+    if (n >= config.limits.max_connections_per_client) {
+      if (n == 0) per_client.erase(address);
+      return false;
+    }
+    ++n;
+    ++active;
+    return true;
+  }
+  void release(const std::string& address) {
+    std::lock_guard lock(per_client_mutex);
+    if (auto it = per_client.find(address); it != per_client.end() && --it->second == 0) {
+      per_client.erase(it);
+    }
+    --active;
+  }
 
   Result<void> bind(tcp::acceptor& acceptor, std::uint16_t port) {
     boost::system::error_code ec;
@@ -105,17 +130,21 @@ struct FleetServer::Impl {
       // No Nagle: a response goes out as several small writes (TLS records for the header, then
       // the body chunks); with Nagle the later ones wait for the client's delayed ACK (~40 ms).
       socket.set_option(tcp::no_delay(true), ec);
-      if (active.load() >= config.limits.max_connections) {
+      std::string address;
+      {
+        auto ep = socket.remote_endpoint(ec);
+        if (!ec) address = ep.address().to_string();
+      }
+      if (!admit(address)) {
         metrics.connections_rejected++;
         socket.close(ec);
         continue;
       }
-      active++;
       metrics.connections_active++;
       auto executor = socket.get_executor();
       net::co_spawn(executor, session(std::move(socket), listener),
-                    [this](std::exception_ptr e) {
-                      active--;
+                    [this, address](std::exception_ptr e) {
+                      release(address);
                       metrics.connections_active--;
                       if (e) {
                         try {
@@ -212,7 +241,17 @@ struct FleetServer::Impl {
       // One deadline for the whole request, from waiting for it to its last byte: a client that
       // trickles bytes (slowloris) is cut off, however it paces them.
       beast::get_lowest_layer(stream).expires_after(config.limits.request_timeout);
-      co_await http::async_read(stream, buffer, parser, net::redirect_error(use_awaitable, ec));
+      co_await http::async_read_header(stream, buffer, parser,
+                                       net::redirect_error(use_awaitable, ec));
+      // A client that announces its body (curl does above 1 KiB) waits for "100 Continue".
+      if (!ec && !parser.is_done() &&
+          beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> go_on{http::status::continue_, 11};
+        co_await http::async_write(stream, go_on, net::redirect_error(use_awaitable, ec));
+      }
+      if (!ec && !parser.is_done()) {
+        co_await http::async_read(stream, buffer, parser, net::redirect_error(use_awaitable, ec));
+      }
       if (ec == http::error::end_of_stream || ec == net::ssl::error::stream_truncated ||
           ec == net::error::eof) {
         break;
@@ -315,6 +354,17 @@ struct FleetServer::Impl {
     co_await stream.async_shutdown(net::redirect_error(use_awaitable, ec));
   }
 
+  awaitable<void> service_tick() {
+    net::steady_timer timer(ioc);
+    for (;;) {
+      timer.expires_after(std::chrono::seconds(1));
+      boost::system::error_code ec;
+      co_await timer.async_wait(net::redirect_error(use_awaitable, ec));
+      if (ec) co_return;
+      service.tick();
+    }
+  }
+
   awaitable<void> trust_poll() {
     net::steady_timer timer(ioc);
     for (;;) {
@@ -381,6 +431,7 @@ void FleetServer::run(bool handle_signals) {
   net::co_spawn(i.ioc, i.accept_loop(i.device_acceptor, Listener::kDevice), net::detached);
   net::co_spawn(i.ioc, i.accept_loop(i.operator_acceptor, Listener::kOperator), net::detached);
   net::co_spawn(i.ioc, i.trust_poll(), net::detached);
+  net::co_spawn(i.ioc, i.service_tick(), net::detached);
   std::vector<std::thread> extra;
   for (int t = 1; t < i.config.threads; ++t) extra.emplace_back([&i] { i.ioc.run(); });
   i.ioc.run();

@@ -22,6 +22,7 @@ namespace ironseal::fleet {
 
 struct ServerLimits {
   std::size_t max_connections = 10000;
+  std::size_t max_connections_per_client = 256;  // per remote address (a plant may sit behind NAT)
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 64 * 1024;
   std::chrono::milliseconds handshake_timeout{5000};

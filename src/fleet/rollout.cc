@@ -47,9 +47,8 @@ Result<std::vector<Phase>> parse_phases(const Json& phases) {
   }
   std::vector<Phase> out;
   for (const auto& p : phases) {
-    if (p.is_number_unsigned() && p.get<std::uint64_t>() >= 1 &&
-        p.get<std::uint64_t>() <= 1000000) {
-      out.push_back({false, p.get<std::uint32_t>()});
+    if (p.is_number_integer() && p.get<std::int64_t>() >= 1 && p.get<std::int64_t>() <= 1000000) {
+      out.push_back({false, static_cast<std::uint32_t>(p.get<std::int64_t>())});
       continue;
     }
     if (p.is_string()) {
@@ -102,6 +101,7 @@ Json FleetService::rollout_json(const Rollout& r) {
 
 Result<void> FleetService::assign(const std::string& serial, const std::string& target) {
   if (auto ok = store_->set_assigned_target(serial, target); !ok) return ok;
+  if (cache_loaded_) devices_[serial].assigned_target = target;
   pending_.emplace_back(serial, target);
   return {};
 }
@@ -114,6 +114,7 @@ void FleetService::flush_assignments() {
     if (auto ok = repositories_->assign(serial, target); !ok) {
       // The store already says what the device should see; the next check-in or restart retries.
       metrics_.director_publish_failures++;
+      stale_.insert(serial);
       std::fprintf(stderr, "ironseal-server: director metadata for %s not re-signed: %s\n",
                    serial.c_str(), ok.error().message.c_str());
     }
@@ -341,10 +342,11 @@ Result<void> FleetService::reconcile() {
   });
   if (!tx) {
     pending_.clear();
+    cache_loaded_ = false;
     return tx;
   }
   flush_assignments();
-  return {};
+  return load_cache();
 }
 
 }  // namespace ironseal::fleet

@@ -167,7 +167,9 @@ FleetService::FleetService(ServiceConfig config, std::unique_ptr<Store> store,
       repositories_(std::move(repositories)),
       issuer_(issuer),
       metrics_(metrics),
-      clock_(clock ? std::move(clock) : Clock(system_now)) {}
+      clock_(clock ? std::move(clock) : Clock(system_now)) {
+  last_refresh_ = now();  // start-up re-signs what lags (reconcile); the rest can wait
+}
 
 Result<void> FleetService::audit(const std::string& actor, const std::string& action,
                                  const std::string& outcome, Json detail) {
@@ -216,15 +218,15 @@ HttpResponse FleetService::route_device(const HttpRequest& r, const std::vector<
   const DeviceIdentity& id = *r.device;
   {
     std::lock_guard lock(mutex_);
-    auto dev = store_->device(id.serial);
-    if (!dev) return from_error(dev.error());
-    if (!*dev) {
+    if (auto ok = load_cache(); !ok) return from_error(ok.error());
+    auto dev = devices_.find(id.serial);
+    if (dev == devices_.end()) {
       (void)audit("device:" + id.serial, "device.access", "refused",
                   {{"reason", "not registered"}, {"path", r.target}, {"peer", r.peer}});
       return error_response(403, "not_registered",
                             "the certificate's serial " + id.serial + " is not registered");
     }
-    if (!id.hardware_id.empty() && id.hardware_id != (*dev)->hardware_id) {
+    if (!id.hardware_id.empty() && id.hardware_id != dev->second.hardware_id) {
       (void)audit("device:" + id.serial, "device.access", "refused",
                   {{"reason", "hardware id mismatch"}, {"certificate", id.hardware_id}});
       return error_response(403, "hardware_mismatch",
@@ -271,6 +273,10 @@ HttpResponse FleetService::serve_repository(const HttpRequest& r,
 }
 
 HttpResponse FleetService::serve_file(const HttpRequest& r, const fs::path& path) {
+  std::error_code stat_error;
+  if (!fs::is_regular_file(path, stat_error)) {
+    return error_response(404, "not_found", "no such file");
+  }
   auto file = ReadOnlyFile::open(path);
   if (!file) return error_response(404, "not_found", "no such file");
   const std::uint64_t size = file->size();
@@ -344,24 +350,16 @@ HttpResponse FleetService::device_checkin(const HttpRequest& r, const DeviceIden
   if (r.body.size() > kMaxStateBytes) {
     return error_response(413, "too_large", "check-in state larger than 16 KiB");
   }
-  std::lock_guard lock(mutex_);
-  if (auto ok = store_->record_checkin(id.serial, version, *body, now()); !ok) {
-    return from_error(ok.error());
+  std::string assigned;
+  {
+    std::lock_guard lock(mutex_);
+    checkins_[id.serial] = PendingCheckin{version, std::move(*body), now()};
+    if (checkins_.size() >= 4096) flush_checkins();
+    assigned = devices_[id.serial].assigned_target;
   }
   metrics_.checkins++;
-  auto dev = store_->device(id.serial);
-  if (!dev || !*dev) return error_response(500, "internal", "device vanished");
-  // Self-healing: the director metadata follows what the store says (e.g. after a crash
-  // between a commit and the re-signing it asked for).
-  if (repositories_) {
-    auto listed = repositories_->assigned(id.serial);
-    if (listed && *listed != (*dev)->assigned_target) {
-      pending_.emplace_back(id.serial, (*dev)->assigned_target);
-      flush_assignments();
-    }
-  }
   Json out{{"serial", id.serial},
-           {"assigned_target", (*dev)->assigned_target},
+           {"assigned_target", assigned},
            {"poll_interval_s", config_.poll_interval_s},
            {"image_metadata", "/image/metadata/"},
            {"image_targets", "/image/targets/"},
@@ -426,6 +424,7 @@ HttpResponse FleetService::device_report(const HttpRequest& r, const DeviceIdent
   });
   if (!tx) {
     pending_.clear();
+    cache_loaded_ = false;
     return from_error(tx.error());
   }
   metrics_.reports++;
@@ -478,8 +477,9 @@ HttpResponse FleetService::est(const HttpRequest& r, const std::string& op) {
   DeviceIdentity subject = id;
   {
     std::lock_guard lock(mutex_);
-    auto dev = store_->device(id.serial);
-    if (dev && *dev) subject.hardware_id = (*dev)->hardware_id;
+    if (auto dev = devices_.find(id.serial); dev != devices_.end()) {
+      subject.hardware_id = dev->second.hardware_id;
+    }
   }
   auto chain = issuer_->issue(csr->der, subject);
   if (!chain) return from_error(chain.error());
@@ -494,10 +494,51 @@ HttpResponse FleetService::est(const HttpRequest& r, const std::string& op) {
     }
   }
   metrics_.certificates_issued++;
-  out.headers.emplace_back("Content-Type-Params", "smime-type=certs-only");
   out.content_type = "application/pkcs7-mime; smime-type=certs-only";
   out.body = std::move(*p7);
   return out;
+}
+
+Result<void> FleetService::load_cache() {
+  if (cache_loaded_) return {};
+  auto list = store_->devices(std::nullopt);
+  if (!list) return std::unexpected(list.error());
+  devices_.clear();
+  for (const auto& d : *list) devices_[d.serial] = CachedDevice{d.hardware_id, d.assigned_target};
+  cache_loaded_ = true;
+  return {};
+}
+
+void FleetService::flush_checkins() {
+  if (checkins_.empty()) return;
+  auto batch = std::move(checkins_);
+  checkins_.clear();
+  auto tx = store_->transaction([&]() -> Result<void> {
+    for (const auto& [serial, c] : batch) {
+      if (auto ok = store_->record_checkin(serial, c.version, c.state, c.time); !ok) return ok;
+    }
+    return {};
+  });
+  if (!tx) {
+    std::fprintf(stderr, "ironseal-server: %zu check-ins not stored: %s\n", batch.size(),
+                 tx.error().message.c_str());
+  }
+}
+
+void FleetService::tick() {
+  std::lock_guard lock(mutex_);
+  flush_checkins();
+  if (!repositories_ || !load_cache()) return;
+  for (const auto& serial : std::exchange(stale_, {})) {
+    pending_.emplace_back(serial, devices_[serial].assigned_target);
+  }
+  if (config_.director_refresh_s > 0 && now() - last_refresh_ >= config_.director_refresh_s) {
+    last_refresh_ = now();
+    for (const auto& [serial, d] : devices_) {
+      if (!d.assigned_target.empty()) pending_.emplace_back(serial, d.assigned_target);
+    }
+  }
+  flush_assignments();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -554,6 +595,9 @@ HttpResponse FleetService::login(const HttpRequest& r) {
   std::string role;
   {
     std::lock_guard lock(mutex_);
+    if (throttle_.size() > 10000) {  // bounded: names are chosen by unauthenticated clients
+      std::erase_if(throttle_, [&](const auto& kv) { return kv.second.locked_until <= now(); });
+    }
     auto& t = throttle_[*name];
     if (t.locked_until > now()) {
       (void)audit("operator:" + *name, "auth.login", "throttled", {{"peer", r.peer}});
@@ -655,6 +699,7 @@ HttpResponse FleetService::op_accounts(const HttpRequest& r, const Caller& c) {
 HttpResponse FleetService::op_devices(const HttpRequest& r, const Caller& c,
                                       const std::vector<std::string>& p) {
   std::lock_guard lock(mutex_);
+  flush_checkins();  // operators see the latest check-ins
   if (p.size() == 4) {
     if (r.method != "GET") return method_not_allowed("GET");
     auto dev = store_->device(p[3]);
@@ -704,6 +749,7 @@ HttpResponse FleetService::op_devices(const HttpRequest& r, const Caller& c,
     }
     return from_error(tx.error());
   }
+  if (cache_loaded_) devices_[d.serial] = CachedDevice{d.hardware_id, d.assigned_target};
   return json_response(201, device_json(d));
 }
 
@@ -781,6 +827,7 @@ HttpResponse FleetService::op_rollouts(const HttpRequest& r, const Caller& c,
     });
     if (!tx) {
       pending_.clear();
+    cache_loaded_ = false;
       return from_error(tx.error());
     }
     flush_assignments();
@@ -818,6 +865,7 @@ HttpResponse FleetService::op_rollouts(const HttpRequest& r, const Caller& c,
         [&]() -> Result<void> { return rollout_command(id, p[4], "operator:" + c.account); });
     if (!tx) {
       pending_.clear();
+    cache_loaded_ = false;
       return from_error(tx.error());
     }
     flush_assignments();

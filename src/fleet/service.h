@@ -15,7 +15,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -64,6 +66,9 @@ struct ServiceConfig {
   std::int64_t poll_interval_s = 60;  // suggested to devices in the check-in answer
   bool metrics_public = false;        // /metrics without a token
   std::filesystem::path repository;   // BASE: BASE/image, BASE/director
+  // How often every assigned device's director metadata is re-signed, so its timestamp (1 day
+  // by default) never expires while the server runs. 0 = never.
+  std::int64_t director_refresh_s = 3600;
 };
 
 using Clock = std::function<std::int64_t()>;  // unix seconds
@@ -81,6 +86,10 @@ class FleetService {
   // Startup: re-publishes any device whose director metadata lags the store (a crash between
   // commit and publish), then lets active rollouts take their next step.
   Result<void> reconcile();
+
+  // Periodic work (the transport calls it about once a second, and once at shutdown): writes
+  // buffered check-ins, retries director re-signing that failed, renews director timestamps.
+  void tick();
 
   // Bootstrap (ironseal-server account add): creates an account.
   Result<void> add_account(const std::string& name, const std::string& role,
@@ -127,6 +136,15 @@ class FleetService {
   void flush_assignments();
   nlohmann::json rollout_json(const Rollout& r);
 
+  // What every device request needs, kept in memory (the store stays the truth; the cache is
+  // reloaded after any failed transaction). Caller holds mutex_.
+  struct CachedDevice {
+    std::string hardware_id;
+    std::string assigned_target;
+  };
+  Result<void> load_cache();
+  void flush_checkins();
+
   Result<void> audit(const std::string& actor, const std::string& action,
                      const std::string& outcome, nlohmann::json detail);
   std::int64_t now() const { return clock_(); }
@@ -139,6 +157,18 @@ class FleetService {
   Clock clock_;
   std::mutex mutex_;
   std::vector<std::pair<std::string, std::string>> pending_;  // serial -> target to publish
+  std::set<std::string> stale_;  // devices whose director re-signing failed: retried by tick()
+  std::int64_t last_refresh_ = 0;
+  bool cache_loaded_ = false;
+  std::unordered_map<std::string, CachedDevice> devices_;
+  // Check-ins are telemetry ("last seen", reported state): buffered and written in one
+  // transaction per tick, so a check-in costs no fsync. Reports are written before their 201.
+  struct PendingCheckin {
+    std::string version;
+    nlohmann::json state;
+    std::int64_t time = 0;
+  };
+  std::unordered_map<std::string, PendingCheckin> checkins_;
   struct LoginThrottle {
     int failures = 0;
     std::int64_t locked_until = 0;

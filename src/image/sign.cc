@@ -113,6 +113,18 @@ std::string format_uuid(const std::uint8_t (&uuid)[16]) {
 
 Result<Bytes> sign_image(ByteView firmware, const SignOptions& options,
                          const crypto::Signer& signer) {
+  Bytes image(options.header_size + firmware.size());
+  std::copy(firmware.begin(), firmware.end(), image.begin() + options.header_size);
+  if (auto r = sign_image_in_place(image, options, signer); !r) return std::unexpected(r.error());
+  return image;
+}
+
+Result<void> sign_image_in_place(Bytes& image, const SignOptions& options,
+                                 const crypto::Signer& signer) {
+  if (image.size() < options.header_size) {
+    return fail(ErrorCode::kInvalidArgument, "no room for the header in front of the firmware");
+  }
+  const std::size_t firmware_size = image.size() - options.header_size;
   const bool ed25519 = signer.key_type() == crypto::KeyType::kEd25519;
   if (options.pure && !ed25519) {
     return fail(ErrorCode::kInvalidArgument, "--pure is defined for Ed25519 keys only");
@@ -120,7 +132,7 @@ Result<Bytes> sign_image(ByteView firmware, const SignOptions& options,
   if (options.header_size < kHeaderSize) {
     return fail(ErrorCode::kInvalidArgument, "header size must be at least 32 bytes");
   }
-  if (firmware.size() > std::numeric_limits<std::uint32_t>::max() - options.header_size) {
+  if (firmware_size > std::numeric_limits<std::uint32_t>::max() - options.header_size) {
     return fail(ErrorCode::kInvalidArgument, "firmware is larger than the format allows (4 GiB)");
   }
   if (options.pad && !options.slot_size) {
@@ -146,16 +158,15 @@ Result<Bytes> sign_image(ByteView firmware, const SignOptions& options,
   h.load_address = options.load_address;
   h.header_size = options.header_size;
   h.protected_tlv_size = static_cast<std::uint16_t>(prot_size);
-  h.image_size = static_cast<std::uint32_t>(firmware.size());
+  h.image_size = static_cast<std::uint32_t>(firmware_size);
   h.flags = options.load_address != 0 ? kFlagRamLoad : 0;
   h.version = options.version;
 
   // imgtool's --pad-header fills the header's tail with the erased value 0xff.
-  Bytes image(options.header_size, 0xff);
+  std::fill(image.begin(), image.begin() + options.header_size, 0xff);
   std::uint8_t header[kHeaderSize];
   encode_header(h, header);
   std::copy(header, header + kHeaderSize, image.begin());
-  image.insert(image.end(), firmware.begin(), firmware.end());
   std::uint8_t info[kTlvInfoSize];
   store_le16(info, kTlvProtectedInfoMagic);
   store_le16(info + 2, static_cast<std::uint16_t>(prot_size));
@@ -196,7 +207,7 @@ Result<Bytes> sign_image(ByteView firmware, const SignOptions& options,
       std::copy(std::begin(kBootMagic), std::end(kBootMagic), image.end() - sizeof kBootMagic);
     }
   }
-  return image;
+  return {};
 }
 
 }  // namespace ironseal::image

@@ -50,5 +50,9 @@ struct SignOptions {
 // `firmware` is the raw binary; the header is placed in front of it.
 Result<Bytes> sign_image(ByteView firmware, const SignOptions& options,
                          const crypto::Signer& signer);
+// The same without copying the firmware: `image` holds options.header_size bytes of room, then
+// the firmware; on success it holds the signed image (TLVs appended, padding if asked).
+Result<void> sign_image_in_place(Bytes& image, const SignOptions& options,
+                                 const crypto::Signer& signer);
 
 }  // namespace ironseal::image

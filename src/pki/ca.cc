@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "core/file.h"
 #include "crypto/hash.h"
@@ -68,8 +69,8 @@ Result<void> add_conf_extensions(X509* cert, X509* issuer, std::initializer_list
   return {};
 }
 
-Result<void> add_general_names(X509* cert, int nid, int type, const std::vector<std::string>& values,
-                               bool critical) {
+Result<void> add_general_names(X509* cert, int nid, int type,
+                               const std::vector<std::string>& values, bool critical) {
   ossl::GeneralNamesPtr names(GENERAL_NAMES_new());
   for (const auto& v : values) {
     ossl::GeneralNamePtr gn(GENERAL_NAME_new());
@@ -269,7 +270,8 @@ Result<std::string> normalize_serial_hex(std::string_view text) {
   return hex;
 }
 
-// ---- State ----------------------------------------------------------------------------------------
+// ---- State
+// ----------------------------------------------------------------------------------------
 
 struct CertificateAuthority::State {
   fs::path dir;
@@ -322,12 +324,12 @@ Result<void> CertificateAuthority::init(const fs::path& dir, const CaInitOptions
   // The root: self-signed, may sign CAs one level down only (pathlen 1).
   auto root_key = KeyPair::generate_p256();
   if (!root_key) return std::unexpected(root_key.error());
-  auto root_name = make_name({{NID_organizationName, o.organization},
-                              {NID_commonName, o.organization + " Root CA"}});
+  auto root_name = make_name(
+      {{NID_organizationName, o.organization}, {NID_commonName, o.organization + " Root CA"}});
   if (!root_name) return std::unexpected(root_name.error());
   EVP_PKEY* rk = root_key->handle().pkey.get();
-  auto root_x = new_certificate(root_name->get(), root_name->get(), rk, start,
-                                o.now + lt.root_days * kDay);
+  auto root_x =
+      new_certificate(root_name->get(), root_name->get(), rk, start, o.now + lt.root_days * kDay);
   if (!root_x) return std::unexpected(root_x.error());
   if (auto r = add_conf_extensions(root_x->get(), root_x->get(),
                                    {{NID_basic_constraints, "critical,CA:TRUE,pathlen:1"},
@@ -429,13 +431,13 @@ Result<CertificateAuthority> CertificateAuthority::open(const fs::path& dir) {
     return fail(ErrorCode::kNotTrusted, dir.string(),
                 ": an issuing CA key does not match its certificate");
   }
-  auto state = std::make_unique<State>(State{dir, std::move(*db), std::move(*root),
-                                             std::move(*device_ca), std::move(*server_ca),
-                                             std::move(*device_key), std::move(*server_key),
-                                             "", "", CaLifetimes{}});
+  auto state = std::make_unique<State>(
+      State{dir, std::move(*db), std::move(*root), std::move(*device_ca), std::move(*server_ca),
+            std::move(*device_key), std::move(*server_key), "", "", CaLifetimes{}});
   auto s = state->db.prepare("SELECT key, value FROM settings");
   if (!s) return std::unexpected(s.error());
   bool format_ok = false;
+  bool lifetimes_ok = true;
   for (;;) {
     auto row = s->step();
     if (!row) return std::unexpected(row.error());
@@ -444,21 +446,32 @@ Result<CertificateAuthority> CertificateAuthority::open(const fs::path& dir) {
     if (k == "format") format_ok = v == "ironseal-ca-1";
     if (k == "organization") state->organization = v;
     if (k == "server_domain") state->server_domain = v;
-    if (k == "device_days") state->lifetimes.device_days = std::stoll(v);
-    if (k == "server_days") state->lifetimes.server_days = std::stoll(v);
-    if (k == "crl_days") state->lifetimes.crl_days = std::stoll(v);
+    auto days = [&](std::int64_t* out) {
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+      lifetimes_ok = lifetimes_ok && ec == std::errc() && end == v.data() + v.size() && *out > 0;
+    };
+    if (k == "device_days") days(&state->lifetimes.device_days);
+    if (k == "server_days") days(&state->lifetimes.server_days);
+    if (k == "crl_days") days(&state->lifetimes.crl_days);
   }
-  if (!format_ok || state->organization.empty()) {
+  if (!format_ok || !lifetimes_ok || state->organization.empty()) {
     return fail(ErrorCode::kMalformed, dir.string(), ": unknown CA index format");
   }
   return CertificateAuthority(std::move(state));
 }
 
-// ---- issue ----------------------------------------------------------------------------------------
+// ---- issue
+// ----------------------------------------------------------------------------------------
 
 Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& csr,
                                                       Profile profile, const IssueOptions& o) {
   State& st = *state_;
+  std::optional<std::string> replaces;
+  if (o.replaces_serial_hex) {
+    auto n = normalize_serial_hex(*o.replaces_serial_hex);
+    if (!n) return std::unexpected(n.error());
+    replaces = *n;
+  }
   if (auto r = csr.verify_proof_of_possession(); !r) return std::unexpected(r.error());
   const Bytes spki = csr.spki_der();
   if (auto r = check_key_allowed(spki); !r) return std::unexpected(r.error());
@@ -519,20 +532,23 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
           "INSERT INTO device_bindings(device_serial, spki_sha256, hardware_id, bound_at) "
           "VALUES (?, ?, ?, ?)");
       if (!ins) return std::unexpected(ins.error());
-      if (auto r = ins->bind(1, device.serial).bind(2, key_hash).bind(3, device.hardware_id)
-                       .bind(4, o.now).run();
+      if (auto r = ins->bind(1, device.serial)
+                       .bind(2, key_hash)
+                       .bind(3, device.hardware_id)
+                       .bind(4, o.now)
+                       .run();
           !r) {
         return std::unexpected(r.error());
       }
     } else if (q->text(0) != key_hash) {
       // A new key for a bound serial only as a re-enrolment that names the current certificate.
       bool allowed = false;
-      if (o.replaces_serial_hex) {
+      if (replaces) {
         auto old = st.db.prepare(
             "SELECT spki_sha256 FROM certificates WHERE serial = ? AND profile = 'device' AND "
             "device_serial = ? AND revoked_at IS NULL");
         if (!old) return std::unexpected(old.error());
-        old->bind(1, *o.replaces_serial_hex).bind(2, device.serial);
+        old->bind(1, *replaces).bind(2, device.serial);
         auto orow = old->step();
         if (!orow) return std::unexpected(orow.error());
         allowed = *orow && old->text(0) == q->text(0);
@@ -552,10 +568,10 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
           "UPDATE certificates SET revoked_at = ?, revocation_reason = 'superseded' "
           "WHERE serial = ?");
       if (!rev) return std::unexpected(rev.error());
-      if (auto r = rev->bind(1, o.now).bind(2, *o.replaces_serial_hex).run(); !r) {
+      if (auto r = rev->bind(1, o.now).bind(2, *replaces).run(); !r) {
         return std::unexpected(r.error());
       }
-      superseded = *o.replaces_serial_hex;
+      superseded = *replaces;
     }
   }
 
@@ -564,9 +580,9 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
       profile == Profile::kDevice ? st.lifetimes.device_days : st.lifetimes.server_days;
   // Never beyond the issuing CA: a chain is only as valid as its shortest-lived link.
   const UnixTime not_after = std::min<UnixTime>(o.now + days * kDay, ca.not_after());
-  auto x = new_certificate(subject.get(), X509_get_subject_name(ca.handle().x509.get()),
-                           X509_REQ_get0_pubkey(csr.handle().req.get()), o.now - kBackdate,
-                           not_after);
+  auto x =
+      new_certificate(subject.get(), X509_get_subject_name(ca.handle().x509.get()),
+                      X509_REQ_get0_pubkey(csr.handle().req.get()), o.now - kBackdate, not_after);
   if (!x) return std::unexpected(x.error());
   if (auto r = add_conf_extensions(
           x->get(), ca.handle().x509.get(),
@@ -599,8 +615,11 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
   } else {
     ins->bind_null(4).bind_null(5);
   }
-  ins->bind(6, cert->fingerprint_hex()).bind(7, key_hash).bind(8, cert->not_before())
-      .bind(9, cert->not_after()).bind(10, cert->to_pem());
+  ins->bind(6, cert->fingerprint_hex())
+      .bind(7, key_hash)
+      .bind(8, cert->not_before())
+      .bind(9, cert->not_after())
+      .bind(10, cert->to_pem());
   if (auto r = ins->run(); !r) return std::unexpected(r.error());
   if (auto r = tx->commit(); !r) return std::unexpected(r.error());
   if (superseded) {
@@ -609,7 +628,8 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
   return IssuedCertificate{std::move(*cert), ca};
 }
 
-// ---- revocation -----------------------------------------------------------------------------------
+// ---- revocation
+// -----------------------------------------------------------------------------------
 
 Result<IndexEntry> CertificateAuthority::revoke(std::string_view serial_text,
                                                 RevocationReason reason, UnixTime now) {
@@ -652,7 +672,8 @@ Result<Crl> CertificateAuthority::publish_crl(Profile profile, UnixTime now) {
   std::int64_t number = 0;
   std::vector<std::tuple<std::string, UnixTime, std::string>> revoked;
   {
-    // The number is committed before the CRL is written: a crash may skip a number, never reuse one.
+    // The number is committed before the CRL is written: a crash may skip a number, never reuse
+    // one.
     auto tx = st.db.begin();
     if (!tx) return std::unexpected(tx.error());
     auto q = st.db.prepare("SELECT last FROM crl_numbers WHERE ca = ?");
@@ -716,8 +737,8 @@ Result<Crl> CertificateAuthority::publish_crl(Profile profile, UnixTime now) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, ca.handle().x509.get(), nullptr, nullptr, crl, 0);
-  ossl::ExtPtr akid(X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier,
-                                        "keyid:always"));
+  ossl::ExtPtr akid(
+      X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
   if (!crl_number || ASN1_INTEGER_set_int64(crl_number.get(), number) != 1 ||
       X509_CRL_add1_ext_i2d(crl, NID_crl_number, crl_number.get(), 0, 0) != 1 || !akid ||
       X509_CRL_add_ext(crl, akid.get(), -1) != 1 ||
@@ -736,7 +757,8 @@ Result<Crl> CertificateAuthority::current_crl(Profile ca) const {
   return Crl::load(state_->dir / ca_dir_name(ca) / "crl.pem");
 }
 
-// ---- queries --------------------------------------------------------------------------------------
+// ---- queries
+// --------------------------------------------------------------------------------------
 
 Result<std::optional<IndexEntry>> CertificateAuthority::find_serial(std::string_view serial_text) {
   auto serial = normalize_serial_hex(serial_text);
@@ -772,6 +794,21 @@ Result<std::vector<IndexEntry>> CertificateAuthority::list() {
     out.push_back(entry_from(*q));
   }
   return out;
+}
+
+Result<std::vector<Bytes>> issue_device_der(CertificateAuthority& ca, ByteView csr_der,
+                                            const DeviceName& authenticated,
+                                            const IssueOptions& options) {
+  auto csr = CertificateRequest::from_der(csr_der);
+  if (!csr) return std::unexpected(csr.error());
+  const auto uris = csr->requested_uris();
+  if (uris.size() != 1 || uris.front() != device_urn(authenticated)) {
+    return fail(ErrorCode::kNotTrusted, "identity_mismatch: the CSR does not name ",
+                device_urn(authenticated), ", the identity the connection proved");
+  }
+  auto issued = ca.issue(*csr, Profile::kDevice, options);
+  if (!issued) return std::unexpected(issued.error());
+  return std::vector<Bytes>{issued->certificate.der(), issued->issuing_ca.der()};
 }
 
 }  // namespace ironseal::pki

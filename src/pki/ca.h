@@ -41,7 +41,8 @@ enum class RevocationReason {
   kSuperseded = 4,
   kCessationOfOperation = 5,
 };
-std::string_view revocation_reason_name(RevocationReason r);  // RFC 5280 spelling, e.g. keyCompromise
+std::string_view revocation_reason_name(
+    RevocationReason r);  // RFC 5280 spelling, e.g. keyCompromise
 Result<RevocationReason> parse_revocation_reason(std::string_view name);
 
 struct CaLifetimes {
@@ -122,6 +123,14 @@ class CertificateAuthority {
   explicit CertificateAuthority(std::unique_ptr<State> s);
   std::unique_ptr<State> state_;
 };
+
+// EST's issuance step (simpleenroll / simplereenroll), for the fleet server's CertificateIssuer:
+// parses a DER CSR, requires it to name exactly `authenticated` (the identity the TLS client
+// certificate proved; "identity_mismatch" otherwise), issues it with the device profile, and
+// returns DER certificates: the new one first, then the issuing CA.
+Result<std::vector<Bytes>> issue_device_der(CertificateAuthority& ca, ByteView csr_der,
+                                            const DeviceName& authenticated,
+                                            const IssueOptions& options);
 
 // Lower-case hex of a serial number as the index keeps it (accepts "0x", colons and upper case).
 Result<std::string> normalize_serial_hex(std::string_view text);

@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
 
 #include <cstring>
 #include <ctime>
@@ -42,8 +43,8 @@ Result<void> check_p256(EVP_PKEY* pkey) {
   }
   char group[64] = {};
   size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                     &len) != 1 ||
+  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) !=
+          1 ||
       std::string_view(group, len) != "prime256v1") {
     return fail(ErrorCode::kNotTrusted, "key_type_disallowed: EC key on curve '", group,
                 "' (only P-256 is accepted)");
@@ -86,8 +87,8 @@ std::vector<std::string> names_of_type(const GENERAL_NAMES* names, int type) {
 }
 
 std::vector<std::string> cert_names(X509* x, int type) {
-  ossl::GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr)));
+  ossl::GeneralNamesPtr names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr)));
   return names_of_type(names.get(), type);
 }
 
@@ -198,7 +199,8 @@ Result<DeviceName> parse_device_urn(std::string_view urn) {
 Result<KeyPair> KeyPair::generate_p256() {
   auto h = std::make_shared<KeyHandle>();
   h->pkey.reset(EVP_EC_gen("P-256"));
-  if (!h->pkey) return fail(ErrorCode::kCrypto, "P-256 key generation failed: ", ossl::drain_errors());
+  if (!h->pkey)
+    return fail(ErrorCode::kCrypto, "P-256 key generation failed: ", ossl::drain_errors());
   return KeyPair(std::move(h));
 }
 
@@ -289,7 +291,8 @@ Result<Certificate> Certificate::from_pem(std::string_view pem) {
   auto all = all_from_pem(pem);
   if (!all) return std::unexpected(all.error());
   if (all->size() != 1) {
-    return fail(ErrorCode::kMalformed, "expected one certificate, found ", std::to_string(all->size()));
+    return fail(ErrorCode::kMalformed, "expected one certificate, found ",
+                std::to_string(all->size()));
   }
   return std::move(all->front());
 }
@@ -297,6 +300,7 @@ Result<Certificate> Certificate::from_pem(std::string_view pem) {
 Result<std::vector<Certificate>> Certificate::all_from_pem(std::string_view pem) {
   auto bio = mem_bio(pem);
   std::vector<Certificate> out;
+  ERR_clear_error();  // the end-of-input check below reads the queue
   for (;;) {
     ossl::X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr));
     if (!x) break;
@@ -306,7 +310,8 @@ Result<std::vector<Certificate>> Certificate::all_from_pem(std::string_view pem)
   }
   // The loop ends on end-of-input (PEM_R_NO_START_LINE) or on a malformed certificate.
   const unsigned long err = ERR_peek_last_error();
-  if (err != 0 && !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
+  if (err != 0 &&
+      !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
     return fail(ErrorCode::kMalformed, "malformed PEM certificate: ", ossl::drain_errors());
   }
   ERR_clear_error();
@@ -413,6 +418,26 @@ Result<void> write_pem_bundle(const std::filesystem::path& path,
   return write_file_atomic(path, as_bytes(text));
 }
 
+Result<Bytes> certs_only_pkcs7(const std::vector<Certificate>& certs) {
+  std::unique_ptr<PKCS7, ossl::Deleter<PKCS7, PKCS7_free>> p7(PKCS7_new());
+  // SignedData with no signers and an absent (detached) data content: RFC 7030's certs-only.
+  if (!p7 || PKCS7_set_type(p7.get(), NID_pkcs7_signed) != 1 ||
+      PKCS7_content_new(p7.get(), NID_pkcs7_data) != 1 || PKCS7_set_detached(p7.get(), 1) != 1) {
+    return fail(ErrorCode::kCrypto, "cannot build PKCS#7: ", ossl::drain_errors());
+  }
+  for (const auto& c : certs) {
+    if (PKCS7_add_certificate(p7.get(), c.handle().x509.get()) != 1) {
+      return fail(ErrorCode::kCrypto, "cannot build PKCS#7: ", ossl::drain_errors());
+    }
+  }
+  unsigned char* der = nullptr;
+  const int len = i2d_PKCS7(p7.get(), &der);
+  if (len <= 0) return fail(ErrorCode::kCrypto, "cannot encode PKCS#7: ", ossl::drain_errors());
+  Bytes out(der, der + len);
+  OPENSSL_free(der);
+  return out;
+}
+
 // ---- CertificateRequest -------------------------------------------------------------------------
 
 Result<CertificateRequest> CertificateRequest::from_pem(std::string_view pem) {
@@ -420,7 +445,22 @@ Result<CertificateRequest> CertificateRequest::from_pem(std::string_view pem) {
   auto h = std::make_shared<RequestHandle>();
   h->req.reset(PEM_read_bio_X509_REQ(bio.get(), nullptr, no_passphrase, nullptr));
   if (!h->req) {
-    return fail(ErrorCode::kMalformed, "csr_malformed: not a PEM certificate request: ",
+    return fail(ErrorCode::kMalformed,
+                "csr_malformed: not a PEM certificate request: ", ossl::drain_errors());
+  }
+  if (X509_REQ_get0_pubkey(h->req.get()) == nullptr) {
+    return fail(ErrorCode::kMalformed,
+                "csr_malformed: the public key does not parse: ", ossl::drain_errors());
+  }
+  return CertificateRequest(std::move(h));
+}
+
+Result<CertificateRequest> CertificateRequest::from_der(ByteView der) {
+  const unsigned char* p = der.data();
+  auto h = std::make_shared<RequestHandle>();
+  h->req.reset(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+  if (!h->req || p != der.data() + der.size()) {
+    return fail(ErrorCode::kMalformed, "csr_malformed: not one DER certificate request: ",
                 ossl::drain_errors());
   }
   if (X509_REQ_get0_pubkey(h->req.get()) == nullptr) {
@@ -428,6 +468,15 @@ Result<CertificateRequest> CertificateRequest::from_pem(std::string_view pem) {
                 ossl::drain_errors());
   }
   return CertificateRequest(std::move(h));
+}
+
+Bytes CertificateRequest::der() const {
+  unsigned char* out = nullptr;
+  const int n = i2d_X509_REQ(handle_->req.get(), &out);
+  if (n <= 0) return {};
+  Bytes b(out, out + n);
+  OPENSSL_free(out);
+  return b;
 }
 
 Result<CertificateRequest> CertificateRequest::load(const std::filesystem::path& path) {

@@ -43,7 +43,8 @@ Result<void> check_identifier(std::string_view what, std::string_view value);
 std::string device_urn(const DeviceName& name);  // urn:ironseal:device:<hardware_id>:<serial>
 Result<DeviceName> parse_device_urn(std::string_view urn);
 
-// ---- Keys ----------------------------------------------------------------------------------------
+// ---- Keys
+// ----------------------------------------------------------------------------------------
 
 // An ECDSA P-256 key pair (the only key type the PKI issues for, and signs with). Where the
 // private half lives is the backend's business: a PEM file, or a TPM through an OpenSSL provider
@@ -77,7 +78,8 @@ Result<void> check_key_allowed(ByteView spki_der);
 // does not verify.
 Result<void> verify_with_spki(ByteView spki_der, ByteView message, ByteView signature);
 
-// ---- Certificates --------------------------------------------------------------------------------
+// ---- Certificates
+// --------------------------------------------------------------------------------
 
 class Certificate {
  public:
@@ -103,7 +105,9 @@ class Certificate {
   std::vector<std::string> dns_names() const;
 
   const CertificateHandle& handle() const { return *handle_; }
-  static Certificate adopt(std::shared_ptr<CertificateHandle> h) { return Certificate(std::move(h)); }
+  static Certificate adopt(std::shared_ptr<CertificateHandle> h) {
+    return Certificate(std::move(h));
+  }
 
  private:
   explicit Certificate(std::shared_ptr<CertificateHandle> h) : handle_(std::move(h)) {}
@@ -113,11 +117,19 @@ class Certificate {
 Result<void> write_pem_bundle(const std::filesystem::path& path,
                               const std::vector<Certificate>& certs);
 
-// ---- Certificate signing requests ------------------------------------------------------------------
+// A certificates-only PKCS#7 SignedData (DER), as EST (RFC 7030) returns enrolled certificates
+// and CA certificates in: no signer, no content, just `certs`.
+Result<Bytes> certs_only_pkcs7(const std::vector<Certificate>& certs);
+
+// ---- Certificate signing requests
+// ------------------------------------------------------------------
 
 class CertificateRequest {
  public:
   static Result<CertificateRequest> from_pem(std::string_view pem);
+  // Exactly one DER request, nothing after it (EST sends DER).
+  static Result<CertificateRequest> from_der(ByteView der);
+  Bytes der() const;
   static Result<CertificateRequest> load(const std::filesystem::path& path);
 
   // A device's CSR: subject CN and serialNumber = serial, and a requested subjectAltName URI with
@@ -147,7 +159,8 @@ class CertificateRequest {
   std::shared_ptr<RequestHandle> handle_;
 };
 
-// ---- Revocation lists --------------------------------------------------------------------------------
+// ---- Revocation lists
+// --------------------------------------------------------------------------------
 
 class Crl {
  public:

@@ -79,8 +79,8 @@ Result<KeyBackend> device_key_backend(const IdentityPaths& paths) {
 
 Result<KeyPair> create_device_key(const IdentityPaths& paths, KeyBackend backend) {
   if (fs::exists(paths.key) || fs::exists(paths.tpm_key)) {
-    return fail(ErrorCode::kInvalidArgument, "the device already has a key in ",
-                paths.dir.string(), "; a device key is never replaced silently");
+    return fail(ErrorCode::kInvalidArgument, "the device already has a key in ", paths.dir.string(),
+                "; a device key is never replaced silently");
   }
   if (backend == KeyBackend::kTpm) {
     auto r = tpm_unavailable();
@@ -131,7 +131,7 @@ Result<ProvisionedKey> provision_key(const fs::path& device_dir, KeyBackend back
 Result<void> wipe_file(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return fail(ErrorCode::kIo, "cannot open ", path.string(), " to wipe it");
-  struct stat st{};
+  struct stat st {};
   bool ok = ::fstat(fd, &st) == 0;
   const std::vector<unsigned char> zeros(4096, 0);
   off_t left = ok ? st.st_size : 0;

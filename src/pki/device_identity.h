@@ -3,16 +3,22 @@
 //
 //   DEVICE_DIR/device.json              serial and hardware_id (boot/host_device.h)
 //   DEVICE_DIR/identity/                0700
-//     device.key.pem                    the device key, file backend (0600; never leaves the device)
-//     device.key.tss2.pem               the device key, TPM backend (a TPM-wrapped blob, not a key)
-//     device.csr.pem                    what the factory station reads
-//     device.cert.pem, chain.pem        the device certificate and its issuing CA
-//     anchors.pem                       the root CA: what the device trusts servers by
+//     device.key.pem                    the device key, file backend (0600; never leaves the
+//     device) device.key.tss2.pem               the device key, TPM backend (a TPM-wrapped blob,
+//     not a key) device.csr.pem                    what the factory station reads device.cert.pem,
+//     chain.pem        the device certificate and its issuing CA anchors.pem the root CA: what the
+//     device trusts servers by
 //
 // Key custody is one seam: create_device_key / load_device_key / destroy_device_key pick the
 // backend. The TPM backend (keys generated inside a TPM 2.0, used through the tpm2 OpenSSL
 // provider) plugs in there; until it is built in, asking for it fails with "tpm_unavailable"
 // rather than falling back to a file.
+//
+// Plugging in the TPM backend (src/tpm): in create_device_key, generate the key inside the TPM and
+// store its TSS2 PEM blob at paths.tpm_key; in load_device_key, load that blob as an EVP_PKEY
+// through the tpm2 provider. Either way, wrap the EVP_PKEY in a KeyHandle (pki/ossl_x509.h) and
+// return KeyPair::adopt(handle): CSR signing, decommission records and the factory check then
+// work unchanged. destroy_device_key evicts the key and wipes the blob.
 #pragma once
 
 #include <openssl/types.h>

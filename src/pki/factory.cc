@@ -57,8 +57,12 @@ Result<void> ManufacturingRecord::record(const ManufacturingEntry& e) {
       "INSERT OR REPLACE INTO devices(serial, hardware_id, certificate_serial, "
       "certificate_sha256, spki_sha256, enrolled_at) VALUES (?, ?, ?, ?, ?, ?)");
   if (!put) return std::unexpected(put.error());
-  put->bind(1, e.device.serial).bind(2, e.device.hardware_id).bind(3, e.certificate_serial_hex)
-      .bind(4, e.certificate_fingerprint_hex).bind(5, e.spki_sha256_hex).bind(6, e.enrolled_at);
+  put->bind(1, e.device.serial)
+      .bind(2, e.device.hardware_id)
+      .bind(3, e.certificate_serial_hex)
+      .bind(4, e.certificate_fingerprint_hex)
+      .bind(5, e.spki_sha256_hex)
+      .bind(6, e.enrolled_at);
   if (auto r = put->run(); !r) return r;
   return tx->commit();
 }
@@ -106,7 +110,8 @@ Result<ManufacturingEntry> factory_enroll(CertificateAuthority& ca, Manufacturin
   // Record first, install second: a crash in between leaves a recorded certificate the device
   // lacks (enrol again: same key, replaced), never an installed one the record lacks.
   if (auto r = record.record(entry); !r) return std::unexpected(r.error());
-  if (auto r = write_pem_bundle(paths.chain, {issued->issuing_ca}); !r) return std::unexpected(r.error());
+  if (auto r = write_pem_bundle(paths.chain, {issued->issuing_ca}); !r)
+    return std::unexpected(r.error());
   if (auto r = write_pem_bundle(paths.anchors, {ca.root()}); !r) return std::unexpected(r.error());
   if (auto r = write_pem_bundle(paths.certificate, {issued->certificate}); !r) {
     return std::unexpected(r.error());
@@ -133,20 +138,18 @@ CheckReport factory_check(const fs::path& device_dir, ManufacturingRecord& recor
     return ok;
   };
   auto name = read_device_name(device_dir);
-  if (!add("device_name", name.has_value(),
-           name ? device_urn(*name) : name.error().message)) {
+  if (!add("device_name", name.has_value(), name ? device_urn(*name) : name.error().message)) {
     return report;
   }
   const IdentityPaths paths = identity_paths(device_dir);
   auto key = load_device_key(paths);
-  add("device_key", key.has_value(),
-      key ? "present, owner-only" : key.error().message);
+  add("device_key", key.has_value(), key ? "present, owner-only" : key.error().message);
   auto cert = Certificate::load(paths.certificate);
   auto chain = Certificate::load_all(paths.chain);
   auto anchors = Certificate::load_all(paths.anchors);
   if (!add("certificate_files", cert && chain && anchors,
-           !cert ? cert.error().message
-           : !chain ? chain.error().message
+           !cert      ? cert.error().message
+           : !chain   ? chain.error().message
            : !anchors ? anchors.error().message
                       : "certificate, chain and anchors parse")) {
     return report;
@@ -154,14 +157,14 @@ CheckReport factory_check(const fs::path& device_dir, ManufacturingRecord& recor
   if (key) {
     add("key_matches_certificate", key->spki_der() == cert->spki_der(),
         key->spki_der() == cert->spki_der() ? "the certificate certifies the device key"
-                                             : "the certificate is for another key");
+                                            : "the certificate is for another key");
   }
   bool anchor_ok = false;
   for (const auto& a : *anchors) anchor_ok = anchor_ok || a.der() == ca_root.der();
   add("anchors_match_factory_root", anchor_ok && anchors->size() == 1,
       anchor_ok && anchors->size() == 1 ? ca_root.subject()
-                                         : "the installed trust anchors are not exactly the "
-                                           "factory's root");
+                                        : "the installed trust anchors are not exactly the "
+                                          "factory's root");
   VerifyOptions options;
   options.purpose = Purpose::kDeviceClient;
   options.at = now;
@@ -176,9 +179,9 @@ CheckReport factory_check(const fs::path& device_dir, ManufacturingRecord& recor
       cert_name ? "certificate serial " + cert_name->serial + ", device " + name->serial
                 : "the certificate names no device");
   add("hardware_id_matches_device", cert_name && cert_name->hardware_id == name->hardware_id,
-      cert_name ? "certificate hardware id " + cert_name->hardware_id + ", device " +
-                      name->hardware_id
-                : "the certificate names no device");
+      cert_name
+          ? "certificate hardware id " + cert_name->hardware_id + ", device " + name->hardware_id
+          : "the certificate names no device");
   auto entry = record.find(name->serial);
   if (!entry) {
     add("manufacturing_record", false, entry.error().message);

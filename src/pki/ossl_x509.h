@@ -44,12 +44,15 @@ using NameConstraintsPtr =
 inline void free_extension_stack(STACK_OF(X509_EXTENSION) * s) {
   sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free);
 }
-using ExtStackPtr =
-    std::unique_ptr<STACK_OF(X509_EXTENSION),
-                    Deleter<STACK_OF(X509_EXTENSION), free_extension_stack>>;
-inline void free_x509_stack(STACK_OF(X509) * s) { sk_X509_free(s); }  // does not own the certs
+using ExtStackPtr = std::unique_ptr<STACK_OF(X509_EXTENSION),
+                                    Deleter<STACK_OF(X509_EXTENSION), free_extension_stack>>;
+inline void free_x509_stack(STACK_OF(X509) * s) {
+  sk_X509_free(s);
+}  // does not own the certs
 using X509StackPtr = std::unique_ptr<STACK_OF(X509), Deleter<STACK_OF(X509), free_x509_stack>>;
-inline void free_crl_stack(STACK_OF(X509_CRL) * s) { sk_X509_CRL_free(s); }
+inline void free_crl_stack(STACK_OF(X509_CRL) * s) {
+  sk_X509_CRL_free(s);
+}
 using CrlStackPtr =
     std::unique_ptr<STACK_OF(X509_CRL), Deleter<STACK_OF(X509_CRL), free_crl_stack>>;
 

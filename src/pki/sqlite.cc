@@ -13,8 +13,8 @@ Result<Database> Database::open(const std::filesystem::path& path, bool create) 
     ::close(fd);
   }
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
   Database db(raw);
   if (rc != SQLITE_OK) {
     return fail(rc == SQLITE_CANTOPEN ? ErrorCode::kNotFound : ErrorCode::kIo, "cannot open ",

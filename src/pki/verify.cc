@@ -15,51 +15,37 @@ CertReason reason_of(int err) {
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_CERT_UNTRUSTED:
-    case X509_V_ERR_CERT_REJECTED:
-      return CertReason::kUntrustedChain;
+    case X509_V_ERR_CERT_REJECTED: return CertReason::kUntrustedChain;
     case X509_V_ERR_CERT_SIGNATURE_FAILURE:
     case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
-    case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
-      return CertReason::kBadSignature;
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-      return CertReason::kExpired;
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-      return CertReason::kNotYetValid;
+    case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: return CertReason::kBadSignature;
+    case X509_V_ERR_CERT_HAS_EXPIRED: return CertReason::kExpired;
+    case X509_V_ERR_CERT_NOT_YET_VALID: return CertReason::kNotYetValid;
     case X509_V_ERR_INVALID_CA:
-    case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
-      return CertReason::kNotACa;
-    case X509_V_ERR_INVALID_PURPOSE:
-      return CertReason::kWrongPurpose;
-    case X509_V_ERR_CERT_REVOKED:
-      return CertReason::kRevoked;
+    case X509_V_ERR_KEYUSAGE_NO_CERTSIGN: return CertReason::kNotACa;
+    case X509_V_ERR_INVALID_PURPOSE: return CertReason::kWrongPurpose;
+    case X509_V_ERR_CERT_REVOKED: return CertReason::kRevoked;
     case X509_V_ERR_UNABLE_TO_GET_CRL:
     case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
     case X509_V_ERR_CRL_SIGNATURE_FAILURE:
     case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
-    case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
-      return CertReason::kCrlUnavailable;
+    case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN: return CertReason::kCrlUnavailable;
     case X509_V_ERR_CRL_HAS_EXPIRED:
-    case X509_V_ERR_CRL_NOT_YET_VALID:
-      return CertReason::kCrlExpired;
-    case X509_V_ERR_PATH_LENGTH_EXCEEDED:
-      return CertReason::kPathTooLong;
+    case X509_V_ERR_CRL_NOT_YET_VALID: return CertReason::kCrlExpired;
+    case X509_V_ERR_PATH_LENGTH_EXCEEDED: return CertReason::kPathTooLong;
     case X509_V_ERR_PERMITTED_VIOLATION:
     case X509_V_ERR_EXCLUDED_VIOLATION:
     case X509_V_ERR_SUBTREE_MINMAX:
     case X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE:
     case X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX:
-    case X509_V_ERR_UNSUPPORTED_NAME_SYNTAX:
-      return CertReason::kNameConstraint;
-    case X509_V_ERR_HOSTNAME_MISMATCH:
-      return CertReason::kHostnameMismatch;
+    case X509_V_ERR_UNSUPPORTED_NAME_SYNTAX: return CertReason::kNameConstraint;
+    case X509_V_ERR_HOSTNAME_MISMATCH: return CertReason::kHostnameMismatch;
     case X509_V_ERR_INVALID_EXTENSION:
     case X509_V_ERR_INVALID_NON_CA:
     case X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION:
     case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD:
-    case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:
-      return CertReason::kMalformed;
-    default:
-      return CertReason::kOther;
+    case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD: return CertReason::kMalformed;
+    default: return CertReason::kOther;
   }
 }
 
@@ -101,8 +87,8 @@ std::expected<VerifiedCertificate, CertificateFailure> verify_certificate(
   // The leaf's own validity period first: OpenSSL checks revocation before times, and "the CRL is
   // stale" would hide the plainer truth that the certificate itself has expired.
   if (options.at < leaf.not_before()) {
-    return refuse(CertReason::kNotYetValid, "the certificate is not valid before " +
-                                                std::to_string(leaf.not_before()));
+    return refuse(CertReason::kNotYetValid,
+                  "the certificate is not valid before " + std::to_string(leaf.not_before()));
   }
   if (options.at > leaf.not_after()) {
     return refuse(CertReason::kExpired,
@@ -136,8 +122,8 @@ std::expected<VerifiedCertificate, CertificateFailure> verify_certificate(
                                            ? X509_PURPOSE_SSL_SERVER
                                            : X509_PURPOSE_SSL_CLIENT);
   if (options.purpose == Purpose::kServer && !options.hostname.empty()) {
-    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
-                                               X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+    X509_VERIFY_PARAM_set_hostflags(
+        param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
     X509_VERIFY_PARAM_set1_host(param, options.hostname.c_str(), options.hostname.size());
   }
 
@@ -146,8 +132,8 @@ std::expected<VerifiedCertificate, CertificateFailure> verify_certificate(
     const int err = X509_STORE_CTX_get_error(ctx.get());
     const int depth = X509_STORE_CTX_get_error_depth(ctx.get());
     ossl::drain_errors();
-    return refuse(reason_of(err), std::string(X509_verify_cert_error_string(err)) +
-                                      " (at depth " + std::to_string(depth) + ", " +
+    return refuse(reason_of(err), std::string(X509_verify_cert_error_string(err)) + " (at depth " +
+                                      std::to_string(depth) + ", " +
                                       (depth == 0 ? "the certificate itself" : "an issuer") + ")");
   }
 

@@ -24,21 +24,21 @@ enum class Purpose {
 };
 
 enum class CertReason {
-  kUntrustedChain,     // no path to a trust anchor (unknown issuer, foreign root, self-signed)
-  kBadSignature,       // a signature in the path does not verify
-  kExpired,            // a certificate in the path is past notAfter
-  kNotYetValid,        // a certificate in the path is before notBefore
-  kNotACa,             // an issuer in the path is not a CA (e.g. a device certificate)
-  kWrongPurpose,       // key usage / extended key usage does not allow this purpose
-  kRevoked,            // the leaf is on its issuer's CRL
-  kCrlUnavailable,     // revocation was required but no valid CRL from the issuer was given
-  kCrlExpired,         // the issuer's CRL is past its nextUpdate (or not yet valid)
-  kPathTooLong,        // a CA's pathLenConstraint is exceeded
-  kNameConstraint,     // a name in the path violates a CA's name constraints
-  kIdentityMissing,    // a device certificate without exactly one well-formed device URN
-  kHostnameMismatch,   // a server certificate not for the host name expected
-  kMalformed,          // a certificate or extension that does not parse / is not allowed
-  kOther,              // any other refusal by the verifier (message says which)
+  kUntrustedChain,    // no path to a trust anchor (unknown issuer, foreign root, self-signed)
+  kBadSignature,      // a signature in the path does not verify
+  kExpired,           // a certificate in the path is past notAfter
+  kNotYetValid,       // a certificate in the path is before notBefore
+  kNotACa,            // an issuer in the path is not a CA (e.g. a device certificate)
+  kWrongPurpose,      // key usage / extended key usage does not allow this purpose
+  kRevoked,           // the leaf is on its issuer's CRL
+  kCrlUnavailable,    // revocation was required but no valid CRL from the issuer was given
+  kCrlExpired,        // the issuer's CRL is past its nextUpdate (or not yet valid)
+  kPathTooLong,       // a CA's pathLenConstraint is exceeded
+  kNameConstraint,    // a name in the path violates a CA's name constraints
+  kIdentityMissing,   // a device certificate without exactly one well-formed device URN
+  kHostnameMismatch,  // a server certificate not for the host name expected
+  kMalformed,         // a certificate or extension that does not parse / is not allowed
+  kOther,             // any other refusal by the verifier (message says which)
 };
 
 std::string_view cert_reason_name(CertReason reason);  // e.g. "expired", "revoked"

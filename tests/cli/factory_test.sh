@@ -104,6 +104,23 @@ ok $? "nothing installed on the clone"
 expect 1 "check refuses a device missing from the record" -- "$IRONSEAL" factory check dev --ca ca --record other-line.sqlite
 contains err.txt "manufacturing_record" "record reason"
 
+# Re-enrolment with a new key (what EST simplereenroll does after authenticating the device).
+[ "$(mode mfg.sqlite)" = 600 ]
+ok $? "the manufacturing record is owner-only"
+make_device rekey SN-1005
+"$IRONSEAL" provision key rekey >/dev/null
+"$IRONSEAL" factory enroll rekey --ca ca --record mfg.sqlite --json >rekey1.json
+old_serial=$(sed -n 's/.*"certificate_serial": "\([0-9a-f]*\)".*/\1/p' rekey1.json)
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+  -subj "/CN=SN-1005/serialNumber=SN-1005" -addext "subjectAltName=URI:urn:ironseal:device:plc-x1:SN-1005" \
+  -out rekey.csr 2>/dev/null
+expect 1 "a new key without naming the current certificate is refused" -- "$IRONSEAL" ca issue ca --csr rekey.csr --profile device
+contains err.txt "serial_bound_to_other_key" "rekey reason"
+expect 0 "a new key replacing the current certificate" -- "$IRONSEAL" ca issue ca --csr rekey.csr --profile device \
+  --replaces "$old_serial" --out rekey.pem
+"$IRONSEAL" ca list ca | grep "^$old_serial " >old.txt
+contains old.txt "revoked(superseded)" "the replaced certificate is revoked as superseded"
+
 # --- Issuance refusals with CSRs made by openssl --------------------------------------------------
 openssl req -in clone/identity/device.csr.pem -outform DER -out csr.der
 size=$(stat -c %s csr.der)
@@ -121,6 +138,30 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout /dev
 expect 1 "P-384 key refused" -- "$IRONSEAL" ca issue ca --csr p384.csr --profile device
 contains err.txt "key_type_disallowed" "key type reason"
 
+# --- Verification as the fleet server does it (ironseal cert verify) ---------------------------------
+idc="dev/identity"
+expect 0 "device certificate verifies as a client" -- "$IRONSEAL" cert verify $idc/device.cert.pem \
+  --anchors $idc/anchors.pem --chain $idc/chain.pem --crl ca/device-ca/crl.pem --json
+contains out.txt '"device_serial": "SN-1001"' "verification yields the device serial"
+expect 2 "revocation is not skipped silently" -- "$IRONSEAL" cert verify $idc/device.cert.pem \
+  --anchors $idc/anchors.pem --chain $idc/chain.pem
+not_after=$(date -d "$(openssl x509 -in $idc/device.cert.pem -noout -enddate | cut -d= -f2)" +%s)
+expect 1 "expired" -- "$IRONSEAL" cert verify $idc/device.cert.pem --anchors $idc/anchors.pem \
+  --chain $idc/chain.pem --no-revocation --at $((not_after + 1))
+contains err.txt "expired:" "expired reason"
+expect 1 "not yet valid" -- "$IRONSEAL" cert verify $idc/device.cert.pem --anchors $idc/anchors.pem \
+  --chain $idc/chain.pem --no-revocation --at $(( $(date +%s) - 86400 ))
+contains err.txt "not_yet_valid:" "not yet valid reason"
+expect 1 "stale CRL" -- "$IRONSEAL" cert verify $idc/device.cert.pem --anchors $idc/anchors.pem \
+  --chain $idc/chain.pem --crl ca/device-ca/crl.pem --at $(( $(date +%s) + 8 * 86400 ))
+contains err.txt "crl_expired:" "stale CRL reason"
+expect 1 "a device certificate is not a server" -- "$IRONSEAL" cert verify $idc/device.cert.pem \
+  --anchors $idc/anchors.pem --chain $idc/chain.pem --no-revocation --purpose server
+contains err.txt "wrong_purpose:" "wrong purpose reason"
+expect 1 "foreign root" -- "$IRONSEAL" cert verify $idc/device.cert.pem --anchors foreign/root-ca.cert.pem \
+  --chain $idc/chain.pem --no-revocation --json
+contains out.txt '"reason": "untrusted_chain"' "foreign root reason (json)"
+
 # --- Server certificates ---------------------------------------------------------------------------
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key \
   -subj "/CN=api.fleet.example" -addext "subjectAltName=DNS:api.fleet.example" -out srv.csr 2>/dev/null
@@ -132,6 +173,14 @@ openssl verify -purpose sslclient -CAfile ca/root-ca.cert.pem -untrusted ca/serv
 ok $? "openssl: a server certificate is not a client certificate"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
   -subj "/CN=www.evil.example" -addext "subjectAltName=DNS:www.evil.example" -out evil.csr 2>/dev/null
+expect 0 "server certificate verifies for its host" -- "$IRONSEAL" cert verify srv.pem --anchors ca/root-ca.cert.pem \
+  --crl ca/server-ca/crl.pem --purpose server --host api.fleet.example
+expect 1 "server certificate for another host" -- "$IRONSEAL" cert verify srv.pem --anchors ca/root-ca.cert.pem \
+  --crl ca/server-ca/crl.pem --purpose server --host evil.fleet.example
+contains err.txt "hostname_mismatch:" "host reason"
+expect 1 "server certificate used as a client" -- "$IRONSEAL" cert verify srv.pem --anchors ca/root-ca.cert.pem \
+  --crl ca/server-ca/crl.pem --purpose device-client
+contains err.txt "wrong_purpose:" "server-as-client reason"
 expect 1 "server name outside the domain refused" -- "$IRONSEAL" ca issue ca --csr evil.csr --profile server
 contains err.txt "name_not_permitted" "domain reason"
 
@@ -149,18 +198,35 @@ contains out.txt "$serial2" "CRL lists the revoked serial"
 cat ca/root-ca.cert.pem ca/device-ca/cert.pem >bundle.pem
 openssl verify -crl_check -CAfile bundle.pem -CRLfile ca/device-ca/crl.pem dev2/identity/device.cert.pem >ossl.txt 2>&1
 contains ossl.txt "certificate revoked" "openssl: the CRL revokes it"
+expect 1 "revoked certificate refused" -- "$IRONSEAL" cert verify dev2/identity/device.cert.pem \
+  --anchors ca/root-ca.cert.pem --chain ca/device-ca/cert.pem --crl ca/device-ca/crl.pem
+contains err.txt "revoked:" "revoked reason (verify)"
 expect 1 "factory check refuses a revoked certificate" -- "$IRONSEAL" factory check dev2 --ca ca --record mfg.sqlite
 contains err.txt "revoked" "revoked reason"
 
 # --- End of life -----------------------------------------------------------------------------------
 expect 2 "decommission needs --record-out" -- "$IRONSEAL" device decommission dev
+mkdir -p dev/tuf/image && printf '{"signed": {}}' >dev/tuf/image/root.json && printf 'j' >dev/install.journal
 expect 0 "decommission" -- "$IRONSEAL" device decommission dev --record-out decommission.json
-[ ! -e dev/identity ] && [ -s decommission.json ]
-ok $? "identity wiped, record written"
+[ ! -e dev/identity ] && [ ! -e dev/tuf ] && [ ! -e dev/install.journal ] && [ -s decommission.json ]
+ok $? "identity and update configuration wiped, record written"
 expect 0 "status after decommission" -- "$IRONSEAL" device status dev --json
 contains out.txt '"lifecycle": "decommissioned"' "OTP lifecycle fused"
 expect 1 "a decommissioned device does not boot" -- "$IRONSEAL" device boot dev --no-exec
 contains out.txt "decommissioned" "boot names the lifecycle"
+# A cut after the record was written and the key wiped, before the fuse: re-running finishes.
+make_device dev3 SN-1004
+"$IRONSEAL" provision key dev3 >/dev/null
+"$IRONSEAL" factory enroll dev3 --ca ca --record mfg.sqlite >/dev/null
+cp dev3/otp.bin otp-before.bin
+expect 0 "decommission dev3" -- "$IRONSEAL" device decommission dev3 --record-out dev3.json
+cp otp-before.bin dev3/otp.bin   # as if power was cut before the lifecycle fuse
+expect 1 "resume refuses another device's record" -- "$IRONSEAL" device decommission dev3 --record-out decommission.json
+expect 0 "resume finishes the decommissioning" -- "$IRONSEAL" device decommission dev3 --record-out dev3.json
+"$IRONSEAL" device status dev3 --json >status3.json
+contains status3.json '"lifecycle": "decommissioned"' "resumed decommission fused the lifecycle"
+expect 1 "a decommissioned device gets no new identity" -- "$IRONSEAL" provision key dev
+contains err.txt "decommissioned" "decommissioned reason"
 # A forged record: the payload changed after signing.
 sed 's/SN-1001/SN-1003/g' decommission.json >forged.json
 expect 1 "forged decommission record refused" -- "$IRONSEAL" ca ingest-decommission ca forged.json

@@ -5,6 +5,7 @@
 #              -> test-server-ca -> server certificate for 127.0.0.1 / localhost
 #              -> test-factory-ca -> factory certificate of the first serial (EST enrolment only)
 #   test-foreign-ca (unrelated)  -> a device certificate claiming an existing serial
+#   expired-SN-1: the device CA's certificate for the first serial, expired
 # Usage: make_test_pki.sh DIR HARDWARE_ID SERIAL...  (SN-REVOKED is always issued, then revoked)
 set -euo pipefail
 dir=$1; hw=$2; shift 2
@@ -32,10 +33,10 @@ sub_ca() { # name cn issuer
   openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -CAcreateserial -days 3650 \
     -out "$1.pem" -extfile <(ca_ext) -extensions v3_ca 2>/dev/null
 }
-device() { # file serial issuer
+device() { # file serial issuer [days]
   key "$1.key"
   openssl req -new -key "$1.key" -subj "/CN=ironseal device $2/serialNumber=$2" -out "$1.csr" 2>/dev/null
-  openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -CAcreateserial -days 365 \
+  openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -CAcreateserial -days "${4:-365}" \
     -out "$1.pem" -extfile <(cat <<EOT
 [v3_dev]
 basicConstraints = critical, CA:false
@@ -73,6 +74,8 @@ cp test-root.pem trust-root.pem  # what clients trust for the server
 
 for serial in "$@" SN-REVOKED; do device "dev-$serial" "$serial" test-device-ca; done
 device foreign-SN-1 "${1:-SN-1}" test-foreign-ca
+# Expired yesterday (valid CA, not revoked).
+device expired-SN-1 "${1:-SN-1}" test-device-ca -1
 # A factory (bootstrap) certificate: good for EST simpleenroll only.
 device factory-SN-1 "${1:-SN-1}" test-factory-ca
 # A server-CA certificate presented as a device certificate: same root, wrong CA.

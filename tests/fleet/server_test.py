@@ -62,6 +62,7 @@ class Fleet:
             "security_txt": {"contact": ["mailto:psirt@example.com", "https://example.com/psirt"],
                              "expires": "2027-11-01T00:00:00Z", "preferred_languages": "en, de"},
             "trust_poll_ms": 200,
+            "director_refresh_s": 1 if CASE == "rollout" else 3600,
             "limits": limits or {},
         }
         if crl:
@@ -107,7 +108,9 @@ class Fleet:
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
-            self.proc.wait(10)
+            self.proc.wait(30)
+            return self.proc.returncode
+        return None
 
     # --- clients -------------------------------------------------------------------------------
     def ctx(self, cert=None):
@@ -188,6 +191,8 @@ def case_mtls(fleet):
     check(r == "TLSV13_ALERT_CERTIFICATE_REQUIRED", f"no client certificate: alert {r}")
     r = tls_refusal(fleet, "dev-SN-REVOKED")
     check(r == "SSLV3_ALERT_CERTIFICATE_REVOKED", f"revoked certificate: alert {r}")
+    r = tls_refusal(fleet, "expired-SN-1")
+    check(r == "SSLV3_ALERT_CERTIFICATE_EXPIRED", f"expired certificate: alert {r}")
     r = tls_refusal(fleet, "foreign-SN-1")
     check(r == "TLSV1_ALERT_UNKNOWN_CA", f"foreign CA claiming SN-1: alert {r}")
     r = tls_refusal(fleet, "wrongca-SN-1")
@@ -272,6 +277,23 @@ def case_limits(fleet):
     check(s == 431 and b["error"] == "header_too_large", f"oversized header: {s}")
     s, b, _ = fleet.operator("POST", "/api/v1/login", None)
     check(s == 400, f"login without a body: {s}")
+    # Expect: 100-continue (curl sends it for bodies above 1 KiB) is answered at once.
+    body = json.dumps({"version": "1.0.0", "notes": "n" * 2000}).encode()
+    raw = socket.create_connection(("127.0.0.1", fleet.device_port))
+    tls = fleet.ctx("dev-SN-1").wrap_socket(raw, server_hostname="127.0.0.1")
+    tls.settimeout(0.5)
+    tls.sendall(b"POST /api/v1/device/checkin HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+    try:
+        interim = tls.recv(100)
+    except socket.timeout:
+        interim = b""
+    check(interim.startswith(b"HTTP/1.1 100 Continue"), f"100 Continue sent: {interim[:30]}")
+    tls.settimeout(5)
+    tls.sendall(body)
+    final = tls.recv(4096)
+    check(final.startswith(b"HTTP/1.1 200"), f"then the request is answered: {final[:20]}")
+    tls.close()
     # Slowloris: a request header trickled one byte at a time is cut off at the request deadline,
     # while another device is served meanwhile.
     raw = socket.create_connection(("127.0.0.1", fleet.device_port))
@@ -298,21 +320,42 @@ def case_limits(fleet):
     check(closed_after is not None and closed_after < 4,
           f"slow client cut off by the request deadline ({closed_after})")
     check(others_served >= 2, f"others served while the slow client hung on ({others_served})")
-    # Connection limit: idle connections up to the limit, the next one is closed at once.
-    held = []
-    for _ in range(6):
-        held.append(socket.create_connection(("127.0.0.1", fleet.device_port)))
+    # Connection limits: 4 per client address, 6 in all. Idle connections up to a limit are
+    # held; the next one is closed at once.
+    def closed_at_once(source):
+        extra = socket.create_connection(("127.0.0.1", fleet.device_port),
+                                         source_address=(source, 0))
+        extra.settimeout(2)
+        try:
+            got = extra.recv(1)
+        except ConnectionResetError:
+            got = b""
+        except socket.timeout:
+            got = None
+        extra.close()
+        return got == b""
+
+    held = [socket.create_connection(("127.0.0.1", fleet.device_port),
+                                     source_address=("127.0.0.1", 0)) for _ in range(4)]
     time.sleep(0.3)
-    extra = socket.create_connection(("127.0.0.1", fleet.device_port))
-    extra.settimeout(2)
-    try:
-        got = extra.recv(1)
-    except (ConnectionResetError, socket.timeout):
-        got = b""
-    check(got == b"", "a connection over the limit is closed")
+    check(closed_at_once("127.0.0.1"), "a 5th connection from one address is closed")
+    held += [socket.create_connection(("127.0.0.1", fleet.device_port),
+                                      source_address=("127.0.0.2", 0)) for _ in range(2)]
+    time.sleep(0.3)
+    check(closed_at_once("127.0.0.2"), "a 7th connection in all is closed")
+
+    def still_open(sock):
+        sock.settimeout(0.2)
+        try:
+            return sock.recv(1) != b""
+        except socket.timeout:
+            return True
+        except OSError:
+            return False
+
+    check(all(still_open(h) for h in held), "the 6 connections within the limits stay open")
     for h in held:
         h.close()
-    extra.close()
     time.sleep(0.3)
     check(served_ok(fleet) and fleet.alive(), "after all that the server is up and serves SN-1")
 
@@ -429,7 +472,12 @@ def case_rollout(fleet):
     db.close()
     lost = [i for i in acked if i not in stored]
     check(not lost, f"SIGKILL: all {len(acked)} acknowledged reports are stored (lost {lost})")
+    # As if the kill had come between the commit and the director re-signing: the director
+    # metadata of SN-2 lags the store. The restart must repair it.
+    shutil.rmtree(os.path.join(fleet.base, "director", "devices", "SN-2"))
     fleet.start()
+    check(fleet.director_targets("SN-2") == ["v2.img"],
+          "restart re-signs director metadata that lags the store")
     s, b, _ = fleet.operator("GET", f"/api/v1/rollouts/{ro['id']}")
     check(s == 200 and b["state"] == "active" and b["phase"] == 1, "rollout state survives")
     report(fleet, "SN-2", "confirmed", "v2.img")
@@ -461,6 +509,14 @@ def case_rollout(fleet):
     s, b, _ = fleet.operator("POST", f"/api/v1/rollouts/{ro3['id']}/abort")
     check(s == 200 and b["state"] == "aborted" and fleet.director_targets("SN-2") == ["v2.img"],
           "abort: unfinished devices go back to what they ran")
+    # Director timestamps are renewed while the server runs (they expire after a day).
+    def timestamp_version(serial):
+        path = os.path.join(fleet.base, "director", "devices", serial, "metadata", "timestamp.json")
+        with open(path) as f:
+            return json.load(f)["signed"]["version"]
+    before = timestamp_version("SN-4")
+    time.sleep(2.5)
+    check(timestamp_version("SN-4") > before, "director timestamps are re-signed periodically")
     # Artifacts with Range.
     s, b, _ = fleet.device("SN-1", "GET", "/image/metadata/timestamp.json")
     check(s == 200, "image metadata served")
@@ -484,12 +540,15 @@ CASES = {"mtls": case_mtls, "limits": case_limits, "operator": case_operator,
 
 def main():
     work = tempfile.mkdtemp(prefix="ironseal-fleet-")
-    limits = {"request_timeout_ms": 1500, "max_connections": 6} if CASE == "limits" else None
+    limits = {"request_timeout_ms": 1500, "max_connections": 6,
+              "max_connections_per_client": 4} if CASE == "limits" else None
     fleet = None
     try:
         fleet = Fleet(work, limits)
         CASES[CASE](fleet)
         check(fleet.alive(), "server still running at the end")
+        rc = fleet.stop()
+        check(rc == 0, f"SIGTERM: the server exits cleanly (status {rc})")
     finally:
         if fleet:
             fleet.stop()

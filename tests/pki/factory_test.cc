@@ -1,5 +1,7 @@
 // Factory provisioning and end of life on the library level: device key custody, enrolment,
 // the pre-shipping check, decommission records and the revocation they lead to.
+#include "pki/factory.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,7 +13,6 @@
 #include "pki/ca.h"
 #include "pki/decommission.h"
 #include "pki/device_identity.h"
-#include "pki/factory.h"
 #include "support/requirements.h"
 #include "support/test_env.h"
 
@@ -27,9 +28,8 @@ UnixTime now() {
 
 void write_device_json(const fs::path& dir, const std::string& serial) {
   fs::create_directories(dir);
-  std::ofstream(dir / "device.json")
-      << R"({"format": "ironseal-sim-device-1", "serial": ")" << serial
-      << R"(", "hardware_id": "plc-x1"})";
+  std::ofstream(dir / "device.json") << R"({"format": "ironseal-sim-device-1", "serial": ")"
+                                     << serial << R"(", "hardware_id": "plc-x1"})";
 }
 
 std::string text(const fs::path& p) {
@@ -88,7 +88,7 @@ TEST_F(Factory, ProvisionKeyKeepsTheKeyOwnerOnlyAndTheCsrNamesTheDevice) {
   IRONSEAL_REQUIREMENTS("CR 1.2; CR 1.9");
   const fs::path d = provisioned("dev", "SN-1");
   const auto paths = identity_paths(d);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(paths.key.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   auto csr = CertificateRequest::load(paths.csr);
@@ -141,8 +141,7 @@ TEST_F(Factory, CheckCatchesACertificateOfAnotherDevice) {
   const fs::path b = enrolled("b", "SN-5");
   fs::copy_file(identity_paths(b).certificate, identity_paths(a).certificate,
                 fs::copy_options::overwrite_existing);
-  EXPECT_EQ(failed(check(a)),
-            "key_matches_certificate,serial_matches_device,manufacturing_record");
+  EXPECT_EQ(failed(check(a)), "key_matches_certificate,serial_matches_device,manufacturing_record");
 }
 
 TEST_F(Factory, CheckCatchesAnEnrolmentTheRecordDoesNotHold) {
@@ -239,7 +238,8 @@ TEST(WipeFile, OverwritesTheBytesInPlaceBeforeUnlinking) {
   IRONSEAL_REQUIREMENTS("CR 1.2");
   TempDir dir;
   const fs::path key = dir / "key.pem";
-  ASSERT_TRUE(write_file_atomic(key, as_bytes(std::string(5000, 'K')), {.mode = 0600, .exclusive = true}));
+  ASSERT_TRUE(
+      write_file_atomic(key, as_bytes(std::string(5000, 'K')), {.mode = 0600, .exclusive = true}));
   // A second name for the same inode shows what happened to the bytes after the unlink.
   ASSERT_EQ(::link(key.c_str(), (dir / "witness").c_str()), 0);
   ASSERT_TRUE(wipe_file(key));

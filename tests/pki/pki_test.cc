@@ -2,8 +2,16 @@
 // device serial), and chain verification refusals, each checked for its reason.
 #include <gtest/gtest.h>
 #include <openssl/ec.h>
+#include <openssl/pkcs7.h>
 #include <openssl/rsa.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
 
 #include "pki/ca.h"
 #include "pki/ossl_x509.h"
@@ -90,10 +98,11 @@ class Pki : public ::testing::Test {
     return ca_->issue(*csr, Profile::kDevice, at(when));
   }
 
-  std::expected<VerifiedCertificate, CertificateFailure> verify(
-      const IssuedCertificate& issued, Purpose purpose, UnixTime when = kNow,
-      std::string hostname = "") {
-    auto crl = ca_->current_crl(issued.certificate.is_ca() ? Profile::kDevice
+  std::expected<VerifiedCertificate, CertificateFailure> verify(const IssuedCertificate& issued,
+                                                                Purpose purpose,
+                                                                UnixTime when = kNow,
+                                                                std::string hostname = "") {
+    auto crl = ca_->current_crl(issued.certificate.is_ca()    ? Profile::kDevice
                                 : purpose == Purpose::kServer ? Profile::kServer
                                                               : Profile::kDevice);
     EXPECT_TRUE(crl);
@@ -116,11 +125,11 @@ std::string reason(const std::expected<VerifiedCertificate, CertificateFailure>&
 TEST_F(Pki, InitWritesPrivateKeysOwnerOnlyAndAConsistentHierarchy) {
   IRONSEAL_REQUIREMENTS("CR 1.8; CR 1.9");
   for (const char* k : {"offline/root-ca.key.pem", "device-ca/key.pem", "server-ca/key.pem"}) {
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::stat((dir_ / "ca" / k).c_str(), &st), 0) << k;
     EXPECT_EQ(st.st_mode & 0777, 0600u) << k;
   }
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat((dir_ / "ca" / "index.sqlite").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0077, 0u);
   EXPECT_TRUE(ca_->root().is_ca());
@@ -171,12 +180,13 @@ TEST_F(Pki, RefusesWeakAndDisallowedKeyTypes) {
     const char* want;
   };
   std::vector<Case> cases;
-  cases.push_back({ossl::PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024})), "weak_key"});
+  cases.push_back(
+      {ossl::PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024})), "weak_key"});
   cases.push_back({ossl::PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})),
                    "key_type_disallowed"});
   cases.push_back({ossl::PkeyPtr(EVP_EC_gen("P-384")), "key_type_disallowed"});
-  cases.push_back({ossl::PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")),
-                   "key_type_disallowed"});
+  cases.push_back(
+      {ossl::PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")), "key_type_disallowed"});
   int n = 0;
   for (auto& c : cases) {
     ASSERT_TRUE(c.pkey);
@@ -216,12 +226,11 @@ TEST_F(Pki, ReEnrolmentWithANewKeySupersedesTheNamedCertificate) {
   // Naming a certificate of another serial does not unlock the binding.
   auto other = issue_device(key(), "SN-0006");
   ASSERT_TRUE(other);
-  auto wrong = ca_->issue(*csr, Profile::kDevice,
-                          replacing(kNow, other->certificate.serial_hex()));
+  auto wrong = ca_->issue(*csr, Profile::kDevice, replacing(kNow, other->certificate.serial_hex()));
   ASSERT_FALSE(wrong);
   EXPECT_TRUE(wrong.error().message.starts_with("serial_bound_to_other_key"));
-  auto renewed = ca_->issue(*csr, Profile::kDevice,
-                            replacing(kNow, old_issued->certificate.serial_hex()));
+  auto renewed =
+      ca_->issue(*csr, Profile::kDevice, replacing(kNow, old_issued->certificate.serial_hex()));
   ASSERT_TRUE(renewed) << renewed.error().message;
   EXPECT_EQ(reason(verify(*old_issued, Purpose::kDeviceClient)), "revoked");
   EXPECT_EQ(reason(verify(*renewed, Purpose::kDeviceClient)), "trusted");
@@ -295,8 +304,9 @@ TEST_F(Pki, RefusesADeviceCertificateUsedAsACa) {
   const std::vector<Certificate> chain{device->certificate, device->issuing_ca};
   const std::vector<Certificate> anchors{ca_->root()};
   const std::vector<Crl> crls{*ca_->current_crl(Profile::kDevice)};
-  auto r = verify_certificate(forged, chain, anchors,
-                              options(Purpose::kDeviceClient, kNow + 60, crls, Revocation::kNotChecked));
+  auto r =
+      verify_certificate(forged, chain, anchors,
+                         options(Purpose::kDeviceClient, kNow + 60, crls, Revocation::kNotChecked));
   EXPECT_EQ(reason(r), "issuer_not_ca") << (r ? "" : r.error().detail);
 }
 
@@ -337,8 +347,8 @@ TEST_F(Pki, RefusesARevokedCertificateAndOneWithoutACrl) {
   ASSERT_TRUE(issued);
   auto other = issue_device(key(), "SN-0015");
   ASSERT_TRUE(other);
-  auto entry = ca_->revoke(issued->certificate.serial_hex(), RevocationReason::kKeyCompromise,
-                           kNow + 10);
+  auto entry =
+      ca_->revoke(issued->certificate.serial_hex(), RevocationReason::kKeyCompromise, kNow + 10);
   ASSERT_TRUE(entry) << entry.error().message;
   EXPECT_EQ(entry->revocation_reason, "keyCompromise");
   EXPECT_EQ(reason(verify(*issued, Purpose::kDeviceClient, kNow + 20)), "revoked");
@@ -389,6 +399,184 @@ TEST_F(Pki, RefusesAChainToAForeignRoot) {
   auto r = verify_certificate(issued->certificate, chain, anchors,
                               options(Purpose::kDeviceClient, kNow, crls));
   EXPECT_EQ(reason(r), "untrusted_chain");
+}
+
+TEST_F(Pki, AProcessKilledMidIssuanceLeavesEveryBindingWithItsCertificate) {
+  IRONSEAL_REQUIREMENTS("CR 1.8");
+  // A child issues certificates back to back and is killed at an arbitrary point; whatever it
+  // had committed must be whole (certificate and binding), and what it had not, absent.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto ca = CertificateAuthority::open(dir_ / "ca");
+    for (int i = 0; ca; ++i) {
+      auto k = KeyPair::generate_p256();
+      auto csr = CertificateRequest::for_device(*k, {"SN-C" + std::to_string(i), "plc-x1"});
+      (void)ca->issue(*csr, Profile::kDevice, at(kNow));
+    }
+    ::_exit(1);
+  }
+  // Wait (bounded) until the child has committed a few issuances, so the kill lands in the
+  // middle of the loop rather than before it started (slow under ASan or on a loaded machine).
+  for (int waited = 0; waited < 30000; waited += 50) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto observer = CertificateAuthority::open(dir_ / "ca");
+    auto issued = observer ? observer->list() : Result<std::vector<IndexEntry>>();
+    if (issued && issued->size() >= 3) break;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(::getpid() % 37));  // some cut point
+  ASSERT_EQ(::kill(child, SIGKILL), 0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+
+  ca_.reset();
+  auto ca = CertificateAuthority::open(dir_ / "ca");
+  ASSERT_TRUE(ca) << ca.error().message;
+  ca_.emplace(std::move(*ca));
+  auto all = ca_->list();
+  ASSERT_TRUE(all);
+  ASSERT_GE(all->size(), 3u) << "the child issued too little within 30 s";
+  std::set<std::string> serials;
+  for (const auto& e : *all) {
+    auto cert = Certificate::from_pem(e.certificate_pem);
+    ASSERT_TRUE(cert);
+    EXPECT_EQ(cert->fingerprint_hex(), e.fingerprint_hex);
+    serials.insert(e.device_serial);
+    // Each committed serial is bound: another key is refused.
+    auto other = issue_device(key(), e.device_serial);
+    ASSERT_FALSE(other) << e.device_serial;
+    EXPECT_TRUE(other.error().message.starts_with("serial_bound_to_other_key"));
+  }
+  // The serials form a gap-free prefix SN-C0..SN-C(n-1); SN-Cn, in flight when killed, was not
+  // bound (no binding without its certificate): a new key for it is accepted.
+  const std::size_t n = serials.size();
+  for (std::size_t i = 0; i < n; ++i) EXPECT_TRUE(serials.count("SN-C" + std::to_string(i)));
+  EXPECT_TRUE(issue_device(key(), "SN-C" + std::to_string(n)));
+}
+
+TEST_F(Pki, CertsOnlyPkcs7CarriesTheChainForEst) {
+  IRONSEAL_REQUIREMENTS("CR 1.8");
+  auto issued = issue_device(key(), "SN-0020");
+  ASSERT_TRUE(issued);
+  auto der = certs_only_pkcs7({issued->certificate, issued->issuing_ca});
+  ASSERT_TRUE(der) << der.error().message;
+  const unsigned char* p = der->data();
+  std::unique_ptr<PKCS7, ossl::Deleter<PKCS7, PKCS7_free>> p7(
+      d2i_PKCS7(nullptr, &p, static_cast<long>(der->size())));
+  ASSERT_TRUE(p7);
+  ASSERT_TRUE(PKCS7_type_is_signed(p7.get()));
+  STACK_OF(X509)* certs = p7->d.sign->cert;
+  ASSERT_EQ(sk_X509_num(certs), 2);
+  EXPECT_EQ(X509_cmp(sk_X509_value(certs, 0), issued->certificate.handle().x509.get()), 0);
+  EXPECT_EQ(sk_PKCS7_SIGNER_INFO_num(p7->d.sign->signer_info), 0);
+}
+
+// What a thief holding an issuing CA's key can mint, signed with raw OpenSSL around the CA's own
+// checks: the certificate must still fail verification because of the CA certificate's EKU and
+// name constraints.
+Certificate mint(const Certificate& ca_cert, const KeyPair& ca_key, const std::string& org,
+                 const char* san, const char* eku) {
+  ossl::X509Ptr x(X509_new());
+  X509_set_version(x.get(), X509_VERSION_3);
+  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 4242);
+  X509_NAME* sub = X509_get_subject_name(x.get());
+  X509_NAME_add_entry_by_NID(sub, NID_organizationName, MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(org.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_NID(sub, NID_commonName, MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("minted"), -1, -1, 0);
+  X509_set_issuer_name(x.get(), X509_get_subject_name(ca_cert.handle().x509.get()));
+  ASN1_TIME_set(X509_getm_notBefore(x.get()), kNow - 60);
+  ASN1_TIME_set(X509_getm_notAfter(x.get()), kNow + 365 * kDay);
+  auto subject_key = KeyPair::generate_p256();
+  X509_set_pubkey(x.get(), subject_key->handle().pkey.get());
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, ca_cert.handle().x509.get(), x.get(), nullptr, nullptr, 0);
+  for (auto [nid, v] : std::initializer_list<std::pair<int, const char*>>{
+           {NID_basic_constraints, "critical,CA:FALSE"},
+           {NID_subject_alt_name, san},
+           {NID_ext_key_usage, eku},
+           {NID_key_usage, "critical,digitalSignature"},
+           {NID_subject_key_identifier, "hash"},
+           {NID_authority_key_identifier, "keyid:always"}}) {
+    ossl::ExtPtr e(X509V3_EXT_conf_nid(nullptr, &ctx, nid, v));
+    EXPECT_TRUE(e);
+    X509_add_ext(x.get(), e.get(), -1);
+  }
+  EXPECT_GT(X509_sign(x.get(), ca_key.handle().pkey.get(), EVP_sha256()), 0);
+  auto h = std::make_shared<CertificateHandle>();
+  h->x509 = std::move(x);
+  return Certificate::adopt(std::move(h));
+}
+
+TEST_F(Pki, AStolenIssuingCaKeyStaysInsideItsConstraints) {
+  IRONSEAL_REQUIREMENTS("CR 1.8");
+  auto device_ca_key = KeyPair::load(dir_ / "ca" / "device-ca" / "key.pem");
+  auto server_ca_key = KeyPair::load(dir_ / "ca" / "server-ca" / "key.pem");
+  ASSERT_TRUE(device_ca_key && server_ca_key);
+  const Certificate& device_ca = ca_->issuing_ca(Profile::kDevice);
+  const Certificate& server_ca = ca_->issuing_ca(Profile::kServer);
+  const std::vector<Certificate> anchors{ca_->root()};
+  auto check = [&](const Certificate& leaf, const Certificate& ca, Purpose purpose,
+                   const std::string& host) {
+    const std::vector<Certificate> chain{ca};
+    return reason(verify_certificate(leaf, chain, anchors,
+                                     options(purpose, kNow, {}, Revocation::kNotChecked, host)));
+  };
+  // The checks can pass: a well-formed mint inside the constraints verifies.
+  EXPECT_EQ(check(mint(device_ca, *device_ca_key, "Example Plant",
+                       "URI:urn:ironseal:device:plc-x1:SN-7777", "clientAuth"),
+                  device_ca, Purpose::kDeviceClient, ""),
+            "trusted");
+  // The device CA cannot make server certificates (its EKU is clientAuth only) ...
+  EXPECT_EQ(
+      check(mint(device_ca, *device_ca_key, "Example Plant", "DNS:api.fleet.example", "serverAuth"),
+            device_ca, Purpose::kServer, "api.fleet.example"),
+      "wrong_purpose");
+  // ... nor certificates for another organization.
+  EXPECT_EQ(check(mint(device_ca, *device_ca_key, "Evil Corp",
+                       "URI:urn:ironseal:device:plc-x1:SN-7778", "clientAuth"),
+                  device_ca, Purpose::kDeviceClient, ""),
+            "name_constraint_violation");
+  // The server CA cannot certify hosts outside its domain, nor device identities.
+  EXPECT_EQ(
+      check(mint(server_ca, *server_ca_key, "Example Plant", "DNS:www.bank.example", "serverAuth"),
+            server_ca, Purpose::kServer, "www.bank.example"),
+      "name_constraint_violation");
+  EXPECT_EQ(check(mint(server_ca, *server_ca_key, "Example Plant",
+                       "URI:urn:ironseal:device:plc-x1:SN-7779", "clientAuth"),
+                  server_ca, Purpose::kDeviceClient, ""),
+            "wrong_purpose");
+}
+
+TEST_F(Pki, EstIssuanceRequiresTheCsrToNameTheAuthenticatedDevice) {
+  IRONSEAL_REQUIREMENTS("CR 1.2; CR 1.8");
+  auto k = key();
+  auto csr = CertificateRequest::for_device(k, {"SN-0030", "plc-x1"});
+  ASSERT_TRUE(csr);
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  ASSERT_EQ(i2d_X509_REQ_bio(bio.get(), csr->handle().req.get()), 1);
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  const Bytes der(data, data + len);
+  // A device authenticated as SN-0031 asking for SN-0030's name is refused.
+  auto wrong = issue_device_der(*ca_, der, {"SN-0031", "plc-x1"}, at(kNow));
+  ASSERT_FALSE(wrong);
+  EXPECT_TRUE(wrong.error().message.starts_with("identity_mismatch")) << wrong.error().message;
+  auto chain = issue_device_der(*ca_, der, {"SN-0030", "plc-x1"}, at(kNow));
+  ASSERT_TRUE(chain) << chain.error().message;
+  ASSERT_EQ(chain->size(), 2u);
+  auto leaf = Certificate::from_der(chain->front());
+  ASSERT_TRUE(leaf);
+  EXPECT_EQ(leaf->spki_der(), k.spki_der());
+  EXPECT_EQ(chain->back(), ca_->issuing_ca(Profile::kDevice).der());
+  // Trailing garbage after the DER is not a CSR.
+  Bytes padded = der;
+  padded.push_back(0);
+  auto bad = issue_device_der(*ca_, padded, {"SN-0030", "plc-x1"}, at(kNow));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kMalformed);
 }
 
 TEST_F(Pki, DeviceNamesAreRestrictedToAnUnambiguousAlphabet) {
