@@ -3,6 +3,7 @@
 # release's rollout to every device confirmed, and the fleet server's peak RSS (VmHWM) and CPU
 # time. The devices run the real agent (mutual TLS, TUF/Uptane metadata, streaming install,
 # trial boot through the boot core, reports) in one process beside the server, on this machine.
+# All devices come from 127.0.0.1, so the per-address connection limit (256 by default) is raised.
 # Usage: fleet_rollout.sh BUILD_DIR [DEVICES] [INTERVAL_S] [PARALLEL] [PHASES] [MAX_BACKOFF_S]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,6 +47,7 @@ cat >config.json <<EOT
  "tls": {"certificate_chain": "pki/server.pem", "private_key": "pki/server.key"},
  "device_ca": "pki/test-device-ca.pem", "crl": "pki/device-ca.crl", "repository": "repo",
  "threads": 1, "poll_interval_s": $interval,
+ "limits": {"max_connections_per_client": 10000},
  "security_txt": {"contact": "mailto:psirt@example.com", "expires": "2027-11-01T00:00:00Z"}}
 EOT
 echo "bench-operator-password" | "$SERVER" account add --config config.json --name ops --role operator >/dev/null
