@@ -28,9 +28,10 @@ fleet_publish() {
 
 # fleet_device SERIAL FIRMWARE.img: the factory flow for one device: fuses and firmware, its own
 # key (generated on the device) and CSR, enrolment by the factory CA, the pre-shipping check.
+# 16 MiB slots: the ASan build's demo firmware is about 7 MiB.
 fleet_device() {
   "$apps/ironseal" device init "dev/$1" --root-key release.pub --stage2 stage2.img \
-    --firmware "$2" --serial "$1" --hardware-id "$hw" --attempts 2 --slot-size 0x800000 \
+    --firmware "$2" --serial "$1" --hardware-id "$hw" --attempts 2 --slot-size 0x1000000 \
     --image-root repo/image/metadata/1.root.json \
     --director-root repo/director/metadata/1.root.json >/dev/null
   "$apps/ironseal" provision key "dev/$1" >/dev/null
