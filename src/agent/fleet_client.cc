@@ -2,32 +2,13 @@
 
 #include <curl/curl.h>
 
+#include "net/curl_body.h"
+
 namespace ironseal::agent {
-namespace {
-
-struct Sink {
-  std::string* out;
-  std::size_t max;
-  bool too_large = false;
-};
-
-std::size_t on_data(char* data, std::size_t size, std::size_t n, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  const std::size_t bytes = size * n;
-  if (sink->out->size() + bytes > sink->max) {
-    sink->too_large = true;
-    return 0;  // aborts the transfer
-  }
-  sink->out->append(data, bytes);
-  return bytes;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<FleetClient>> FleetClient::create(std::string server, net::TlsClient tls,
                                                          FleetLimits limits) {
-  static const bool global_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  if (!global_ok) return fail(ErrorCode::kIo, "libcurl initialisation failed");
+  if (!net::curl_global()) return fail(ErrorCode::kIo, "libcurl initialisation failed");
   if (server.rfind("https://", 0) != 0) {
     return fail(ErrorCode::kInvalidArgument, "the fleet server must be an https:// URL, not ",
                 server);
@@ -59,7 +40,7 @@ Result<FleetClient::Response> FleetClient::request(const std::string& method,
   CURL* c = static_cast<CURL*>(curl_);
   curl_easy_reset(c);  // keeps the connection cache: the TLS session is reused (keep-alive)
   Response out;
-  Sink sink{&out.body, limits_.max_response_bytes};
+  net::BoundedBody<std::string> sink{&out.body, limits_.max_response_bytes};
   char error_text[CURL_ERROR_SIZE] = {};
   const std::string url = server_ + path;
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
@@ -67,7 +48,7 @@ Result<FleetClient::Response> FleetClient::request(const std::string& method,
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_text);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &net::BoundedBody<std::string>::write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, limits_.connect_timeout_s);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, limits_.total_timeout_s);

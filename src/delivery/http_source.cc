@@ -1,5 +1,7 @@
 #include "delivery/http_source.h"
 
+#include "net/curl_body.h"
+
 #include <curl/curl.h>
 
 #include <cstring>
@@ -37,8 +39,7 @@ size_t on_data(char* data, size_t size, size_t count, void* user) {
 }  // namespace
 
 Result<std::unique_ptr<HttpChunkSource>> HttpChunkSource::create(std::string url, HttpLimits limits) {
-  static const bool global_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  if (!global_ok) return fail(ErrorCode::kIo, "libcurl initialisation failed");
+  if (!net::curl_global()) return fail(ErrorCode::kIo, "libcurl initialisation failed");
   auto h = std::make_unique<Handle>();
   h->curl = curl_easy_init();
   if (h->curl == nullptr) return fail(ErrorCode::kIo, "libcurl handle creation failed");

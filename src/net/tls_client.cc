@@ -1,4 +1,5 @@
 #include "net/tls_client.h"
+#include "net/curl_body.h"
 
 #include <curl/curl.h>
 #include <openssl/err.h>
@@ -99,6 +100,11 @@ bool ClientIdentity::install(SSL_CTX* ctx) const {
     if (SSL_CTX_add1_chain_cert(ctx, c.get()) != 1) return false;
   }
   return SSL_CTX_use_PrivateKey(ctx, parts_->key.get()) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+}
+
+bool curl_global() {
+  static const bool ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  return ok;
 }
 
 void apply(void* curl, const TlsClient& tls) {

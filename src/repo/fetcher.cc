@@ -1,5 +1,7 @@
 #include "repo/fetcher.h"
 
+#include "net/curl_body.h"
+
 #include <curl/curl.h>
 
 namespace ironseal::repo {
@@ -9,30 +11,6 @@ struct CurlFree {
   void operator()(CURL* c) const { curl_easy_cleanup(c); }
 };
 using CurlPtr = std::unique_ptr<CURL, CurlFree>;
-
-// curl_global_init once per process, before the first handle (libcurl requires it be done
-// before threads use curl; the client is single-threaded).
-bool global_init() {
-  static const bool ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  return ok;
-}
-
-struct Sink {
-  Bytes* out;
-  std::uint64_t max_length;
-  bool too_large = false;
-};
-
-std::size_t on_data(char* data, std::size_t size, std::size_t count, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  const std::size_t n = size * count;
-  if (sink->out->size() + n > sink->max_length) {
-    sink->too_large = true;
-    return 0;  // anything short of n makes libcurl abort with CURLE_WRITE_ERROR
-  }
-  sink->out->insert(sink->out->end(), data, data + n);
-  return n;
-}
 
 }  // namespace
 
@@ -45,7 +23,7 @@ CurlFetcher::CurlFetcher(std::unique_ptr<Handle> handle, FetchLimits limits)
 CurlFetcher::~CurlFetcher() = default;
 
 TufResult<std::unique_ptr<CurlFetcher>> CurlFetcher::create(FetchLimits limits) {
-  if (!global_init()) return refuse(Reason::kNetwork, "libcurl initialisation failed");
+  if (!net::curl_global()) return refuse(Reason::kNetwork, "libcurl initialisation failed");
   CurlPtr curl(curl_easy_init());
   if (!curl) return refuse(Reason::kNetwork, "curl_easy_init failed");
   auto handle = std::make_unique<Handle>();
@@ -57,14 +35,14 @@ TufResult<Bytes> CurlFetcher::fetch(const std::string& url, std::uint64_t max_le
   CURL* c = handle_->curl.get();
   curl_easy_reset(c);
   Bytes body;
-  Sink sink{&body, max_length};
+  net::BoundedBody<Bytes> sink{&body, max_length};
   char error_text[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_text);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &net::BoundedBody<Bytes>::write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, limits_.connect_timeout_s);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, limits_.low_speed_bytes_per_s);
