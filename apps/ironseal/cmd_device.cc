@@ -35,7 +35,6 @@ struct DeviceArgs {
   std::string image;
   std::string chunk_index;
   std::string index_sha256;
-  std::uint32_t journal_every = 256;
   std::string vid;
   std::string cid;
   std::string serial;
@@ -344,7 +343,6 @@ Result<void> do_install_chunked(const DeviceArgs& a, boot::HostDevice& hd) {
   std::copy(digest.begin(), digest.end(), index_digest.begin());
   delivery::ChunkedInstallOptions opt;
   opt.journal = std::filesystem::path(a.dir) / "install.journal";
-  opt.journal_every = a.journal_every;
   opt.progress = InstallProgressLine();
   auto r = delivery::install_chunked(hd, *index, index_digest, *source, opt);
   if (auto saved = boot::save_device(a.dir, hd); !saved) return saved;
@@ -599,10 +597,6 @@ void register_device_commands(CLI::App& app) {
   inst->add_option("--index-sha256", a->index_sha256,
                    "Expected SHA-256 of the chunk index (as signed metadata states it)")
       ->needs("--chunk-index");
-  inst->add_option("--journal-every", a->journal_every,
-                   "Chunks between resume-journal updates (each fsyncs flash; default 256)")
-      ->needs("--chunk-index")
-      ->check(CLI::Range(1u, 1u << 20));
   inst->add_flag("--json", a->json, "Print the result as JSON");
   add_fault_options(inst, *a);
   set_action(inst, [a] { return do_install(*a); });

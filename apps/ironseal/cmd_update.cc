@@ -16,7 +16,6 @@ struct UpdateArgs {
   std::string dir;
   std::string repo;
   std::string target;
-  std::uint32_t journal_every = 256;
   std::int64_t power_cut_after = -1;
   bool torn = false;
   bool json = false;
@@ -83,7 +82,6 @@ Result<void> do_install(const UpdateArgs& a) {
     (*hd)->faults().cut_after(static_cast<std::uint64_t>(a.power_cut_after), a.torn);
   }
   delivery::ChunkedInstallOptions opt;
-  opt.journal_every = a.journal_every;
   opt.progress = InstallProgressLine();
   auto r = agent::apply_update(**hd, a.dir, *p, opt);
   if (auto saved = boot::save_device(a.dir, **hd); !saved) return saved;
@@ -137,8 +135,6 @@ void register_update_commands(CLI::App& app) {
       "resumes after an interruption, copies chunks the device already has. Then power-cycle\n"
       "(device run) to boot it on trial.");
   common(install);
-  install->add_option("--journal-every", a->journal_every,
-                      "Chunks between resume-journal updates (default 256)");
   install->add_option("--power-cut-after", a->power_cut_after,
                       "Simulation only: cut power after N flash/OTP operations");
   install->add_flag("--torn", a->torn, "Simulation only: the cut operation lands half-way");

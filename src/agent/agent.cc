@@ -133,7 +133,6 @@ Result<CycleResult> Agent::cycle() {
            {{"version", plan->version}, {"length", plan->length},
             {"chunks", plan->index.hashes.size()}});
     delivery::ChunkedInstallOptions opt;
-    opt.journal_every = options_.journal_every;
     delivery::HttpLimits http;
     http.tls = client_->tls();
     auto r = apply_update(**hd, dir, *plan, opt, http);

@@ -35,7 +35,6 @@ struct AgentOptions {
   // firmware's exit status (informational: the boot state decides).
   std::function<Result<int>()> reboot;
   std::uint32_t max_boots_per_trial = 8;  // bound on reboots while following one trial
-  std::uint32_t journal_every = 64;       // chunks between installer journal writes
   std::function<void(const std::string&)> log;  // one line per event; may be empty
   std::filesystem::path ca_override;  // trust anchors for the server, if not the factory's
   // Renew the certificate (EST simplereenroll) in the next cycle even before the server's

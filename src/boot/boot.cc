@@ -78,23 +78,23 @@ const char* check_name(std::uint8_t check) {
 bool write_erased_region(Flash& flash, std::uint32_t offset, const std::uint8_t* data,
                          std::uint32_t length) {
   const std::uint32_t bs = flash.block_size();
+  const std::uint32_t page = flash.page_size();
+  // Block by block: erase it, then program it. Pages that are all 0xff are skipped (programming
+  // erased bytes changes nothing); each run of other pages goes to the driver in one call.
   for (std::uint32_t b = 0; b < length; b += bs) {
     if (!flash.erase_block(offset + b)) return false;
+    const std::uint32_t end = length - b < bs ? length : b + bs;
+    std::uint32_t run = b;  // start of the current run of pages to program
+    for (std::uint32_t p = b; p < end; p += page) {
+      const std::uint32_t n = end - p < page ? end - p : page;
+      bool erased = true;
+      for (std::uint32_t k = 0; k < n && erased; ++k) erased = data[p + k] == 0xff;
+      if (!erased) continue;
+      if (p > run && !flash.program_pages(offset + run, data + run, p - run)) return false;
+      run = p + n;
+    }
+    if (end > run && !flash.program_pages(offset + run, data + run, end - run)) return false;
   }
-  // Pages that are all 0xff are skipped (programming erased bytes changes nothing); each run of
-  // other pages goes to the driver in one call.
-  const std::uint32_t page = flash.page_size();
-  std::uint32_t run = 0;  // start of the current run of pages to program
-  std::uint32_t p = 0;
-  for (; p < length; p += page) {
-    const std::uint32_t n = length - p < page ? length - p : page;
-    bool erased = true;
-    for (std::uint32_t k = 0; k < n && erased; ++k) erased = data[p + k] == 0xff;
-    if (!erased) continue;
-    if (p > run && !flash.program_pages(offset + run, data + run, p - run)) return false;
-    run = p + n;
-  }
-  if (length > run && !flash.program_pages(offset + run, data + run, length - run)) return false;
   return true;
 }
 

@@ -59,8 +59,9 @@ class FlashRegion final : public image::ImageSource {
   std::uint32_t size_ = 0;
 };
 
-// Erases the blocks [offset, offset + length) covers (offset block-aligned) and programs `data`
-// page by page, skipping pages that are all 0xff (programming erased bytes changes nothing).
+// Erases the blocks [offset, offset + length) covers (offset block-aligned) and programs `data`,
+// one block at a time (erase it, then program its pages), skipping pages that are all 0xff
+// (programming erased bytes changes nothing).
 // False as soon as a flash operation fails (power cut).
 bool write_erased_region(Flash& flash, std::uint32_t offset, const std::uint8_t* data,
                          std::uint32_t length);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,7 +20,10 @@ SimFlash::SimFlash(std::uint32_t size, std::uint32_t block_size, std::uint32_t p
       faults_(faults) {}
 
 SimFlash::~SimFlash() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    store_pending_erase();
+    ::close(fd_);
+  }
 }
 
 Result<void> SimFlash::attach_file(const std::filesystem::path& path) {
@@ -32,15 +36,20 @@ Result<void> SimFlash::attach_file(const std::filesystem::path& path) {
     return fail(ErrorCode::kMalformed, path.string(), " is not ", std::to_string(size_),
                 " bytes of flash");
   }
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    store_pending_erase();
+    ::close(fd_);
+  }
   fd_ = fd;
   known_erased_.clear();
+  pending_erase_.reset();
   bytes_.clear();
   bytes_.shrink_to_fit();
   return {};
 }
 
 Result<void> SimFlash::sync() {
+  if (!store_pending_erase()) return fail(ErrorCode::kIo, "write flash: ", std::strerror(errno));
   if (fd_ >= 0 && ::fsync(fd_) != 0)
     return fail(ErrorCode::kIo, "fsync flash: ", std::strerror(errno));
   return {};
@@ -63,7 +72,67 @@ bool SimFlash::load(std::uint32_t offset, std::uint8_t* out, std::size_t length)
     if (n <= 0) return false;
     done += static_cast<std::size_t>(n);
   }
+  if (pending_erase_) {  // an erase not yet stored reads as erased
+    const std::uint64_t lo = std::max<std::uint64_t>(offset, *pending_erase_);
+    const std::uint64_t hi = std::min<std::uint64_t>(std::uint64_t{offset} + length,
+                                                     std::uint64_t{*pending_erase_} + block_size_);
+    if (lo < hi) std::fill(out + (lo - offset), out + (hi - offset), std::uint8_t{0xff});
+  }
   return true;
+}
+
+bool SimFlash::store_pending_erase() {
+  if (!pending_erase_) return true;
+  const std::uint32_t block = *pending_erase_;
+  pending_erase_.reset();
+  if (erased_.size() < block_size_) erased_.assign(block_size_, 0xff);
+  return store(block, erased_.data(), block_size_);
+}
+
+// Stores programmed bytes; when they fall in the block whose erase is pending, the rest of that
+// block is stored as 0xff in the same write (the two ranges are contiguous).
+bool SimFlash::store_program(std::uint32_t offset, const std::uint8_t* data, std::size_t length) {
+  if (pending_erase_) {
+    const std::uint64_t bs = *pending_erase_;
+    const std::uint64_t be = bs + block_size_;
+    const std::uint64_t end = std::uint64_t{offset} + length;
+    if (length == 0 || end <= bs || offset >= be) {
+      if (!store_pending_erase()) return false;
+    } else {
+      pending_erase_.reset();
+      if (erased_.size() < block_size_) erased_.assign(block_size_, 0xff);
+      iovec parts[3];
+      int count = 0;
+      std::uint64_t at = offset;
+      if (offset > bs) {
+        parts[count++] = {erased_.data(), static_cast<std::size_t>(offset - bs)};
+        at = bs;
+      }
+      parts[count++] = {const_cast<std::uint8_t*>(data), length};
+      if (end < be) parts[count++] = {erased_.data(), static_cast<std::size_t>(be - end)};
+      std::size_t total = 0;
+      for (int i = 0; i < count; ++i) total += parts[i].iov_len;
+      // pwritev may store a prefix: finish the rest part by part.
+      std::size_t done = 0;
+      while (done < total) {
+        const ssize_t n = ::pwritev(fd_, parts, count, static_cast<off_t>(at + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += static_cast<std::size_t>(n);
+        std::size_t skip = static_cast<std::size_t>(n);
+        int first = 0;
+        while (first < count && skip >= parts[first].iov_len) skip -= parts[first++].iov_len;
+        if (first < count) {
+          parts[first].iov_base = static_cast<std::uint8_t*>(parts[first].iov_base) + skip;
+          parts[first].iov_len -= skip;
+        }
+        std::copy(parts + first, parts + count, parts);
+        count -= first;
+      }
+      return true;
+    }
+  }
+  return length == 0 || store(offset, data, length);
 }
 
 bool SimFlash::store(std::uint32_t offset, const std::uint8_t* data, std::size_t length) {
@@ -154,7 +223,7 @@ bool SimFlash::program_pages(std::uint32_t offset, const std::uint8_t* data, std
     done += n;
   }
   forget_erased(offset, done);
-  if (done > 0 && !store(offset, data, done)) return false;
+  if (!store_program(offset, data, done)) return false;
   return ok;
 }
 
@@ -163,14 +232,19 @@ bool SimFlash::erase_block(std::uint32_t offset) {
     ++violations_;
     return false;
   }
+  if (!store_pending_erase()) return false;
   const auto verdict = faults_ ? faults_->next() : FaultInjector::Verdict::kPerform;
   if (verdict == FaultInjector::Verdict::kFail) return false;
-  // A torn erase leaves the block partly erased, partly old.
-  const std::uint32_t n = verdict == FaultInjector::Verdict::kTear ? block_size_ / 2 : block_size_;
-  if (erased_.size() < n) erased_.assign(n, 0xff);
   forget_erased(offset, block_size_);
-  if (!store(offset, erased_.data(), n)) return false;
-  if (verdict != FaultInjector::Verdict::kPerform) return false;
+  if (verdict == FaultInjector::Verdict::kPerform && fd_ >= 0) {
+    pending_erase_ = offset;  // stored with the next operation
+  } else {
+    // A torn erase leaves the block partly erased, partly old.
+    const std::uint32_t n = verdict == FaultInjector::Verdict::kTear ? block_size_ / 2 : block_size_;
+    if (erased_.size() < n) erased_.assign(n, 0xff);
+    if (!store(offset, erased_.data(), n)) return false;
+    if (verdict != FaultInjector::Verdict::kPerform) return false;
+  }
   // Only for file storage: tests edit memory storage directly through bytes().
   if (fd_ >= 0 && block_size_ % page_size_ == 0) {
     if (known_erased_.size() != size_ / page_size_) known_erased_.assign(size_ / page_size_, false);

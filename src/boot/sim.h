@@ -90,6 +90,14 @@ class SimFlash final : public Flash {
   // knows it erased (no read) or else against the stored bytes.
   bool all_erased(std::uint32_t offset, std::size_t length) const;
   void forget_erased(std::uint32_t offset, std::size_t length);
+  // File storage defers storing an erase (a block of 0xff) until the next operation: when that
+  // operation programs the same block, the block's 0xff and the programmed bytes are stored with
+  // one write, so the common erase-then-program-the-block costs one write of the block, not two.
+  // Any other change (erase, program elsewhere), sync() and destruction store the erase first,
+  // and reads see the block erased, so the file only ever lags by the last operation, as if the
+  // process had died just before it.
+  bool store_pending_erase();
+  bool store_program(std::uint32_t offset, const std::uint8_t* data, std::size_t length);
 
   std::uint32_t size_;
   int fd_ = -1;
@@ -102,6 +110,7 @@ class SimFlash final : public Flash {
   // File storage: pages this object fully erased and has not programmed since, a cache of the
   // flash contents (this process is the file's only writer) so the NOR check need not read them.
   std::vector<bool> known_erased_;
+  std::optional<std::uint32_t> pending_erase_;  // block offset, file storage only
 };
 
 class SimOtp final : public Otp {

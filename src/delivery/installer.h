@@ -49,10 +49,10 @@ struct InstallProgress {
 };
 
 struct ChunkedInstallOptions {
-  std::filesystem::path journal;  // resume journal; removed when the install completes
-  // Chunks between journal updates; each update fsyncs flash first, so this trades the work an
-  // interruption can lose against fsync latency (256 x 64 KiB = 16 MiB).
-  std::uint32_t journal_every = 256;
+  // Resume journal: names the image and slot being written (written once, before the first chunk
+  // reaches flash); removed when the install completes. With it, an interrupted install resumes:
+  // each chunk flash already holds is proven by its hash and kept, the rest fetched.
+  std::filesystem::path journal;
   std::function<void(const InstallProgress&)> progress;
 };
 

@@ -42,7 +42,7 @@ expect 0 "update check" -- "$IRONSEAL" update check dev --repo "$URL" --json
 contains out.txt '"target": "v2.img"' "the director's assignment is seen"
 contains out.txt '"up_to_date": false' "v2 is new"
 
-expect 3 "update install cut by power" -- "$IRONSEAL" update install dev --repo "$URL" --journal-every 4 --power-cut-after 300
+expect 3 "update install cut by power" -- "$IRONSEAL" update install dev --repo "$URL" --power-cut-after 300
 contains err.txt "power cut" "the cut is reported"
 [ -f dev/install.journal ]; ok $? "the resume journal survives the cut"
 expect 0 "update install" -- "$IRONSEAL" update install dev --repo "$URL" --json
@@ -67,7 +67,7 @@ sign --version 4.0.0 --security-counter 4 runtime-big.bin v4.img
 "$IRONSEAL" director assign D --serial SN-1 --image-repo R --target v4.img >/dev/null
 coproc SLOW { "$HTTPD" www 15; }
 read -r slow_port <&"${SLOW[0]}"
-"$IRONSEAL" update install dev --repo "http://127.0.0.1:$slow_port" --journal-every 4 >/dev/null 2>&1 &
+"$IRONSEAL" update install dev --repo "http://127.0.0.1:$slow_port" >/dev/null 2>&1 &
 victim=$!
 for _ in $(seq 100); do [ -f dev/install.journal ] && break; sleep 0.05; done
 sleep 0.3
