@@ -26,15 +26,16 @@ fleet_publish() {
   "$apps/ironseal" repo publish repo/image >/dev/null
 }
 
-# fleet_device SERIAL FIRMWARE.img: the factory flow for one device: fuses and firmware, its own
-# key (generated on the device) and CSR, enrolment by the factory CA, the pre-shipping check.
+# fleet_device SERIAL FIRMWARE.img [--tpm]: the factory flow for one device: fuses and firmware,
+# its own key (generated on the device; with --tpm inside the TPM named by TPM2OPENSSL_TCTI) and
+# CSR, enrolment by the factory CA, the pre-shipping check.
 # 16 MiB slots: the ASan build's demo firmware is about 7 MiB.
 fleet_device() {
   "$apps/ironseal" device init "dev/$1" --root-key release.pub --stage2 stage2.img \
     --firmware "$2" --serial "$1" --hardware-id "$hw" --attempts 2 --slot-size 0x1000000 \
     --image-root repo/image/metadata/1.root.json \
     --director-root repo/director/metadata/1.root.json >/dev/null
-  "$apps/ironseal" provision key "dev/$1" >/dev/null
+  "$apps/ironseal" provision key "dev/$1" "${@:3}" >/dev/null
   "$apps/ironseal" factory enroll "dev/$1" --ca ca --record factory.sqlite >/dev/null
   "$apps/ironseal" factory check "dev/$1" --ca ca --record factory.sqlite >/dev/null
 }

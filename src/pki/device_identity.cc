@@ -9,6 +9,7 @@
 
 #include "core/file.h"
 #include "pki/ossl_x509.h"
+#include "tpm/device_key.h"
 
 namespace ironseal::pki {
 
@@ -57,10 +58,19 @@ Result<DeviceName> read_device_name(const fs::path& device_dir) {
 
 namespace {
 
-Result<void> tpm_unavailable() {
-  return fail(ErrorCode::kUnsupported,
-              "tpm_unavailable: TPM-held device keys need ironseal's TPM backend (src/tpm), which "
-              "this build does not include; no key was created or used");
+// The TPM key as a KeyPair: signatures (CSR, decommission record, TLS) are made by the TPM.
+Result<KeyPair> adopt_tpm_key(Result<tpm::PkeyPtr> key) {
+  if (!key) return std::unexpected(key.error());
+  auto usable = tpm::default_context_key(std::move(*key));
+  if (!usable) return std::unexpected(usable.error());
+  auto handle = std::make_shared<KeyHandle>();
+  handle->pkey.reset(usable->release());
+  return KeyPair::adopt(std::move(handle));
+}
+
+// A TPM that cannot be reached is named as such, with the provider's words after it.
+Error tpm_unavailable(const Error& e) {
+  return Error{ErrorCode::kUnsupported, "tpm_unavailable: " + e.message};
 }
 
 }  // namespace
@@ -83,8 +93,9 @@ Result<KeyPair> create_device_key(const IdentityPaths& paths, KeyBackend backend
                 "; a device key is never replaced silently");
   }
   if (backend == KeyBackend::kTpm) {
-    auto r = tpm_unavailable();
-    return std::unexpected(r.error());
+    if (auto ctx = tpm::library_context(); !ctx) return std::unexpected(tpm_unavailable(ctx.error()));
+    // Generated inside the TPM; only the TPM-wrapped blob is written (0600).
+    return adopt_tpm_key(tpm::generate_device_key(paths.tpm_key));
   }
   auto key = KeyPair::generate_p256();
   if (!key) return std::unexpected(key.error());
@@ -96,8 +107,8 @@ Result<KeyPair> load_device_key(const IdentityPaths& paths) {
   auto backend = device_key_backend(paths);
   if (!backend) return std::unexpected(backend.error());
   if (*backend == KeyBackend::kTpm) {
-    auto r = tpm_unavailable();
-    return std::unexpected(r.error());
+    if (auto ctx = tpm::library_context(); !ctx) return std::unexpected(tpm_unavailable(ctx.error()));
+    return adopt_tpm_key(tpm::load_device_key(paths.tpm_key));
   }
   return KeyPair::load(paths.key);
 }
@@ -105,8 +116,9 @@ Result<KeyPair> load_device_key(const IdentityPaths& paths) {
 Result<void> destroy_device_key(const IdentityPaths& paths) {
   auto backend = device_key_backend(paths);
   if (!backend) return std::unexpected(backend.error());
-  if (*backend == KeyBackend::kTpm) return tpm_unavailable();
-  return wipe_file(paths.key);
+  // A TPM key exists only as its wrapped blob (it is never made persistent in the TPM, and the
+  // provider flushes the transient object when the key is freed): wiping the blob destroys it.
+  return wipe_file(*backend == KeyBackend::kTpm ? paths.tpm_key : paths.key);
 }
 
 Result<ProvisionedKey> provision_key(const fs::path& device_dir, KeyBackend backend) {

@@ -3,22 +3,19 @@
 //
 //   DEVICE_DIR/device.json              serial and hardware_id (boot/host_device.h)
 //   DEVICE_DIR/identity/                0700
-//     device.key.pem                    the device key, file backend (0600; never leaves the
-//     device) device.key.tss2.pem               the device key, TPM backend (a TPM-wrapped blob,
-//     not a key) device.csr.pem                    what the factory station reads device.cert.pem,
-//     chain.pem        the device certificate and its issuing CA anchors.pem the root CA: what the
-//     device trusts servers by
+//     device.key.pem                    the device key, file backend (0600; never leaves the device)
+//     device.key.tss2.pem               the device key, TPM backend: a TPM-wrapped blob (0600),
+//                                       useless without this device's TPM
+//     device.csr.pem                    what the factory station reads
+//     device.cert.pem, chain.pem        the device certificate and its issuing CA
+//     anchors.pem                       the root CA: what the device trusts servers by
 //
 // Key custody is one seam: create_device_key / load_device_key / destroy_device_key pick the
-// backend. The TPM backend (keys generated inside a TPM 2.0, used through the tpm2 OpenSSL
-// provider) plugs in there; until it is built in, asking for it fails with "tpm_unavailable"
-// rather than falling back to a file.
-//
-// Plugging in the TPM backend (src/tpm): in create_device_key, generate the key inside the TPM and
-// store its TSS2 PEM blob at paths.tpm_key; in load_device_key, load that blob as an EVP_PKEY
-// through the tpm2 provider. Either way, wrap the EVP_PKEY in a KeyHandle (pki/ossl_x509.h) and
-// return KeyPair::adopt(handle): CSR signing, decommission records and the factory check then
-// work unchanged. destroy_device_key evicts the key and wipes the blob.
+// backend. The TPM backend generates the key inside a TPM 2.0 (src/tpm, through the tpm2 OpenSSL
+// provider) and hands it out as a key of OpenSSL's default context whose signatures the TPM
+// makes (tpm::default_context_key), so CSR signing, decommission records, the factory check and
+// TLS client authentication (libcurl included) work unchanged. Without a reachable TPM, asking
+// for it fails with "tpm_unavailable"; it never falls back to a file key.
 #pragma once
 
 #include <openssl/types.h>
@@ -55,7 +52,8 @@ Result<KeyPair> load_device_key(const IdentityPaths& paths);
 Result<KeyBackend> device_key_backend(const IdentityPaths& paths);
 // The device key as an OpenSSL handle, for TLS client authentication (either backend).
 Result<std::shared_ptr<EVP_PKEY>> load_device_tls_key(const IdentityPaths& paths);
-// Destroys the key: a file is overwritten, synced and unlinked (a TPM key would be evicted).
+// Destroys the key: the file (or the TPM-wrapped blob, the only form of a TPM key outside the
+// TPM) is overwritten, synced and unlinked.
 Result<void> destroy_device_key(const IdentityPaths& paths);
 
 struct ProvisionedKey {

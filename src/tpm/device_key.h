@@ -43,6 +43,16 @@ Result<PkeyPtr> load_device_key(const std::filesystem::path& path);
 // True when `key` is held by the tpm2 provider (its operations go to the TPM).
 bool is_tpm_key(const EVP_PKEY* key);
 
+// The same TPM key as a key of OpenSSL's default library context, for code that cannot choose
+// the context: libcurl's SSL_CTX (TLS client authentication), X509_REQ_sign (CSRs), signatures
+// made through pki::KeyPair. Its public half is the TPM key's; each signature is made by the TPM
+// key (ECDSA P-256 over the digest OpenSSL computed), and nothing of the private key exists
+// outside the TPM. Takes ownership of `tpm_key` (bridge_key.cc explains the mechanism).
+Result<PkeyPtr> default_context_key(PkeyPtr tpm_key);
+
+// True for a TPM key and for a key made by default_context_key.
+bool is_tpm_backed(const EVP_PKEY* key);
+
 // The public half as a PEM SubjectPublicKeyInfo (what a CSR or certificate carries).
 Result<std::string> public_key_pem(const EVP_PKEY* key);
 

@@ -52,7 +52,8 @@ contains csr.txt "serialNumber = SN-1001" "CSR subject carries the serial"
 ok $? "the CSR holds no private key"
 expect 2 "a second key is refused" -- "$IRONSEAL" provision key dev
 make_device tpmdev SN-1002
-expect 2 "--tpm without the TPM backend fails clearly" -- "$IRONSEAL" provision key tpmdev --tpm
+TPM2OPENSSL_TCTI="swtpm:host=127.0.0.1,port=9" expect 2 "--tpm with no TPM reachable fails clearly" -- \
+  "$IRONSEAL" provision key tpmdev --tpm
 contains err.txt "tpm_unavailable" "TPM refusal reason"
 [ ! -e tpmdev/identity/device.key.pem ] && [ ! -e tpmdev/identity/device.key.tss2.pem ] && [ ! -e tpmdev/identity/device.csr.pem ]
 ok $? "--tpm did not fall back to a file key"

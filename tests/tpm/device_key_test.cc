@@ -250,6 +250,81 @@ TEST(TpmDeviceKey, AuthenticatesATlsClient) {
   ERR_clear_error();
 }
 
+// The TPM key as a key of the default library context (what libcurl's SSL_CTX, X509_REQ_sign and
+// pki::KeyPair use): a TLS 1.3 client in the *default* context authenticates with it, every
+// signature it makes is the TPM's (it stops working once the TPM key is gone from the TPM), and
+// it holds no private scalar to export.
+TEST(TpmDeviceKey, DefaultContextKeySignsThroughTheTpmAndHoldsNoPrivateKey) {
+  IRONSEAL_REQUIREMENTS("CR 1.2; CR 1.5; CR 1.9");
+  TempDir dir;
+  ASSERT_TRUE(generate_device_key(dir / "device.key"));
+  auto tpm_key = load_device_key(dir / "device.key");
+  ASSERT_TRUE(tpm_key) << tpm_key.error().message;
+  auto verifier = public_copy(tpm_key->get());
+  ASSERT_TRUE(verifier);
+  auto bridged = default_context_key(std::move(*tpm_key));
+  ASSERT_TRUE(bridged) << bridged.error().message;
+  EVP_PKEY* k = bridged->get();
+  EXPECT_TRUE(is_tpm_backed(k));
+  EXPECT_FALSE(is_tpm_key(k));  // not a tpm2-provider key: usable outside the TPM context
+  EXPECT_EQ(EVP_PKEY_eq(k, verifier.get()), 1);
+
+  // A signature made in the default context verifies with the public key alone.
+  const unsigned char msg[] = "decommission record";
+  std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX, EVP_MD_CTX_free>> md(EVP_MD_CTX_new());
+  ASSERT_EQ(EVP_DigestSignInit_ex(md.get(), nullptr, "SHA256", nullptr, nullptr, k, nullptr), 1)
+      << ERR_error_string(ERR_get_error(), nullptr);
+  unsigned char sig[80];
+  std::size_t sig_len = sizeof sig;
+  ASSERT_EQ(EVP_DigestSign(md.get(), sig, &sig_len, msg, sizeof msg), 1)
+      << ERR_error_string(ERR_get_error(), nullptr);
+  md.reset(EVP_MD_CTX_new());
+  ASSERT_EQ(EVP_DigestVerifyInit_ex(md.get(), nullptr, "SHA256", nullptr, nullptr, verifier.get(),
+                                    nullptr),
+            1);
+  EXPECT_EQ(EVP_DigestVerify(md.get(), sig, sig_len, msg, sizeof msg), 1);
+  sig[sig_len / 2] ^= 1;
+  EXPECT_NE(EVP_DigestVerify(md.get(), sig, sig_len, msg, sizeof msg), 1);
+  ERR_clear_error();
+
+  // Nothing private to get out: no scalar, no private-key encoding.
+  // (OpenSSL reports the absent scalar of a public-only EC key as zero or not at all.)
+  BIGNUM* priv = nullptr;
+  const int got = EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_PRIV_KEY, &priv);
+  EXPECT_TRUE(got == 0 || (priv != nullptr && BN_is_zero(priv)));
+  BN_free(priv);
+  BioPtr out(BIO_new(BIO_s_mem()));
+  EXPECT_NE(PEM_write_bio_PrivateKey(out.get(), k, nullptr, nullptr, 0, nullptr, nullptr), 1);
+  ERR_clear_error();
+
+  // TLS 1.3 client authentication from an SSL_CTX in the default context (as libcurl makes it).
+  Pki pki;
+  X509Ptr device_cert = make_cert("SN-0002", k, pki.ca.get(), pki.ca_key.get(), false, 4);
+  SslCtxPtr sctx = server_ctx(pki);
+  SslCtxPtr cctx(SSL_CTX_new(TLS_client_method()));
+  ASSERT_TRUE(cctx);
+  SSL_CTX_set_min_proto_version(cctx.get(), TLS1_3_VERSION);
+  ASSERT_EQ(SSL_CTX_use_certificate(cctx.get(), device_cert.get()), 1);
+  ASSERT_EQ(SSL_CTX_use_PrivateKey(cctx.get(), k), 1) << ERR_error_string(ERR_get_error(), nullptr);
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(cctx.get()), pki.ca.get());
+  SSL_CTX_set_verify(cctx.get(), SSL_VERIFY_PEER, nullptr);
+  SslPtr client(SSL_new(cctx.get()));
+  SslPtr server(SSL_new(sctx.get()));
+  ASSERT_TRUE(handshake(client.get(), server.get())) << ERR_error_string(ERR_get_error(), nullptr);
+  EXPECT_EQ(SSL_get_verify_result(server.get()), X509_V_OK);
+
+  // The signatures come from the TPM: once its owner hierarchy is cleared (the storage key that
+  // wraps the device key changes), the same EVP_PKEY can no longer sign.
+  ASSERT_EQ(TpmEnvironment::run("tpm2_clear -c p"), 0);
+  md.reset(EVP_MD_CTX_new());
+  sig_len = sizeof sig;
+  const bool signed_after_clear =
+      EVP_DigestSignInit_ex(md.get(), nullptr, "SHA256", nullptr, nullptr, k, nullptr) == 1 &&
+      EVP_DigestSign(md.get(), sig, &sig_len, msg, sizeof msg) == 1;
+  EXPECT_FALSE(signed_after_clear);
+  ERR_clear_error();
+}
+
 // The TSS2 key blob in DER starts with its OID 2.23.133.10.1.3 (TPM-wrapped private key).
 bool is_tss2_der(const unsigned char* d, std::size_t n) {
   static const unsigned char kOid[] = {0x06, 0x06, 0x67, 0x81, 0x05, 0x0a, 0x01, 0x03};
