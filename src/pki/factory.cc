@@ -1,5 +1,7 @@
 #include "pki/factory.h"
 
+#include <openssl/rand.h>
+
 #include "core/file.h"
 #include "crypto/hash.h"
 #include "pki/device_identity.h"
@@ -143,7 +145,11 @@ CheckReport factory_check(const fs::path& device_dir, ManufacturingRecord& recor
   }
   const IdentityPaths paths = identity_paths(device_dir);
   auto key = load_device_key(paths);
-  add("device_key", key.has_value(), key ? "present, owner-only" : key.error().message);
+  const auto backend = device_key_backend(paths);
+  add("device_key", key.has_value(),
+      !key                                          ? key.error().message
+      : backend && *backend == KeyBackend::kTpm ? "held by the TPM (only its wrapped blob on disk)"
+                                                : "present, owner-only file");
   auto cert = Certificate::load(paths.certificate);
   auto chain = Certificate::load_all(paths.chain);
   auto anchors = Certificate::load_all(paths.anchors);
@@ -155,9 +161,21 @@ CheckReport factory_check(const fs::path& device_dir, ManufacturingRecord& recor
     return report;
   }
   if (key) {
-    add("key_matches_certificate", key->spki_der() == cert->spki_der(),
-        key->spki_der() == cert->spki_der() ? "the certificate certifies the device key"
-                                            : "the certificate is for another key");
+    if (add("key_matches_certificate", key->spki_der() == cert->spki_der(),
+            key->spki_der() == cert->spki_der() ? "the certificate certifies the device key"
+                                                : "the certificate is for another key")) {
+      // The key must also work: a fresh challenge signed by it (by the TPM, for a TPM key)
+      // verifies with the certificate's public key.
+      Bytes challenge(32);
+      const bool random = RAND_bytes(challenge.data(), static_cast<int>(challenge.size())) == 1;
+      auto sig = random ? key->sign(challenge) : Result<Bytes>(std::unexpected(Error{
+                                                     ErrorCode::kCrypto, "no random challenge"}));
+      auto v = sig ? verify_with_spki(cert->spki_der(), challenge, *sig)
+                   : Result<void>(std::unexpected(sig.error()));
+      add("key_signs", v.has_value(),
+          v ? "a fresh challenge signed by the device key verifies with the certificate"
+            : "the device key cannot sign for its certificate: " + v.error().message);
+    }
   }
   bool anchor_ok = false;
   for (const auto& a : *anchors) anchor_ok = anchor_ok || a.der() == ca_root.der();

@@ -3,6 +3,9 @@
 #include "pki/factory.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -131,7 +134,7 @@ TEST_F(Factory, EnrolledDevicePassesEveryCheck) {
   const fs::path d = enrolled("dev", "SN-3");
   const auto report = check(d);
   EXPECT_TRUE(report.ok()) << failed(report);
-  EXPECT_EQ(report.items.size(), 9u);
+  EXPECT_EQ(report.items.size(), 10u);
   auto entry = record_->find("SN-3");
   ASSERT_TRUE(entry && *entry);
   EXPECT_EQ((*entry)->certificate_fingerprint_hex,
@@ -145,6 +148,50 @@ TEST_F(Factory, CheckCatchesACertificateOfAnotherDevice) {
   fs::copy_file(identity_paths(b).certificate, identity_paths(a).certificate,
                 fs::copy_options::overwrite_existing);
   EXPECT_EQ(failed(check(a)), "key_matches_certificate,serial_matches_device,manufacturing_record");
+}
+
+// A key file whose public half was replaced by the certificate's, around another private scalar:
+// comparing public keys alone would pass it; the signed challenge does not.
+TEST_F(Factory, CheckCatchesAKeyThatCannotSignForItsCertificate) {
+  IRONSEAL_REQUIREMENTS("CR 1.2");
+  const fs::path d = enrolled("dev", "SN-9");
+  const auto paths = identity_paths(d);
+  auto cert = Certificate::load(paths.certificate);
+  ASSERT_TRUE(cert);
+  // The certificate's public point, and a fresh unrelated private scalar.
+  const Bytes spki = cert->spki_der();
+  const unsigned char* p = spki.data();
+  EVP_PKEY* pub = d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size()));
+  ASSERT_NE(pub, nullptr);
+  unsigned char point[65];
+  std::size_t point_len = 0;
+  ASSERT_EQ(EVP_PKEY_get_octet_string_param(pub, "pub", point, sizeof point, &point_len), 1);
+  EVP_PKEY_free(pub);
+  EVP_PKEY* other = EVP_EC_gen("P-256");
+  BIGNUM* scalar = nullptr;
+  ASSERT_EQ(EVP_PKEY_get_bn_param(other, "priv", &scalar), 1);
+  EVP_PKEY_free(other);
+  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+  OSSL_PARAM_BLD_push_utf8_string(bld, "group", "P-256", 0);
+  OSSL_PARAM_BLD_push_octet_string(bld, "pub", point, point_len);
+  OSSL_PARAM_BLD_push_BN(bld, "priv", scalar);
+  OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+  EVP_PKEY* mixed = nullptr;
+  ASSERT_EQ(EVP_PKEY_fromdata_init(ctx), 1);
+  ASSERT_EQ(EVP_PKEY_fromdata(ctx, &mixed, EVP_PKEY_KEYPAIR, params), 1);
+  EVP_PKEY_CTX_free(ctx);
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(bld);
+  BN_clear_free(scalar);
+  fs::remove(paths.key);
+  FILE* f = std::fopen(paths.key.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  ::chmod(paths.key.c_str(), 0600);
+  ASSERT_EQ(PEM_write_PrivateKey(f, mixed, nullptr, nullptr, 0, nullptr, nullptr), 1);
+  std::fclose(f);
+  EVP_PKEY_free(mixed);
+  EXPECT_EQ(failed(check(d)), "key_signs");
 }
 
 TEST_F(Factory, CheckCatchesAnEnrolmentTheRecordDoesNotHold) {
