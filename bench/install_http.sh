@@ -31,7 +31,7 @@ mkdir www && ln -s ../R www/image && ln -s ../D www/director
 "$IRONSEAL" device init dev --root-key k.pub --stage2 s2.img --firmware v1.img --serial SN-B \
   --hardware-id bench-hw --image-root R/metadata/1.root.json --director-root D/metadata/1.root.json \
   --slot-size $(((SIZE_MIB + 2) * 1024 * 1024)) --block-size 65536 --page-size 4096 >/dev/null
-coproc SERVER { "$HTTPD" www; }
+coproc SERVER { exec "$HTTPD" www; }
 read -r port <&"${SERVER[0]}"
 trap 'kill "$SERVER_PID" 2>/dev/null; rm -rf -- "$work"' EXIT
 url="http://127.0.0.1:$port"

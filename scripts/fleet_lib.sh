@@ -55,7 +55,7 @@ EOT
   password=$(head -c 18 /dev/urandom | base64)
   "$apps/ironseal-server" account add --config fleet.json --name operator --role operator \
     <<<"$password" >/dev/null
-  coproc FLEET_SERVER { "$apps/ironseal-server" run --config fleet.json 2>server.log; }
+  coproc FLEET_SERVER { exec "$apps/ironseal-server" run --config fleet.json 2>server.log; }
   server_pid=$FLEET_SERVER_PID
   read -r line <&"${FLEET_SERVER[0]}"
   dport=$(sed -n 's/.*device_port=\([0-9]*\).*/\1/p' <<<"$line")

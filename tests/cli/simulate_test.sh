@@ -36,7 +36,7 @@ cat >config.json <<EOT
  "security_txt": {"contact": "mailto:psirt@example.com", "expires": "2027-11-01T00:00:00Z"}}
 EOT
 echo "operator-password-1" | "$SERVER" account add --config config.json --name ops --role operator >/dev/null
-coproc SRV { "$SERVER" run --config config.json 2>server.log; }
+coproc SRV { exec "$SERVER" run --config config.json 2>server.log; }
 server_pid=$SRV_PID
 read -r line <&"${SRV[0]}"
 dport=$(sed -n 's/.*device_port=\([0-9]*\).*/\1/p' <<<"$line")

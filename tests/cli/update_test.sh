@@ -30,7 +30,7 @@ expect 0 "repo publish" -- "$IRONSEAL" repo publish R
 expect 0 "director init" -- "$IRONSEAL" director init D
 expect 0 "director assign v2 to SN-1" -- "$IRONSEAL" director assign D --serial SN-1 --image-repo R --target v2.img
 mkdir www && ln -s ../R www/image && ln -s ../D www/director
-coproc SERVER { "$HTTPD" www; }
+coproc SERVER { exec "$HTTPD" www; }
 read -r port <&"${SERVER[0]}"
 trap 'kill "$SERVER_PID" 2>/dev/null; rm -rf -- "$work"' EXIT
 URL="http://127.0.0.1:$port"
@@ -65,7 +65,7 @@ sign --version 4.0.0 --security-counter 4 runtime-big.bin v4.img
 "$IRONSEAL" repo add-target R v4.img --hardware-id plc-x1 --chunk-size 4096 >/dev/null
 "$IRONSEAL" repo publish R >/dev/null
 "$IRONSEAL" director assign D --serial SN-1 --image-repo R --target v4.img >/dev/null
-coproc SLOW { "$HTTPD" www 15; }
+coproc SLOW { exec "$HTTPD" www 15; }
 read -r slow_port <&"${SLOW[0]}"
 "$IRONSEAL" update install dev --repo "http://127.0.0.1:$slow_port" >/dev/null 2>&1 &
 victim=$!
