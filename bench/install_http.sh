@@ -40,7 +40,20 @@ bytes=$(stat -c %s big.img)
 
 curl_sync() { curl -s -o curl.out "$file_url" && sync; }
 t_curl=$(best_time curl_sync)
-t_inst=$(best_time "$IRONSEAL" update install dev --repo "$url")
+# Each timed install starts from the same freshly initialised device (restored, untimed, from a
+# pristine copy): an install that finds its image already pending returns at once.
+cp -a dev dev.pristine
+fresh_device() { rm -rf dev && cp -a dev.pristine dev && sync; }
+t_inst=""
+for _ in $(seq "$RUNS"); do
+  fresh_device
+  t0=$(date +%s.%N)
+  "$IRONSEAL" update install dev --repo "$url" --json >install.json
+  t1=$(date +%s.%N)
+  grep -q '"result": "installed"' install.json || { echo "install did not install:" >&2; cat install.json >&2; exit 1; }
+  t_inst=$(awk -v a="$t_inst" -v b="$t0" -v c="$t1" 'BEGIN{d=c-b; if (a=="" || d<a) print d; else print a}')
+done
+fresh_device
 rss=$(peak_rss_kib "$IRONSEAL" update install dev --repo "$url")
 awk -v n="$bytes" -v tc="$t_curl" -v ti="$t_inst" -v rss="$rss" -v mib="$SIZE_MIB" -v runs="$RUNS" 'BEGIN {
   m = 1048576;
