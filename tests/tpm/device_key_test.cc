@@ -46,6 +46,12 @@ std::string text_of(const std::filesystem::path& p) {
   return b ? std::string(b->begin(), b->end()) : std::string();
 }
 
+// A new TPM key: generated, its blob written to `blob`, and loaded back from the blob.
+Result<PkeyPtr> fresh_key(const std::filesystem::path& blob) {
+  if (auto g = generate_device_key(blob); !g) return std::unexpected(g.error());
+  return load_device_key(blob);
+}
+
 // A software key in the default context, for the test CA and the TLS server.
 PkeyPtr software_p256() {
   return PkeyPtr(EVP_EC_gen("P-256"));
@@ -147,8 +153,7 @@ TEST(TpmDeviceKey, IsGeneratedInTheTpmAndStoredOnlyWrapped) {
 TEST(TpmDeviceKey, SignsACsrThatVerifiesWithItsPublicKey) {
   IRONSEAL_REQUIREMENTS("CR 1.2; CR 1.9");
   TempDir dir;
-  ASSERT_TRUE(generate_device_key(dir / "device.key"));
-  auto key = load_device_key(dir / "device.key");
+  auto key = fresh_key(dir / "device.key");
   ASSERT_TRUE(key) << key.error().message;
   auto ctx = library_context();
   ASSERT_TRUE(ctx);
@@ -212,8 +217,7 @@ SslCtxPtr server_ctx(const Pki& pki) {
 TEST(TpmDeviceKey, AuthenticatesATlsClient) {
   IRONSEAL_REQUIREMENTS("CR 1.2; CR 1.9");
   TempDir dir;
-  ASSERT_TRUE(generate_device_key(dir / "device.key"));
-  auto key = load_device_key(dir / "device.key");
+  auto key = fresh_key(dir / "device.key");
   ASSERT_TRUE(key) << key.error().message;
   auto lib = library_context();
   ASSERT_TRUE(lib);
@@ -257,8 +261,7 @@ TEST(TpmDeviceKey, AuthenticatesATlsClient) {
 TEST(TpmDeviceKey, DefaultContextKeySignsThroughTheTpmAndHoldsNoPrivateKey) {
   IRONSEAL_REQUIREMENTS("CR 1.2; CR 1.5; CR 1.9");
   TempDir dir;
-  ASSERT_TRUE(generate_device_key(dir / "device.key"));
-  auto tpm_key = load_device_key(dir / "device.key");
+  auto tpm_key = fresh_key(dir / "device.key");
   ASSERT_TRUE(tpm_key) << tpm_key.error().message;
   auto verifier = public_copy(tpm_key->get());
   ASSERT_TRUE(verifier);
@@ -347,8 +350,7 @@ bool loads_as_software_key(const unsigned char* der, std::size_t n) {
 TEST(TpmDeviceKey, RefusesEveryExportOfThePrivateKey) {
   IRONSEAL_REQUIREMENTS("CR 1.5; CR 1.9");
   TempDir dir;
-  ASSERT_TRUE(generate_device_key(dir / "device.key"));
-  auto key = load_device_key(dir / "device.key");
+  auto key = fresh_key(dir / "device.key");
   ASSERT_TRUE(key) << key.error().message;
   EVP_PKEY* k = key->get();
 
