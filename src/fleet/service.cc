@@ -62,6 +62,15 @@ HttpResponse from_error(const Error& e) {
   return error_response(status, code, e.message);
 }
 
+// 200 {"KEY": [each element of `list` as JSON]}, or the store's error.
+template <typename T, typename ToJson>
+HttpResponse list_response(const Result<std::vector<T>>& list, const char* key, ToJson to_json) {
+  if (!list) return from_error(list.error());
+  Json out = Json::array();
+  for (const auto& item : *list) out.push_back(to_json(item));
+  return json_response(200, Json{{key, std::move(out)}});
+}
+
 bool valid_name(const std::string& s, std::size_t max = 128) {
   return !s.empty() && s.size() <= max && s != "." && s != ".." &&
          std::all_of(s.begin(), s.end(), [](char c) {
@@ -648,11 +657,8 @@ HttpResponse FleetService::op_devices(const HttpRequest& r, const Caller& c,
   if (p.size() != 3) return error_response(404, "not_found", "no such endpoint");
   if (r.method == "GET") {
     const std::string group = query_param(r.target, "group");
-    auto list = store_->devices(group.empty() ? std::nullopt : std::optional(group));
-    if (!list) return from_error(list.error());
-    Json out = Json::array();
-    for (const auto& d : *list) out.push_back(device_json(d));
-    return json_response(200, Json{{"devices", out}});
+    return list_response(store_->devices(group.empty() ? std::nullopt : std::optional(group)),
+                         "devices", device_json);
   }
   if (r.method != "POST") return method_not_allowed("GET, POST");
   HttpResponse err;
@@ -685,11 +691,7 @@ HttpResponse FleetService::op_devices(const HttpRequest& r, const Caller& c,
 HttpResponse FleetService::op_releases(const HttpRequest& r, const Caller& c) {
   std::lock_guard lock(mutex_);
   if (r.method == "GET") {
-    auto list = store_->releases();
-    if (!list) return from_error(list.error());
-    Json out = Json::array();
-    for (const auto& rel : *list) out.push_back(release_json(rel));
-    return json_response(200, Json{{"releases", out}});
+    return list_response(store_->releases(), "releases", release_json);
   }
   if (r.method != "POST") return method_not_allowed("GET, POST");
   HttpResponse err;
@@ -728,11 +730,8 @@ HttpResponse FleetService::op_rollouts(const HttpRequest& r, const Caller& c,
   std::lock_guard lock(mutex_);
   if (p.size() == 3) {
     if (r.method == "GET") {
-      auto list = store_->rollouts();
-      if (!list) return from_error(list.error());
-      Json out = Json::array();
-      for (const auto& ro : *list) out.push_back(rollout_json(ro));
-      return json_response(200, Json{{"rollouts", out}});
+      return list_response(store_->rollouts(), "rollouts",
+                           [this](const Rollout& ro) { return rollout_json(ro); });
     }
     if (r.method != "POST") return method_not_allowed("GET, POST");
     HttpResponse err;
@@ -816,14 +815,10 @@ HttpResponse FleetService::op_events(const HttpRequest& r, const Caller&) {
     }
   }
   std::lock_guard lock(mutex_);
-  auto events = store_->events(limit);
-  if (!events) return from_error(events.error());
-  Json out = Json::array();
-  for (const auto& e : *events) {
-    out.push_back({{"id", e.id}, {"time", e.time}, {"actor", e.actor}, {"action", e.action},
-                   {"outcome", e.outcome}, {"detail", e.detail}});
-  }
-  return json_response(200, Json{{"events", out}});
+  return list_response(store_->events(limit), "events", [](const auto& e) {
+    return Json{{"id", e.id},         {"time", e.time},       {"actor", e.actor},
+                {"action", e.action}, {"outcome", e.outcome}, {"detail", e.detail}};
+  });
 }
 
 HttpResponse FleetService::metrics_text() {
