@@ -20,6 +20,20 @@ std::string drain_errors() {
   }
   return out;
 }
+
+int no_passphrase(char*, int, int, void*) {
+  return -1;
+}
+
+BioPtr mem_bio(std::string_view text) {
+  return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
+std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
 }  // namespace ossl
 
 struct Hasher::Ctx {

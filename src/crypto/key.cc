@@ -40,20 +40,9 @@ Result<KeyType> classify(EVP_PKEY* pkey) {
               " is not supported (use ed25519 or ecdsa-p256)");
 }
 
-// Never prompt for a passphrase: an encrypted PEM fails to load instead.
-int no_passphrase(char*, int, int, void*) {
-  return -1;
-}
-
-ossl::BioPtr mem_bio(std::string_view text) {
-  return ossl::BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
-}
-
-std::string bio_text(BIO* bio) {
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<std::size_t>(len));
-}
+using ossl::bio_text;
+using ossl::mem_bio;
+using ossl::no_passphrase;
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace ironseal::crypto::ossl {
 
@@ -30,5 +31,12 @@ using BioPtr = std::unique_ptr<BIO, BioFree>;
 
 // Drains OpenSSL's thread-local error queue into one line (empty if the queue was empty).
 std::string drain_errors();
+
+// A PEM password callback that never prompts: an encrypted PEM fails to load instead.
+int no_passphrase(char* buf, int size, int rwflag, void* u);
+// A read-only memory BIO over `text` (which must outlive it).
+BioPtr mem_bio(std::string_view text);
+// Everything written to a memory BIO, as text.
+std::string bio_text(BIO* bio);
 
 }  // namespace ironseal::crypto::ossl

@@ -2,6 +2,8 @@
 // a verified device certificate. See tls.h.
 #include "fleet/tls.h"
 
+#include "crypto/ossl.h"
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -57,14 +59,7 @@ struct TrustStore::Snapshot {
 };
 
 std::string openssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
+  return crypto::ossl::drain_errors();
 }
 
 Result<DeviceIdentity> identity_from_certificate(X509* cert) {

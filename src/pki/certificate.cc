@@ -18,19 +18,9 @@ namespace {
 
 constexpr std::string_view kUrnPrefix = "urn:ironseal:device:";
 
-int no_passphrase(char*, int, int, void*) {
-  return -1;
-}
-
-ossl::BioPtr mem_bio(std::string_view text) {
-  return ossl::BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
-}
-
-std::string bio_text(BIO* bio) {
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<std::size_t>(len));
-}
+using crypto::ossl::bio_text;
+using crypto::ossl::mem_bio;
+using crypto::ossl::no_passphrase;
 
 std::string text_of(ByteView b) {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
