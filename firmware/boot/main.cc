@@ -13,7 +13,7 @@
 #include "boot/drivers.h"
 #include "boot/otp_map.h"
 #include "boot/trustzone.h"
-#include "crypto/sodium_backend.h"
+#include "crypto/firmware_backend.h"
 #include "exit_codes.h"
 #include "semihost.h"
 #include "startup.h"
@@ -45,7 +45,7 @@ class NsRamLoader final : public boot::SlotLoader {
 PowerSupply g_power;
 NorFlash g_flash(kFlashBase, kFlashWindow, g_power);
 FuseOtp g_otp(kOtpBase, boot::kOtpSize, g_power);
-SodiumBackend g_crypto;
+FirmwareBackend g_crypto;
 NsRamLoader g_loader;
 // Working memory for the core: two flash pages (install compares a page written with the page
 // wanted) is also enough to stream hashes; a larger buffer saves only read calls.

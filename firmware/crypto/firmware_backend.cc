@@ -1,4 +1,4 @@
-#include "crypto/sodium_backend.h"
+#include "crypto/firmware_backend.h"
 
 namespace ironseal::fw {
 namespace {
@@ -13,7 +13,7 @@ const std::uint8_t* ed25519_raw(const image::TrustedKey& key) {
 
 }  // namespace
 
-void SodiumBackend::hash_begin(image::HashKind kind) {
+void FirmwareBackend::hash_begin(image::HashKind kind) {
   kind_ = kind;
   if (kind == image::HashKind::kSha256) {
     ironseal_sha256_init(&state_);
@@ -22,7 +22,7 @@ void SodiumBackend::hash_begin(image::HashKind kind) {
   }
 }
 
-void SodiumBackend::hash_update(const std::uint8_t* data, std::size_t length) {
+void FirmwareBackend::hash_update(const std::uint8_t* data, std::size_t length) {
   if (kind_ == image::HashKind::kSha256) {
     ironseal_sha256_update(&state_, data, length);
   } else {
@@ -30,7 +30,7 @@ void SodiumBackend::hash_update(const std::uint8_t* data, std::size_t length) {
   }
 }
 
-void SodiumBackend::hash_finish(std::uint8_t* out) {
+void FirmwareBackend::hash_finish(std::uint8_t* out) {
   if (kind_ == image::HashKind::kSha256) {
     ironseal_sha256_final(&state_, out);
   } else {
@@ -38,7 +38,7 @@ void SodiumBackend::hash_finish(std::uint8_t* out) {
   }
 }
 
-bool SodiumBackend::ed25519_verify(const image::TrustedKey& key, const std::uint8_t* message,
+bool FirmwareBackend::ed25519_verify(const image::TrustedKey& key, const std::uint8_t* message,
                                    std::size_t length, const std::uint8_t (&signature)[64]) {
   const std::uint8_t* pk = ed25519_raw(key);
   ironseal_ed25519_verifier v;
@@ -47,7 +47,7 @@ bool SodiumBackend::ed25519_verify(const image::TrustedKey& key, const std::uint
   return ironseal_ed25519_verify_end(&v) == 0;
 }
 
-bool SodiumBackend::ed25519_verify_source(const image::TrustedKey& key,
+bool FirmwareBackend::ed25519_verify_source(const image::TrustedKey& key,
                                           const image::ImageSource& source, std::uint64_t length,
                                           const std::uint8_t (&signature)[64]) {
   const std::uint8_t* pk = ed25519_raw(key);
@@ -74,7 +74,7 @@ bool SodiumBackend::ed25519_verify_source(const image::TrustedKey& key,
   return ironseal_ed25519_verify_end(&v) == 0;
 }
 
-bool SodiumBackend::ecdsa_p256_verify_digest(const image::TrustedKey&, const std::uint8_t (&)[32],
+bool FirmwareBackend::ecdsa_p256_verify_digest(const image::TrustedKey&, const std::uint8_t (&)[32],
                                              const std::uint8_t*, std::size_t) {
   return false;  // not built into the bootloader: never trusted
 }

@@ -1,0 +1,318 @@
+/* Ed25519 verification (RFC 8032, section 5.1.7), ironseal's own, written for code size on a
+ * 32-bit core. Everything here is public (key, signature, message), so nothing needs to be
+ * constant time: loops exit early and branches follow the data.
+ *
+ * Field elements mod p = 2^255 - 19 are 8 words of 32 bits, "loosely reduced": any value below
+ * 2^256 that is congruent to the element. A carry out of bit 256 is folded back in as 38
+ * (2^256 = 38 mod p); products are 512-bit schoolbook (32x32->64 multiply-accumulate, a single
+ * UMAAL on Armv8-M) folded the same way. Only encoding and comparisons reduce fully.
+ *
+ * Points are in extended twisted Edwards coordinates (X:Y:Z:T), x = X/Z, y = Y/Z, T = XY/Z; one
+ * complete addition formula (Hisil-Wong-Carter-Dawson 2008, a = -1) serves for doubling too.
+ * [S]B - [k]A is one interleaved double-and-add over the bits of both scalars (Straus/Shamir).
+ *
+ * Checks, as strict as libsodium's crypto_sign_verify_detached: S < L; R and A are canonical
+ * encodings of curve points (y < p, x = 0 only with sign bit 0) and neither has small order
+ * ([8]P is the identity); then the encoding of [S]B - [k]A, k = SHA-512(R || A || M) mod L, must
+ * equal R byte for byte. */
+#include <stdint.h>
+#include <string.h>
+
+#include "ed25519_stream.h"
+
+typedef uint32_t fe[8];
+typedef struct {
+  fe X, Y, Z, T;
+} point;
+
+static const fe kP = {0xffffffed, 0xffffffff, 0xffffffff, 0xffffffff,
+                      0xffffffff, 0xffffffff, 0xffffffff, 0x7fffffff};
+/* L = 2^252 + 27742317777372353535851937790883648493, the order of the base point. */
+static const fe kL = {0x5cf5d3ed, 0x5812631a, 0xa2f79cd6, 0x14def9de, 0, 0, 0, 0x10000000};
+/* d = -121665/121666 mod p. */
+static const fe kD = {0x135978a3, 0x75eb4dca, 0x4141d8ab, 0x00700a4d,
+                      0x7779e898, 0x8cc74079, 0x2b6ffe73, 0x52036cee};
+/* sqrt(-1) = 2^((p-1)/4) mod p. */
+static const fe kSqrtM1 = {0x4a0ea0b0, 0xc4ee1b27, 0xad2fe478, 0x2f431806,
+                           0x3dfbd7a7, 0x2b4d0099, 0x4fc1df0b, 0x2b832480};
+
+typedef struct {
+  ironseal_sha_state hash; /* SHA-512(R || A || M) so far */
+  unsigned char sig[64];
+  unsigned char pk[32];
+} verifier;
+
+_Static_assert(sizeof(verifier) <= sizeof(((ironseal_ed25519_verifier*)0)->opaque),
+               "ironseal_ed25519_verifier too small");
+
+/* ---- 256-bit words ------------------------------------------------------------------------ */
+
+/* o = a + sign * b over 8 words; returns the carry out of the top word (-1, 0 or 1). */
+static int64_t mp_add(uint32_t o[8], const uint32_t a[8], const uint32_t b[8], int64_t sign) {
+  int64_t c = 0;
+  for (unsigned i = 0; i < 8; ++i) {
+    c += (int64_t)a[i] + sign * (int64_t)b[i];
+    o[i] = (uint32_t)c;
+    c >>= 32; /* arithmetic: a borrow stays -1 */
+  }
+  return c;
+}
+
+/* Little-endian bytes to words; bit 255 kept (callers mask it where it is a sign). */
+static void load_words(uint32_t o[8], const unsigned char* b) {
+  memset(o, 0, 32);
+  for (unsigned i = 0; i < 32; ++i) o[i >> 2] |= (uint32_t)b[i] << (8 * (i & 3));
+}
+
+/* ---- field arithmetic mod p ---------------------------------------------------------------- */
+
+/* o holds a value plus top * 2^256: fold top back in as 38 * top until nothing carries out. */
+static void fe_fold(fe o, int64_t top) {
+  while (top != 0) {
+    int64_t c = top * 38;
+    for (unsigned i = 0; i < 8; ++i) {
+      c += o[i];
+      o[i] = (uint32_t)c;
+      c >>= 32;
+    }
+    top = c;
+  }
+}
+
+static void fe_add(fe o, const fe a, const fe b) { fe_fold(o, mp_add(o, a, b, 1)); }
+static void fe_sub(fe o, const fe a, const fe b) { fe_fold(o, mp_add(o, a, b, -1)); }
+
+static void fe_mul(fe o, const fe a, const fe b) {
+  uint32_t r[16] = {0};
+  for (unsigned i = 0; i < 8; ++i) {
+    uint64_t c = 0;
+    for (unsigned j = 0; j < 8; ++j) {
+      c += (uint64_t)a[i] * b[j] + r[i + j]; /* < 2^64: (2^32-1)^2 + 2 (2^32-1) */
+      r[i + j] = (uint32_t)c;
+      c >>= 32;
+    }
+    r[i + 8] = (uint32_t)c;
+  }
+  uint64_t c = 0;
+  for (unsigned i = 0; i < 8; ++i) {
+    c += r[i] + (uint64_t)38 * r[i + 8];
+    o[i] = (uint32_t)c;
+    c >>= 32;
+  }
+  fe_fold(o, (int64_t)c);
+}
+
+static void fe_sq(fe o, const fe a, unsigned times) {
+  if (o != a) memcpy(o, a, sizeof(fe));
+  while (times-- != 0) fe_mul(o, o, o);
+}
+
+/* The canonical 32-byte encoding (value < p, little-endian). */
+static void fe_pack(unsigned char out[32], const fe a) {
+  fe t, u;
+  memcpy(t, a, sizeof t);
+  for (unsigned k = 0; k < 2; ++k) { /* a < 2^256 < 3p */
+    if (mp_add(u, t, kP, -1) == 0) memcpy(t, u, sizeof t);
+  }
+  for (unsigned i = 0; i < 32; ++i) out[i] = (unsigned char)(t[i >> 2] >> (8 * (i & 3)));
+}
+
+static int fe_is_zero(const fe a) {
+  unsigned char b[32];
+  fe_pack(b, a);
+  unsigned char acc = 0;
+  for (unsigned i = 0; i < 32; ++i) acc |= b[i];
+  return acc == 0;
+}
+
+static int fe_is_odd(const fe a) {
+  unsigned char b[32];
+  fe_pack(b, a);
+  return b[0] & 1;
+}
+
+/* o = a^(2^252 - 3). a^(2^k - 1) doubles k by squaring k times and multiplying by itself, and
+ * adds one by squaring once and multiplying by a: walk the bits of 250 to reach a^(2^250 - 1),
+ * then 2^252 - 3 = (2^250 - 1) * 4 + 1. */
+static void fe_pow2523(fe o, const fe a) {
+  fe x, t;
+  memcpy(x, a, sizeof x); /* a^(2^1 - 1) */
+  unsigned k = 1;
+  for (int bit = 6; bit >= 0; --bit) { /* 250 = 0b11111010 */
+    fe_sq(t, x, k);
+    fe_mul(x, t, x);
+    k *= 2;
+    if ((250u >> bit) & 1) {
+      fe_sq(x, x, 1);
+      fe_mul(x, x, a);
+      ++k;
+    }
+  }
+  fe_sq(x, x, 2);
+  fe_mul(o, x, a);
+}
+
+/* o = 1/a = a^(p-2), p - 2 = 8 (2^252 - 3) + 3. */
+static void fe_invert(fe o, const fe a) {
+  fe t, a3;
+  fe_sq(a3, a, 1);
+  fe_mul(a3, a3, a);
+  fe_pow2523(t, a);
+  fe_sq(t, t, 3);
+  fe_mul(o, t, a3);
+}
+
+/* ---- points ------------------------------------------------------------------------------- */
+
+static void point_identity(point* p) {
+  memset(p, 0, sizeof *p);
+  p->Y[0] = 1;
+  p->Z[0] = 1;
+}
+
+/* o = p + q (complete: p == q and either being the identity are fine; o may alias p or q). */
+static void point_add(point* o, const point* p, const point* q) {
+  fe a, b, c, d, t;
+  fe_sub(a, p->Y, p->X);
+  fe_sub(t, q->Y, q->X);
+  fe_mul(a, a, t); /* A = (Y1 - X1)(Y2 - X2) */
+  fe_add(b, p->Y, p->X);
+  fe_add(t, q->Y, q->X);
+  fe_mul(b, b, t); /* B = (Y1 + X1)(Y2 + X2) */
+  fe_mul(c, p->T, q->T);
+  fe_mul(c, c, kD);
+  fe_add(c, c, c); /* C = 2d T1 T2 */
+  fe_mul(d, p->Z, q->Z);
+  fe_add(d, d, d); /* D = 2 Z1 Z2 */
+  fe_sub(t, b, a); /* E = B - A */
+  fe_add(b, b, a); /* H = B + A */
+  fe_sub(a, d, c); /* F = D - C */
+  fe_add(d, d, c); /* G = D + C */
+  fe_mul(o->X, t, a);
+  fe_mul(o->Y, d, b);
+  fe_mul(o->T, t, b);
+  fe_mul(o->Z, a, d);
+}
+
+static void point_encode(unsigned char out[32], const point* p) {
+  fe zi, x, y;
+  fe_invert(zi, p->Z);
+  fe_mul(x, p->X, zi);
+  fe_mul(y, p->Y, zi);
+  fe_pack(out, y);
+  out[31] = (unsigned char)(out[31] | (fe_is_odd(x) << 7));
+}
+
+/* RFC 8032 5.1.3. 0 on success; -1 when y >= p, when no x exists, or for x = 0 with sign 1. With
+ * check_order, also -1 when the point has small order ([8]P = identity, i.e. X = 0 after three
+ * doublings: no point of this curve has order 16). */
+static int point_decode(point* p, const unsigned char in[32], int check_order) {
+  fe u, v, t, vx2;
+  point_identity(p);
+  load_words(p->Y, in);
+  p->Y[7] &= 0x7fffffff;
+  if (mp_add(t, p->Y, kP, -1) == 0) return -1; /* y >= p: not canonical */
+  fe_mul(u, p->Y, p->Y);
+  fe_mul(v, u, kD);
+  fe_sub(u, u, p->Z); /* u = y^2 - 1 */
+  fe_add(v, v, p->Z); /* v = d y^2 + 1 */
+  /* x = u v^3 (u v^7)^((p-5)/8) */
+  fe_sq(t, v, 1);
+  fe_mul(t, t, v);    /* v^3 */
+  fe_mul(p->X, u, t); /* u v^3 */
+  fe_sq(t, t, 1);
+  fe_mul(t, t, v);
+  fe_mul(t, t, u); /* u v^7 */
+  fe_pow2523(t, t);
+  fe_mul(p->X, p->X, t);
+  fe_sq(vx2, p->X, 1);
+  fe_mul(vx2, vx2, v);
+  fe_sub(t, vx2, u);
+  if (!fe_is_zero(t)) {
+    fe_add(t, vx2, u);
+    if (!fe_is_zero(t)) return -1; /* u/v is not a square: not a point */
+    fe_mul(p->X, p->X, kSqrtM1);
+  }
+  const int sign = in[31] >> 7;
+  if (fe_is_zero(p->X) && sign) return -1;
+  if (fe_is_odd(p->X) != sign) fe_sub(p->X, kP, p->X); /* p = 0 mod p: -x */
+  fe_mul(p->T, p->X, p->Y);
+  if (check_order) {
+    point q = *p;
+    for (unsigned i = 0; i < 3; ++i) point_add(&q, &q, &q);
+    if (fe_is_zero(q.X)) return -1;
+  }
+  return 0;
+}
+
+/* ---- scalars ------------------------------------------------------------------------------- */
+
+/* o = the 512-bit little-endian h mod L, one bit at a time from the top (r < L stays true:
+ * 2r + 1 < 2L, so one conditional subtraction per bit). Slow per bit, tiny, and only 512 bits. */
+static void sc_reduce(uint32_t o[8], const unsigned char h[64]) {
+  uint32_t t[8];
+  memset(o, 0, 32);
+  for (int i = 511; i >= 0; --i) {
+    mp_add(o, o, o, 1);
+    o[0] |= (h[i >> 3] >> (i & 7)) & 1u;
+    if (mp_add(t, o, kL, -1) == 0) memcpy(o, t, sizeof t);
+  }
+}
+
+static unsigned bit_of(const uint32_t w[8], unsigned i) { return (w[i >> 5] >> (i & 31)) & 1u; }
+
+/* ---- verification -------------------------------------------------------------------------- */
+
+int ironseal_ed25519_verify_begin(ironseal_ed25519_verifier* out, const unsigned char sig[64],
+                                  const unsigned char pk[32]) {
+  verifier* v = (verifier*)(void*)out->opaque;
+  uint32_t s[8];
+  point p;
+  memset(v, 0, sizeof *v);
+  load_words(s, sig + 32);
+  if (mp_add(s, s, kL, -1) == 0) return -1; /* S >= L */
+  if (point_decode(&p, sig, 1) != 0 || point_decode(&p, pk, 1) != 0) return -1;
+  memcpy(v->sig, sig, 64);
+  memcpy(v->pk, pk, 32);
+  ironseal_sha512_init(&v->hash);
+  ironseal_sha512_update(&v->hash, sig, 32);
+  ironseal_sha512_update(&v->hash, pk, 32);
+  return 0;
+}
+
+void ironseal_ed25519_verify_update(ironseal_ed25519_verifier* in, const unsigned char* m,
+                                    size_t length) {
+  verifier* v = (verifier*)(void*)in->opaque;
+  ironseal_sha512_update(&v->hash, m, length);
+}
+
+int ironseal_ed25519_verify_end(ironseal_ed25519_verifier* in) {
+  verifier* v = (verifier*)(void*)in->opaque;
+  unsigned char h[64];
+  uint32_t k[8], s[8];
+  point table[3], acc;
+  unsigned char base[32];
+  int ok = -1;
+
+  ironseal_sha512_final(&v->hash, h);
+  sc_reduce(k, h);
+  load_words(s, v->sig + 32);
+  /* table[bit of k | bit of S << 1 - 1]: -A, B, B - A. B's encoding is 0x58 then 31 x 0x66. */
+  memset(base, 0x66, sizeof base);
+  base[0] = 0x58;
+  if (point_decode(&table[0], v->pk, 0) == 0 && point_decode(&table[1], base, 0) == 0) {
+    fe_sub(table[0].X, kP, table[0].X); /* -A = (-x, y) */
+    fe_sub(table[0].T, kP, table[0].T);
+    point_add(&table[2], &table[1], &table[0]);
+    point_identity(&acc);
+    for (int i = 252; i >= 0; --i) { /* S, k < L < 2^253 */
+      point_add(&acc, &acc, &acc);
+      const unsigned which = bit_of(k, (unsigned)i) | bit_of(s, (unsigned)i) << 1;
+      if (which != 0) point_add(&acc, &acc, &table[which - 1]);
+    }
+    point_encode(h, &acc);
+    ok = memcmp(h, v->sig, 32) == 0 ? 0 : -1;
+  }
+  memset(v, 0, sizeof *v);
+  return ok;
+}
