@@ -11,10 +11,10 @@
  * complete addition formula (Hisil-Wong-Carter-Dawson 2008, a = -1) serves for doubling too.
  * [S]B - [k]A is one interleaved double-and-add over the bits of both scalars (Straus/Shamir).
  *
- * Checks, as strict as libsodium's crypto_sign_verify_detached: S < L; R and A are canonical
- * encodings of curve points (y < p, x = 0 only with sign bit 0) and neither has small order
- * ([8]P is the identity); then the encoding of [S]B - [k]A, k = SHA-512(R || A || M) mod L, must
- * equal R byte for byte. */
+ * Checks, as strict as libsodium's crypto_sign_verify_detached: S < L; A is the canonical
+ * encoding of a curve point (y < p, x = 0 only with sign bit 0) without small order ([8]A is not
+ * the identity); the encoding of [S]B - [k]A, k = SHA-512(R || A || M) mod L, equals R byte for
+ * byte (so R is canonical), and that point does not have small order. */
 #include <stdint.h>
 #include <string.h>
 
@@ -38,8 +38,8 @@ static const fe kSqrtM1 = {0x4a0ea0b0, 0xc4ee1b27, 0xad2fe478, 0x2f431806,
 
 typedef struct {
   ironseal_sha_state hash; /* SHA-512(R || A || M) so far */
+  point minus_a;           /* -A, decoded and checked */
   unsigned char sig[64];
-  unsigned char pk[32];
 } verifier;
 
 _Static_assert(sizeof(verifier) <= sizeof(((ironseal_ed25519_verifier*)0)->opaque),
@@ -82,24 +82,31 @@ static void fe_fold(fe o, int64_t top) {
 static void fe_add(fe o, const fe a, const fe b) { fe_fold(o, mp_add(o, a, b, 1)); }
 static void fe_sub(fe o, const fe a, const fe b) { fe_fold(o, mp_add(o, a, b, -1)); }
 
+/* (hi:lo) = a * b + lo + hi, which cannot overflow 64 bits: UMAAL on cores with the DSP
+ * extension (the Cortex-M33), plain C elsewhere (the host build of the tests). */
+static inline void mul_acc(uint32_t* lo, uint32_t* hi, uint32_t a, uint32_t b) {
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+  __asm__("umaal %0, %1, %2, %3" : "+r"(*lo), "+r"(*hi) : "r"(a), "r"(b));
+#else
+  const uint64_t t = (uint64_t)a * b + *lo + *hi;
+  *lo = (uint32_t)t;
+  *hi = (uint32_t)(t >> 32);
+#endif
+}
+
 static void fe_mul(fe o, const fe a, const fe b) {
   uint32_t r[16] = {0};
   for (unsigned i = 0; i < 8; ++i) {
-    uint64_t c = 0;
-    for (unsigned j = 0; j < 8; ++j) {
-      c += (uint64_t)a[i] * b[j] + r[i + j]; /* < 2^64: (2^32-1)^2 + 2 (2^32-1) */
-      r[i + j] = (uint32_t)c;
-      c >>= 32;
-    }
-    r[i + 8] = (uint32_t)c;
+    uint32_t c = 0;
+    for (unsigned j = 0; j < 8; ++j) mul_acc(&r[i + j], &c, a[i], b[j]);
+    r[i + 8] = c;
   }
-  uint64_t c = 0;
-  for (unsigned i = 0; i < 8; ++i) {
-    c += r[i] + (uint64_t)38 * r[i + 8];
-    o[i] = (uint32_t)c;
-    c >>= 32;
+  uint32_t c = 0;
+  for (unsigned i = 0; i < 8; ++i) { /* r[0..7] + 38 r[8..15] */
+    mul_acc(&r[i], &c, r[i + 8], 38);
+    o[i] = r[i];
   }
-  fe_fold(o, (int64_t)c);
+  fe_fold(o, c);
 }
 
 static void fe_sq(fe o, const fe a, unsigned times) {
@@ -203,10 +210,16 @@ static void point_encode(unsigned char out[32], const point* p) {
   out[31] = (unsigned char)(out[31] | (fe_is_odd(x) << 7));
 }
 
-/* RFC 8032 5.1.3. 0 on success; -1 when y >= p, when no x exists, or for x = 0 with sign 1. With
- * check_order, also -1 when the point has small order ([8]P = identity, i.e. X = 0 after three
- * doublings: no point of this curve has order 16). */
-static int point_decode(point* p, const unsigned char in[32], int check_order) {
+/* Whether [8]p is the identity, i.e. X = 0 after three doublings (no point of this curve has order
+ * 16, so X = 0 cannot be the point of order 2). */
+static int point_small_order(const point* p) {
+  point q = *p;
+  for (unsigned i = 0; i < 3; ++i) point_add(&q, &q, &q);
+  return fe_is_zero(q.X);
+}
+
+/* RFC 8032 5.1.3. 0 on success; -1 when y >= p, when no x exists, or for x = 0 with sign 1. */
+static int point_decode(point* p, const unsigned char in[32]) {
   fe u, v, t, vx2;
   point_identity(p);
   load_words(p->Y, in);
@@ -237,11 +250,6 @@ static int point_decode(point* p, const unsigned char in[32], int check_order) {
   if (fe_is_zero(p->X) && sign) return -1;
   if (fe_is_odd(p->X) != sign) fe_sub(p->X, kP, p->X); /* p = 0 mod p: -x */
   fe_mul(p->T, p->X, p->Y);
-  if (check_order) {
-    point q = *p;
-    for (unsigned i = 0; i < 3; ++i) point_add(&q, &q, &q);
-    if (fe_is_zero(q.X)) return -1;
-  }
   return 0;
 }
 
@@ -267,13 +275,13 @@ int ironseal_ed25519_verify_begin(ironseal_ed25519_verifier* out, const unsigned
                                   const unsigned char pk[32]) {
   verifier* v = (verifier*)(void*)out->opaque;
   uint32_t s[8];
-  point p;
   memset(v, 0, sizeof *v);
   load_words(s, sig + 32);
   if (mp_add(s, s, kL, -1) == 0) return -1; /* S >= L */
-  if (point_decode(&p, sig, 1) != 0 || point_decode(&p, pk, 1) != 0) return -1;
+  if (point_decode(&v->minus_a, pk) != 0 || point_small_order(&v->minus_a)) return -1;
+  fe_sub(v->minus_a.X, kP, v->minus_a.X); /* -A = (-x, y) */
+  fe_sub(v->minus_a.T, kP, v->minus_a.T);
   memcpy(v->sig, sig, 64);
-  memcpy(v->pk, pk, 32);
   ironseal_sha512_init(&v->hash);
   ironseal_sha512_update(&v->hash, sig, 32);
   ironseal_sha512_update(&v->hash, pk, 32);
@@ -286,23 +294,23 @@ void ironseal_ed25519_verify_update(ironseal_ed25519_verifier* in, const unsigne
   ironseal_sha512_update(&v->hash, m, length);
 }
 
+/* R is not decoded: [S]B - [k]A is computed, and R must be its (canonical) encoding. A small-order
+ * R is refused by refusing a small-order result: the two differ only where the encodings differ. */
 int ironseal_ed25519_verify_end(ironseal_ed25519_verifier* in) {
   verifier* v = (verifier*)(void*)in->opaque;
   unsigned char h[64];
   uint32_t k[8], s[8];
   point table[3], acc;
-  unsigned char base[32];
   int ok = -1;
 
   ironseal_sha512_final(&v->hash, h);
   sc_reduce(k, h);
   load_words(s, v->sig + 32);
-  /* table[bit of k | bit of S << 1 - 1]: -A, B, B - A. B's encoding is 0x58 then 31 x 0x66. */
-  memset(base, 0x66, sizeof base);
-  base[0] = 0x58;
-  if (point_decode(&table[0], v->pk, 0) == 0 && point_decode(&table[1], base, 0) == 0) {
-    fe_sub(table[0].X, kP, table[0].X); /* -A = (-x, y) */
-    fe_sub(table[0].T, kP, table[0].T);
+  /* table[(bit of k | bit of S << 1) - 1]: -A, B, B - A. B's encoding: 0x58, then 31 x 0x66. */
+  table[0] = v->minus_a;
+  memset(h, 0x66, 32);
+  h[0] = 0x58;
+  if (point_decode(&table[1], h) == 0) {
     point_add(&table[2], &table[1], &table[0]);
     point_identity(&acc);
     for (int i = 252; i >= 0; --i) { /* S, k < L < 2^253 */
@@ -311,7 +319,9 @@ int ironseal_ed25519_verify_end(ironseal_ed25519_verifier* in) {
       if (which != 0) point_add(&acc, &acc, &table[which - 1]);
     }
     point_encode(h, &acc);
-    ok = memcmp(h, v->sig, 32) == 0 ? 0 : -1;
+    unsigned char diff = 0;
+    for (unsigned i = 0; i < 32; ++i) diff |= h[i] ^ v->sig[i];
+    ok = diff == 0 && !point_small_order(&acc) ? 0 : -1;
   }
   memset(v, 0, sizeof *v);
   return ok;

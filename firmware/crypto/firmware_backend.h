@@ -1,6 +1,7 @@
 // The bootloader's image::CryptoBackend: SHA-256/SHA-512 and Ed25519 verification, ironseal's own
-// verify-only code (ed25519_stream.h: ed25519_verify.c, sha2.c). ECDSA P-256 is not built into the bootloader: such
-// signatures never verify here (the image is then refused as bad_signature, fail closed).
+// verify-only code (ed25519_stream.h: ed25519_verify.c, sha2.c). ECDSA P-256 is not built into
+// the bootloader: such signatures never verify here (the image is then refused as bad_signature,
+// fail closed).
 // The host plugs OpenSSL into the same interface (src/image/host.h).
 #pragma once
 

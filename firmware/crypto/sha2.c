@@ -62,7 +62,11 @@ static void store_be(unsigned char* p, uint64_t v, unsigned n) {
 static uint32_t ror32(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
 static uint64_t ror64(uint64_t x, unsigned n) { return (x >> n) | (x << (64 - n)); }
 
-/* The message schedule is kept as a 16-word ring: w[i & 15] holds W[i], W[i-16] before update. */
+/* The message schedule is a 16-word ring: w[i & 15] holds W[i], W[i-16] before the update. The
+ * working variables a..h are not shifted each round: in round i, variable j (a = 0 .. h = 7) is
+ * v[(j - i) & 7], so a round writes the new a over h and adds T1 to d in place. */
+#define VAR(j) v[((j) - i) & 7]
+
 static void sha256_block(sha2_ctx* c) {
   uint32_t w[16], v[8];
   for (unsigned i = 0; i < 8; ++i) v[i] = (uint32_t)c->h[i];
@@ -74,15 +78,15 @@ static void sha256_block(sha2_ctx* c) {
       w[i & 15] += (ror32(a, 7) ^ ror32(a, 18) ^ (a >> 3)) + w[(i + 9) & 15] +
                    (ror32(b, 17) ^ ror32(b, 19) ^ (b >> 10));
     }
-    const uint32_t t1 = v[7] + (ror32(v[4], 6) ^ ror32(v[4], 11) ^ ror32(v[4], 25)) +
-                        ((v[4] & v[5]) ^ (~v[4] & v[6])) + (uint32_t)(kK[i] >> 32) + w[i & 15];
-    const uint32_t t2 = (ror32(v[0], 2) ^ ror32(v[0], 13) ^ ror32(v[0], 22)) +
-                        ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
-    for (unsigned j = 7; j != 0; --j) v[j] = v[j - 1];
-    v[4] += t1;
-    v[0] = t1 + t2;
+    const uint32_t e = VAR(4), a = VAR(0);
+    const uint32_t t1 = VAR(7) + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) +
+                        ((e & VAR(5)) ^ (~e & VAR(6))) + (uint32_t)(kK[i] >> 32) + w[i & 15];
+    const uint32_t t2 = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) +
+                        ((a & VAR(1)) ^ (a & VAR(2)) ^ (VAR(1) & VAR(2)));
+    VAR(3) += t1;
+    VAR(7) = t1 + t2;
   }
-  for (unsigned i = 0; i < 8; ++i) c->h[i] = (uint32_t)(c->h[i] + v[i]);
+  for (unsigned i = 0; i < 8; ++i) c->h[i] = (uint32_t)(c->h[i] + v[i]); /* 64 rounds: no net turn */
 }
 
 static void sha512_block(sha2_ctx* c) {
@@ -96,16 +100,18 @@ static void sha512_block(sha2_ctx* c) {
       w[i & 15] += (ror64(a, 1) ^ ror64(a, 8) ^ (a >> 7)) + w[(i + 9) & 15] +
                    (ror64(b, 19) ^ ror64(b, 61) ^ (b >> 6));
     }
-    const uint64_t t1 = v[7] + (ror64(v[4], 14) ^ ror64(v[4], 18) ^ ror64(v[4], 41)) +
-                        ((v[4] & v[5]) ^ (~v[4] & v[6])) + kK[i] + w[i & 15];
-    const uint64_t t2 = (ror64(v[0], 28) ^ ror64(v[0], 34) ^ ror64(v[0], 39)) +
-                        ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
-    for (unsigned j = 7; j != 0; --j) v[j] = v[j - 1];
-    v[4] += t1;
-    v[0] = t1 + t2;
+    const uint64_t e = VAR(4), a = VAR(0);
+    const uint64_t t1 = VAR(7) + (ror64(e, 14) ^ ror64(e, 18) ^ ror64(e, 41)) +
+                        ((e & VAR(5)) ^ (~e & VAR(6))) + kK[i] + w[i & 15];
+    const uint64_t t2 = (ror64(a, 28) ^ ror64(a, 34) ^ ror64(a, 39)) +
+                        ((a & VAR(1)) ^ (a & VAR(2)) ^ (VAR(1) & VAR(2)));
+    VAR(3) += t1;
+    VAR(7) = t1 + t2;
   }
-  for (unsigned i = 0; i < 8; ++i) c->h[i] += v[i];
+  for (unsigned i = 0; i < 8; ++i) c->h[i] += v[i]; /* 80 rounds: no net turn */
 }
+
+#undef VAR
 
 static void sha2_init(ironseal_sha_state* s, unsigned block) {
   sha2_ctx* c = (sha2_ctx*)(void*)s->opaque;
@@ -116,10 +122,14 @@ static void sha2_init(ironseal_sha_state* s, unsigned block) {
 
 static void sha2_update(ironseal_sha_state* s, const unsigned char* m, size_t length) {
   sha2_ctx* c = (sha2_ctx*)(void*)s->opaque;
-  const unsigned mask = c->block - 1;
-  for (size_t i = 0; i < length; ++i) {
-    c->buf[(unsigned)c->count & mask] = m[i];
-    if (((unsigned)++c->count & mask) == 0) {
+  while (length != 0) {
+    const unsigned used = (unsigned)c->count & (c->block - 1);
+    const size_t n = length < c->block - used ? length : c->block - used;
+    memcpy(c->buf + used, m, n);
+    c->count += n;
+    m += n;
+    length -= n;
+    if (used + n == c->block) {
       if (c->block == 64) {
         sha256_block(c);
       } else {
