@@ -94,10 +94,13 @@ static inline void mul_acc(uint32_t* lo, uint32_t* hi, uint32_t a, uint32_t b) {
 #endif
 }
 
+/* The one place where code is spent on speed: the inner loop unrolled (68 bytes) halves the time
+ * of a multiplication, and verification is ~5000 of them. */
 static void fe_mul(fe o, const fe a, const fe b) {
   uint32_t r[16] = {0};
   for (unsigned i = 0; i < 8; ++i) {
     uint32_t c = 0;
+#pragma GCC unroll 8
     for (unsigned j = 0; j < 8; ++j) mul_acc(&r[i + j], &c, a[i], b[j]);
     r[i + 8] = c;
   }

@@ -62,32 +62,43 @@ static void store_be(unsigned char* p, uint64_t v, unsigned n) {
 static uint32_t ror32(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
 static uint64_t ror64(uint64_t x, unsigned n) { return (x >> n) | (x << (64 - n)); }
 
-/* The message schedule is a 16-word ring: w[i & 15] holds W[i], W[i-16] before the update. The
- * working variables a..h are not shifted each round: in round i, variable j (a = 0 .. h = 7) is
- * v[(j - i) & 7], so a round writes the new a over h and adds T1 to d in place. */
-#define VAR(j) v[((j) - i) & 7]
+/* The message schedule is a 16-word ring: w[i & 15] holds W[i], W[i-16] before the update.
+ * SHA-256 keeps a..h in registers and shifts them each round. */
 
 static void sha256_block(sha2_ctx* c) {
-  uint32_t w[16], v[8];
-  for (unsigned i = 0; i < 8; ++i) v[i] = (uint32_t)c->h[i];
+  uint32_t w[16];
+  uint32_t a = (uint32_t)c->h[0], b = (uint32_t)c->h[1], cc = (uint32_t)c->h[2];
+  uint32_t d = (uint32_t)c->h[3], e = (uint32_t)c->h[4], f = (uint32_t)c->h[5];
+  uint32_t g = (uint32_t)c->h[6], h = (uint32_t)c->h[7];
   for (unsigned i = 0; i < 64; ++i) {
     if (i < 16) {
       w[i] = (uint32_t)load_be(c->buf + 4 * i, 4);
     } else {
-      const uint32_t a = w[(i + 1) & 15], b = w[(i + 14) & 15];
-      w[i & 15] += (ror32(a, 7) ^ ror32(a, 18) ^ (a >> 3)) + w[(i + 9) & 15] +
-                   (ror32(b, 17) ^ ror32(b, 19) ^ (b >> 10));
+      const uint32_t x = w[(i + 1) & 15], y = w[(i + 14) & 15];
+      w[i & 15] += (ror32(x, 7) ^ ror32(x, 18) ^ (x >> 3)) + w[(i + 9) & 15] +
+                   (ror32(y, 17) ^ ror32(y, 19) ^ (y >> 10));
     }
-    const uint32_t e = VAR(4), a = VAR(0);
-    const uint32_t t1 = VAR(7) + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) +
-                        ((e & VAR(5)) ^ (~e & VAR(6))) + (uint32_t)(kK[i] >> 32) + w[i & 15];
+    const uint32_t t1 = h + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) +
+                        ((e & f) ^ (~e & g)) + (uint32_t)(kK[i] >> 32) + w[i & 15];
     const uint32_t t2 = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) +
-                        ((a & VAR(1)) ^ (a & VAR(2)) ^ (VAR(1) & VAR(2)));
-    VAR(3) += t1;
-    VAR(7) = t1 + t2;
+                        ((a & b) ^ (a & cc) ^ (b & cc));
+    h = g;
+    g = f;
+    f = e;
+    e = d + t1;
+    d = cc;
+    cc = b;
+    b = a;
+    a = t1 + t2;
   }
-  for (unsigned i = 0; i < 8; ++i) c->h[i] = (uint32_t)(c->h[i] + v[i]); /* 64 rounds: no net turn */
+  const uint32_t add[8] = {a, b, cc, d, e, f, g, h};
+  for (unsigned i = 0; i < 8; ++i) c->h[i] = (uint32_t)(c->h[i] + add[i]);
 }
+
+/* SHA-512's eight 64-bit variables do not fit the registers of a 32-bit core: they stay in an
+ * array that is not shifted; in round i, variable j (a = 0 .. h = 7) is v[(j - i) & 7], so a
+ * round writes the new a over h and adds T1 to d in place. */
+#define VAR(j) v[((j) - i) & 7]
 
 static void sha512_block(sha2_ctx* c) {
   uint64_t w[16], v[8];
