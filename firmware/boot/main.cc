@@ -297,14 +297,26 @@ extern "C" __attribute__((cmse_nonsecure_entry, used)) std::int32_t ironseal_nsc
   return static_cast<std::int32_t>(r);
 }
 
+// Whether the non-secure side may read all of [p, p + n): what libgcc's
+// cmse_check_address_range(p, n, CMSE_NONSECURE | CMSE_MPU_READ) decides, written out for this one
+// use (226 bytes of general flag handling less): the range must not wrap; its first and last
+// byte must get the same answer from the TT instruction (TTA: as seen from the non-secure state),
+// i.e. lie in one SAU/IDAU and one MPU region; and that region must be non-secure readable.
+static bool ns_may_read(const void* p, std::uint32_t n) {
+  const auto first = reinterpret_cast<std::uintptr_t>(p);
+  if (n == 0 || first > UINTPTR_MAX - (n - 1)) return false;
+  const cmse_address_info_t a = cmse_TTA(const_cast<void*>(p));
+  const cmse_address_info_t b = cmse_TTA(reinterpret_cast<void*>(first + (n - 1)));
+  return a.value == b.value && a.flags.nonsecure_read_ok != 0;
+}
+
 // Installs the image the application staged in non-secure memory into the inactive slot, pending
 // a trial. Returns (InstallResult << 8) | reason. The range must be non-secure memory the caller
 // may read: a pointer into secure memory is refused (the confused-deputy check).
 extern "C" __attribute__((cmse_nonsecure_entry, used)) std::int32_t ironseal_nsc_install(
     const void* image, std::uint32_t length) {
   if (!g_partitioned) return -1;
-  if (length == 0 || cmse_check_address_range(const_cast<void*>(image), length,
-                                              CMSE_NONSECURE | CMSE_MPU_READ) == nullptr) {
+  if (!ns_may_read(image, length)) {
     uart::put("secure: install refused: the staged image is not in non-secure memory\n");
     return static_cast<std::int32_t>(boot::InstallResult::kRefused) << 8;
   }

@@ -30,17 +30,21 @@ void ironseal_ed25519_verify_update(ironseal_ed25519_verifier* v, const unsigned
 /* 0 when the signature verifies; -1 otherwise. Wipes the verifier. */
 int ironseal_ed25519_verify_end(ironseal_ed25519_verifier* v);
 
-/* SHA-256 and SHA-512 (FIPS 180-4; sha2.c). */
+/* SHA-256 and SHA-512 (FIPS 180-4; sha2.c). The state records which one init chose, so update
+ * and final are one function each; the named variants are the same calls. */
 typedef union ironseal_sha_state {
   unsigned long long align_;
   unsigned char opaque[216];
 } ironseal_sha_state;
 void ironseal_sha256_init(ironseal_sha_state* s);
-void ironseal_sha256_update(ironseal_sha_state* s, const unsigned char* m, size_t length);
-void ironseal_sha256_final(ironseal_sha_state* s, unsigned char out[32]);
 void ironseal_sha512_init(ironseal_sha_state* s);
-void ironseal_sha512_update(ironseal_sha_state* s, const unsigned char* m, size_t length);
-void ironseal_sha512_final(ironseal_sha_state* s, unsigned char out[64]);
+void ironseal_sha2_update(ironseal_sha_state* s, const unsigned char* m, size_t length);
+/* 32 bytes after sha256_init, 64 after sha512_init. */
+void ironseal_sha2_final(ironseal_sha_state* s, unsigned char* out);
+#define ironseal_sha256_update ironseal_sha2_update
+#define ironseal_sha512_update ironseal_sha2_update
+#define ironseal_sha256_final ironseal_sha2_final
+#define ironseal_sha512_final ironseal_sha2_final
 
 #ifdef __cplusplus
 }

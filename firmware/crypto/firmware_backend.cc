@@ -14,7 +14,6 @@ const std::uint8_t* ed25519_raw(const image::TrustedKey& key) {
 }  // namespace
 
 void FirmwareBackend::hash_begin(image::HashKind kind) {
-  kind_ = kind;
   if (kind == image::HashKind::kSha256) {
     ironseal_sha256_init(&state_);
   } else {
@@ -22,29 +21,17 @@ void FirmwareBackend::hash_begin(image::HashKind kind) {
   }
 }
 
+// The state knows its algorithm: update and final are the same code for both (sha2.c).
 void FirmwareBackend::hash_update(const std::uint8_t* data, std::size_t length) {
-  if (kind_ == image::HashKind::kSha256) {
-    ironseal_sha256_update(&state_, data, length);
-  } else {
-    ironseal_sha512_update(&state_, data, length);
-  }
+  ironseal_sha2_update(&state_, data, length);
 }
 
-void FirmwareBackend::hash_finish(std::uint8_t* out) {
-  if (kind_ == image::HashKind::kSha256) {
-    ironseal_sha256_final(&state_, out);
-  } else {
-    ironseal_sha512_final(&state_, out);
-  }
-}
+void FirmwareBackend::hash_finish(std::uint8_t* out) { ironseal_sha2_final(&state_, out); }
 
 bool FirmwareBackend::ed25519_verify(const image::TrustedKey& key, const std::uint8_t* message,
-                                   std::size_t length, const std::uint8_t (&signature)[64]) {
-  const std::uint8_t* pk = ed25519_raw(key);
-  ironseal_ed25519_verifier v;
-  if (pk == nullptr || ironseal_ed25519_verify_begin(&v, signature, pk) != 0) return false;
-  ironseal_ed25519_verify_update(&v, message, length);
-  return ironseal_ed25519_verify_end(&v) == 0;
+                                     std::size_t length, const std::uint8_t (&signature)[64]) {
+  const image::MemorySource source(message, length);
+  return ed25519_verify_source(key, source, length, signature);
 }
 
 bool FirmwareBackend::ed25519_verify_source(const image::TrustedKey& key,

@@ -23,7 +23,6 @@ class FirmwareBackend final : public image::CryptoBackend {
                                 const std::uint8_t* der, std::size_t der_length) override;
 
  private:
-  image::HashKind kind_ = image::HashKind::kSha256;
   ironseal_sha_state state_;
 };
 

@@ -131,7 +131,7 @@ static void sha2_init(ironseal_sha_state* s, unsigned block) {
   c->block = block;
 }
 
-static void sha2_update(ironseal_sha_state* s, const unsigned char* m, size_t length) {
+void ironseal_sha2_update(ironseal_sha_state* s, const unsigned char* m, size_t length) {
   sha2_ctx* c = (sha2_ctx*)(void*)s->opaque;
   while (length != 0) {
     const unsigned used = (unsigned)c->count & (c->block - 1);
@@ -153,26 +153,20 @@ static void sha2_update(ironseal_sha_state* s, const unsigned char* m, size_t le
 /* Padding: 0x80, zeros up to the length field at the block's end, then the bit length
  * big-endian in 8 (SHA-256) or 16 (SHA-512) bytes. Output: the chaining value, 4 or 8 bytes per
  * word, big-endian. */
-static void sha2_final(ironseal_sha_state* s, unsigned char* out) {
+void ironseal_sha2_final(ironseal_sha_state* s, unsigned char* out) {
   sha2_ctx* c = (sha2_ctx*)(void*)s->opaque;
   const unsigned field = c->block / 8;
   unsigned char length[16];
   store_be(length, c->count << 3, field);
   const unsigned char one = 0x80, zero = 0;
-  sha2_update(s, &one, 1);
-  while (((unsigned)c->count & (c->block - 1)) != c->block - field) sha2_update(s, &zero, 1);
-  sha2_update(s, length, field);
+  ironseal_sha2_update(s, &one, 1);
+  while (((unsigned)c->count & (c->block - 1)) != c->block - field) {
+    ironseal_sha2_update(s, &zero, 1);
+  }
+  ironseal_sha2_update(s, length, field);
   const unsigned word = c->block / 16;
   for (unsigned i = 0; i < 8; ++i) store_be(out + word * i, c->h[i], word);
 }
 
 void ironseal_sha256_init(ironseal_sha_state* s) { sha2_init(s, 64); }
-void ironseal_sha256_update(ironseal_sha_state* s, const unsigned char* m, size_t length) {
-  sha2_update(s, m, length);
-}
-void ironseal_sha256_final(ironseal_sha_state* s, unsigned char out[32]) { sha2_final(s, out); }
 void ironseal_sha512_init(ironseal_sha_state* s) { sha2_init(s, 128); }
-void ironseal_sha512_update(ironseal_sha_state* s, const unsigned char* m, size_t length) {
-  sha2_update(s, m, length);
-}
-void ironseal_sha512_final(ironseal_sha_state* s, unsigned char out[64]) { sha2_final(s, out); }
