@@ -27,7 +27,7 @@ int ironseal_ed25519_verify_begin(ironseal_ed25519_verifier* v, const unsigned c
                                   const unsigned char pk[32]);
 void ironseal_ed25519_verify_update(ironseal_ed25519_verifier* v, const unsigned char* m,
                                     size_t length);
-/* 0 when the signature verifies; -1 otherwise. Wipes the verifier. */
+/* 0 when the signature verifies; -1 otherwise. (Nothing is secret here: no wipe.) */
 int ironseal_ed25519_verify_end(ironseal_ed25519_verifier* v);
 
 /* SHA-256 and SHA-512 (FIPS 180-4; sha2.c). The state records which one init chose, so update
@@ -36,8 +36,10 @@ typedef union ironseal_sha_state {
   unsigned long long align_;
   unsigned char opaque[216];
 } ironseal_sha_state;
-void ironseal_sha256_init(ironseal_sha_state* s);
-void ironseal_sha512_init(ironseal_sha_state* s);
+/* bits: 256 or 512. */
+void ironseal_sha2_init(ironseal_sha_state* s, unsigned bits);
+#define ironseal_sha256_init(s) ironseal_sha2_init((s), 256)
+#define ironseal_sha512_init(s) ironseal_sha2_init((s), 512)
 void ironseal_sha2_update(ironseal_sha_state* s, const unsigned char* m, size_t length);
 /* 32 bytes after sha256_init, 64 after sha512_init. */
 void ironseal_sha2_final(ironseal_sha_state* s, unsigned char* out);

@@ -48,21 +48,20 @@ _Static_assert(sizeof(verifier) <= sizeof(((ironseal_ed25519_verifier*)0)->opaqu
 /* ---- 256-bit words ------------------------------------------------------------------------ */
 
 /* o = a + sign * b over 8 words; returns the carry out of the top word (-1, 0 or 1). */
-static int64_t mp_add(uint32_t o[8], const uint32_t a[8], const uint32_t b[8], int64_t sign) {
+static int mp_add(uint32_t o[8], const uint32_t a[8], const uint32_t b[8], int sign) {
   int64_t c = 0;
   for (unsigned i = 0; i < 8; ++i) {
-    c += (int64_t)a[i] + sign * (int64_t)b[i];
+    c += (int64_t)a[i] + (sign < 0 ? -(int64_t)b[i] : (int64_t)b[i]);
     o[i] = (uint32_t)c;
     c >>= 32; /* arithmetic: a borrow stays -1 */
   }
-  return c;
+  return (int)c;
 }
 
-/* Little-endian bytes to words; bit 255 kept (callers mask it where it is a sign). */
-static void load_words(uint32_t o[8], const unsigned char* b) {
-  memset(o, 0, 32);
-  for (unsigned i = 0; i < 32; ++i) o[i >> 2] |= (uint32_t)b[i] << (8 * (i & 3));
-}
+/* Little-endian bytes to words (the encodings are little-endian, and so are the Cortex-M33 and
+ * the hosts that run the tests: a copy). Bit 255 is kept; callers mask it where it is a sign. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian targets only");
+static void load_words(uint32_t o[8], const unsigned char* b) { memcpy(o, b, 32); }
 
 /* ---- field arithmetic mod p ---------------------------------------------------------------- */
 
@@ -121,10 +120,11 @@ static void fe_sq(fe o, const fe a, unsigned times) {
 static void fe_pack(unsigned char out[32], const fe a) {
   fe t, u;
   memcpy(t, a, sizeof t);
+#pragma GCC unroll 1
   for (unsigned k = 0; k < 2; ++k) { /* a < 2^256 < 3p */
     if (mp_add(u, t, kP, -1) == 0) memcpy(t, u, sizeof t);
   }
-  for (unsigned i = 0; i < 32; ++i) out[i] = (unsigned char)(t[i >> 2] >> (8 * (i & 3)));
+  memcpy(out, t, 32); /* little-endian, as load_words */
 }
 
 static int fe_is_zero(const fe a) {
@@ -180,28 +180,45 @@ static void point_identity(point* p) {
   p->Z[0] = 1;
 }
 
-/* o = p + q (complete: p == q and either being the identity are fine; o may alias p or q). */
+/* Straight-line field code as data: each step is one operation on a file of field registers,
+ * 2 bytes of table instead of ~8 bytes of call. */
+enum { kOpAdd, kOpSub, kOpMul };
+#define STEP(op, d, x, y) (uint16_t)((op) << 12 | (d) << 8 | (x) << 4 | (y))
+
+static void fe_run(fe* r, const uint16_t* program, unsigned steps) {
+  for (unsigned i = 0; i < steps; ++i) {
+    const unsigned s = program[i], op = s >> 12;
+    uint32_t* d = r[(s >> 8) & 15];
+    const uint32_t *x = r[(s >> 4) & 15], *y = r[s & 15];
+    if (op == kOpMul) {
+      fe_mul(d, x, y);
+    } else {
+      fe_fold(d, mp_add(d, x, y, op == kOpAdd ? 1 : -1));
+    }
+  }
+}
+
+/* o = p + q (complete: p == q and either being the identity are fine; o may alias p or q).
+ * Hisil-Wong-Carter-Dawson add-2008-hwcd-3 for a = -1 over 13 registers: 0-3 = X1 Y1 Z1 T1,
+ * 4-7 = X2 Y2 Z2 T2, 8 = d, 9-12 temporaries; the result is left in 9-12 as X3 Y3 Z3 T3. */
+static const uint16_t kPointAdd[] = {
+    STEP(kOpSub, 9, 1, 0),   STEP(kOpSub, 10, 5, 4), STEP(kOpMul, 9, 9, 10),  /* A = (Y1-X1)(Y2-X2) */
+    STEP(kOpAdd, 10, 1, 0),  STEP(kOpAdd, 11, 5, 4), STEP(kOpMul, 10, 10, 11), /* B = (Y1+X1)(Y2+X2) */
+    STEP(kOpMul, 11, 3, 7),  STEP(kOpMul, 11, 11, 8), STEP(kOpAdd, 11, 11, 11), /* C = 2d T1 T2 */
+    STEP(kOpMul, 12, 2, 6),  STEP(kOpAdd, 12, 12, 12),                        /* D = 2 Z1 Z2 */
+    STEP(kOpSub, 0, 10, 9),  STEP(kOpAdd, 1, 10, 9),                          /* E = B-A, H = B+A */
+    STEP(kOpSub, 2, 12, 11), STEP(kOpAdd, 3, 12, 11),                         /* F = D-C, G = D+C */
+    STEP(kOpMul, 9, 0, 2),   STEP(kOpMul, 10, 3, 1),                          /* X3 = EF, Y3 = GH */
+    STEP(kOpMul, 11, 2, 3),  STEP(kOpMul, 12, 0, 1),                          /* Z3 = FG, T3 = EH */
+};
+
 static void point_add(point* o, const point* p, const point* q) {
-  fe a, b, c, d, t;
-  fe_sub(a, p->Y, p->X);
-  fe_sub(t, q->Y, q->X);
-  fe_mul(a, a, t); /* A = (Y1 - X1)(Y2 - X2) */
-  fe_add(b, p->Y, p->X);
-  fe_add(t, q->Y, q->X);
-  fe_mul(b, b, t); /* B = (Y1 + X1)(Y2 + X2) */
-  fe_mul(c, p->T, q->T);
-  fe_mul(c, c, kD);
-  fe_add(c, c, c); /* C = 2d T1 T2 */
-  fe_mul(d, p->Z, q->Z);
-  fe_add(d, d, d); /* D = 2 Z1 Z2 */
-  fe_sub(t, b, a); /* E = B - A */
-  fe_add(b, b, a); /* H = B + A */
-  fe_sub(a, d, c); /* F = D - C */
-  fe_add(d, d, c); /* G = D + C */
-  fe_mul(o->X, t, a);
-  fe_mul(o->Y, d, b);
-  fe_mul(o->T, t, b);
-  fe_mul(o->Z, a, d);
+  fe r[13];
+  memcpy(r[0], p, sizeof *p);
+  memcpy(r[4], q, sizeof *q);
+  memcpy(r[8], kD, sizeof(fe));
+  fe_run(r, kPointAdd, sizeof kPointAdd / sizeof kPointAdd[0]);
+  memcpy(o, r[9], sizeof *o);
 }
 
 static void point_encode(unsigned char out[32], const point* p) {
@@ -221,38 +238,44 @@ static int point_small_order(const point* p) {
   return fe_is_zero(q.X);
 }
 
-/* RFC 8032 5.1.3. 0 on success; -1 when y >= p, when no x exists, or for x = 0 with sign 1. */
+/* RFC 8032 5.1.3: x = u v^3 (u v^7)^((p-5)/8) with u = y^2 - 1, v = d y^2 + 1; registers 0-3 =
+ * X Y Z T (Z = 1), 4 = u, 5 = v, 6 = t, 7 = v x^2, 8 = d. */
+static const uint16_t kDecode1[] = {
+    STEP(kOpMul, 4, 1, 1), STEP(kOpMul, 5, 4, 8), /* y^2, d y^2 */
+    STEP(kOpSub, 4, 4, 2), STEP(kOpAdd, 5, 5, 2), /* u, v */
+    STEP(kOpMul, 6, 5, 5), STEP(kOpMul, 6, 6, 5), /* t = v^3 */
+    STEP(kOpMul, 0, 4, 6),                        /* X = u v^3 */
+    STEP(kOpMul, 6, 6, 6), STEP(kOpMul, 6, 6, 5), STEP(kOpMul, 6, 6, 4), /* t = u v^7 */
+};
+static const uint16_t kDecode2[] = {
+    STEP(kOpMul, 0, 0, 6),                        /* X = u v^3 (u v^7)^((p-5)/8) */
+    STEP(kOpMul, 7, 0, 0), STEP(kOpMul, 7, 7, 5), /* v x^2 */
+    STEP(kOpSub, 6, 7, 4),                        /* v x^2 - u */
+};
+#undef STEP
+
+/* 0 on success; -1 when y >= p, when no x exists, or for x = 0 with sign 1. */
 static int point_decode(point* p, const unsigned char in[32]) {
-  fe u, v, t, vx2;
-  point_identity(p);
-  load_words(p->Y, in);
-  p->Y[7] &= 0x7fffffff;
-  if (mp_add(t, p->Y, kP, -1) == 0) return -1; /* y >= p: not canonical */
-  fe_mul(u, p->Y, p->Y);
-  fe_mul(v, u, kD);
-  fe_sub(u, u, p->Z); /* u = y^2 - 1 */
-  fe_add(v, v, p->Z); /* v = d y^2 + 1 */
-  /* x = u v^3 (u v^7)^((p-5)/8) */
-  fe_sq(t, v, 1);
-  fe_mul(t, t, v);    /* v^3 */
-  fe_mul(p->X, u, t); /* u v^3 */
-  fe_sq(t, t, 1);
-  fe_mul(t, t, v);
-  fe_mul(t, t, u); /* u v^7 */
-  fe_pow2523(t, t);
-  fe_mul(p->X, p->X, t);
-  fe_sq(vx2, p->X, 1);
-  fe_mul(vx2, vx2, v);
-  fe_sub(t, vx2, u);
-  if (!fe_is_zero(t)) {
-    fe_add(t, vx2, u);
-    if (!fe_is_zero(t)) return -1; /* u/v is not a square: not a point */
-    fe_mul(p->X, p->X, kSqrtM1);
+  fe r[9];
+  memset(r, 0, sizeof r);
+  r[2][0] = 1;
+  load_words(r[1], in);
+  r[1][7] &= 0x7fffffff;
+  if (mp_add(r[6], r[1], kP, -1) == 0) return -1; /* y >= p: not canonical */
+  memcpy(r[8], kD, sizeof(fe));
+  fe_run(r, kDecode1, sizeof kDecode1 / sizeof kDecode1[0]);
+  fe_pow2523(r[6], r[6]);
+  fe_run(r, kDecode2, sizeof kDecode2 / sizeof kDecode2[0]);
+  if (!fe_is_zero(r[6])) {
+    fe_add(r[6], r[7], r[4]);
+    if (!fe_is_zero(r[6])) return -1; /* u/v is not a square: not a point */
+    fe_mul(r[0], r[0], kSqrtM1);
   }
   const int sign = in[31] >> 7;
-  if (fe_is_zero(p->X) && sign) return -1;
-  if (fe_is_odd(p->X) != sign) fe_sub(p->X, kP, p->X); /* p = 0 mod p: -x */
-  fe_mul(p->T, p->X, p->Y);
+  if (fe_is_zero(r[0]) && sign) return -1;
+  if (fe_is_odd(r[0]) != sign) fe_sub(r[0], kP, r[0]); /* p = 0 mod p: -x */
+  fe_mul(r[3], r[0], r[1]);
+  memcpy(p, r, sizeof *p);
   return 0;
 }
 
@@ -326,6 +349,5 @@ int ironseal_ed25519_verify_end(ironseal_ed25519_verifier* in) {
     for (unsigned i = 0; i < 32; ++i) diff |= h[i] ^ v->sig[i];
     ok = diff == 0 && !point_small_order(&acc) ? 0 : -1;
   }
-  memset(v, 0, sizeof *v);
   return ok;
 }

@@ -124,11 +124,11 @@ static void sha512_block(sha2_ctx* c) {
 
 #undef VAR
 
-static void sha2_init(ironseal_sha_state* s, unsigned block) {
+__attribute__((noinline)) void ironseal_sha2_init(ironseal_sha_state* s, unsigned bits) {
   sha2_ctx* c = (sha2_ctx*)(void*)s->opaque;
-  for (unsigned i = 0; i < 8; ++i) c->h[i] = block == 64 ? kH[i] >> 32 : kH[i];
+  c->block = bits / 4; /* 64 or 128 bytes */
+  for (unsigned i = 0; i < 8; ++i) c->h[i] = bits == 256 ? kH[i] >> 32 : kH[i];
   c->count = 0;
-  c->block = block;
 }
 
 void ironseal_sha2_update(ironseal_sha_state* s, const unsigned char* m, size_t length) {
@@ -167,6 +167,3 @@ void ironseal_sha2_final(ironseal_sha_state* s, unsigned char* out) {
   const unsigned word = c->block / 16;
   for (unsigned i = 0; i < 8; ++i) store_be(out + word * i, c->h[i], word);
 }
-
-void ironseal_sha256_init(ironseal_sha_state* s) { sha2_init(s, 64); }
-void ironseal_sha512_init(ironseal_sha_state* s) { sha2_init(s, 128); }
