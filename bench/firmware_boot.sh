@@ -24,14 +24,20 @@ arm-none-eabi-size -A "$FW/boot.elf" | awk '
                flash, flash / 1024, ram, ram / 1024 }'
 echo "by part (symbols in flash, arm-none-eabi-nm; with LTO, code inlined across parts counts"
 echo "where it landed: the boot core's power_on is inlined into fw_main):"
-arm-none-eabi-nm -S -C "$FW/boot.elf" | python3 -c '
+arm-none-eabi-nm -n -S -C "$FW/boot.elf" | python3 -c '
 import re, sys
-sizes = {}
+rows = []
 for line in sys.stdin:
     f = line.rstrip("\n").split(" ", 3)
-    if len(f) < 4 or f[2] not in "tTrRdDwW":
-        continue
-    size, name = int(f[1], 16), f[3]
+    if len(f) == 4 and f[2] in "tTrRdDwW":
+        rows.append([int(f[0], 16), int(f[1], 16), f[3]])
+    elif len(f) == 3 and f[1] in "tT":  # no size: the entry functions (CMSE) after LTO
+        rows.append([int(f[0], 16), 0, f[2]])
+for i, r in enumerate(rows):  # an entry function extends to the next symbol
+    if r[1] == 0 and r[2].startswith("__acle_se_") and i + 1 < len(rows):
+        r[1] = rows[i + 1][0] - r[0]
+sizes = {}
+for _, size, name in rows:
     if re.match(r"(fe_|point_|mp_add|load_words|sc_|bit_of|mul_acc|sha2|store_be|load_be|ror"
                 r"|ironseal_sha2|ironseal_ed25519|k(P|L|D|SqrtM1|H|K|PointAdd|Decode[12])$)", name) \
             or "FirmwareBackend" in name or "ed25519_raw" in name:
