@@ -3,8 +3,8 @@
  * tested against OpenSSL and libsodium on the host (tests/firmware/ed25519_diff_test.cc). The
  * checks are as strict as libsodium's crypto_sign_ed25519_verify_detached(): S must be canonical
  * (< L), R and A must be canonical point encodings without small order; then [S]B - [k]A must
- * encode to R, with k = SHA-512(R || A || M) mod L. Streaming lets the bootloader verify MCUboot's "pure" mode
- * over a slot without holding the image in RAM. */
+ * encode to R, with k = SHA-512(R || A || M) mod L. Streaming lets the bootloader verify MCUboot's
+ * "pure" mode over a slot without holding the image in RAM. */
 #ifndef IRONSEAL_FIRMWARE_ED25519_STREAM_H
 #define IRONSEAL_FIRMWARE_ED25519_STREAM_H
 

@@ -61,7 +61,9 @@ static int mp_add(uint32_t o[8], const uint32_t a[8], const uint32_t b[8], int s
 /* Little-endian bytes to words (the encodings are little-endian, and so are the Cortex-M33 and
  * the hosts that run the tests: a copy). Bit 255 is kept; callers mask it where it is a sign. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian targets only");
-static void load_words(uint32_t o[8], const unsigned char* b) { memcpy(o, b, 32); }
+static void load_words(uint32_t o[8], const unsigned char* b) {
+  memcpy(o, b, 32);
+}
 
 /* ---- field arithmetic mod p ---------------------------------------------------------------- */
 
@@ -78,8 +80,12 @@ static void fe_fold(fe o, int64_t top) {
   }
 }
 
-static void fe_add(fe o, const fe a, const fe b) { fe_fold(o, mp_add(o, a, b, 1)); }
-static void fe_sub(fe o, const fe a, const fe b) { fe_fold(o, mp_add(o, a, b, -1)); }
+static void fe_add(fe o, const fe a, const fe b) {
+  fe_fold(o, mp_add(o, a, b, 1));
+}
+static void fe_sub(fe o, const fe a, const fe b) {
+  fe_fold(o, mp_add(o, a, b, -1));
+}
 
 /* (hi:lo) = a * b + lo + hi, which cannot overflow 64 bits: UMAAL on cores with the DSP
  * extension (the Cortex-M33), plain C elsewhere (the host build of the tests). */
@@ -201,16 +207,18 @@ static void fe_run(fe* r, const uint16_t* program, unsigned steps) {
 /* o = p + q (complete: p == q and either being the identity are fine; o may alias p or q).
  * Hisil-Wong-Carter-Dawson add-2008-hwcd-3 for a = -1 over 13 registers: 0-3 = X1 Y1 Z1 T1,
  * 4-7 = X2 Y2 Z2 T2, 8 = d, 9-12 temporaries; the result is left in 9-12 as X3 Y3 Z3 T3. */
+/* clang-format off */
 static const uint16_t kPointAdd[] = {
-    STEP(kOpSub, 9, 1, 0),   STEP(kOpSub, 10, 5, 4), STEP(kOpMul, 9, 9, 10),  /* A = (Y1-X1)(Y2-X2) */
-    STEP(kOpAdd, 10, 1, 0),  STEP(kOpAdd, 11, 5, 4), STEP(kOpMul, 10, 10, 11), /* B = (Y1+X1)(Y2+X2) */
-    STEP(kOpMul, 11, 3, 7),  STEP(kOpMul, 11, 11, 8), STEP(kOpAdd, 11, 11, 11), /* C = 2d T1 T2 */
-    STEP(kOpMul, 12, 2, 6),  STEP(kOpAdd, 12, 12, 12),                        /* D = 2 Z1 Z2 */
-    STEP(kOpSub, 0, 10, 9),  STEP(kOpAdd, 1, 10, 9),                          /* E = B-A, H = B+A */
-    STEP(kOpSub, 2, 12, 11), STEP(kOpAdd, 3, 12, 11),                         /* F = D-C, G = D+C */
-    STEP(kOpMul, 9, 0, 2),   STEP(kOpMul, 10, 3, 1),                          /* X3 = EF, Y3 = GH */
-    STEP(kOpMul, 11, 2, 3),  STEP(kOpMul, 12, 0, 1),                          /* Z3 = FG, T3 = EH */
+    STEP(kOpSub, 9, 1, 0), STEP(kOpSub, 10, 5, 4), STEP(kOpMul, 9, 9, 10),    /* A=(Y1-X1)(Y2-X2) */
+    STEP(kOpAdd, 10, 1, 0), STEP(kOpAdd, 11, 5, 4), STEP(kOpMul, 10, 10, 11), /* B=(Y1+X1)(Y2+X2) */
+    STEP(kOpMul, 11, 3, 7), STEP(kOpMul, 11, 11, 8), STEP(kOpAdd, 11, 11, 11), /* C = 2d T1 T2 */
+    STEP(kOpMul, 12, 2, 6), STEP(kOpAdd, 12, 12, 12),                          /* D = 2 Z1 Z2 */
+    STEP(kOpSub, 0, 10, 9), STEP(kOpAdd, 1, 10, 9),   /* E = B - A, H = B + A */
+    STEP(kOpSub, 2, 12, 11), STEP(kOpAdd, 3, 12, 11), /* F = D - C, G = D + C */
+    STEP(kOpMul, 9, 0, 2), STEP(kOpMul, 10, 3, 1),    /* X3 = E F, Y3 = G H */
+    STEP(kOpMul, 11, 2, 3), STEP(kOpMul, 12, 0, 1),   /* Z3 = F G, T3 = E H */
 };
+/* clang-format on */
 
 static void point_add(point* o, const point* p, const point* q) {
   fe r[13];
@@ -240,11 +248,12 @@ static int point_small_order(const point* p) {
 
 /* RFC 8032 5.1.3: x = u v^3 (u v^7)^((p-5)/8) with u = y^2 - 1, v = d y^2 + 1; registers 0-3 =
  * X Y Z T (Z = 1), 4 = u, 5 = v, 6 = t, 7 = v x^2, 8 = d. */
+/* clang-format off */
 static const uint16_t kDecode1[] = {
-    STEP(kOpMul, 4, 1, 1), STEP(kOpMul, 5, 4, 8), /* y^2, d y^2 */
-    STEP(kOpSub, 4, 4, 2), STEP(kOpAdd, 5, 5, 2), /* u, v */
-    STEP(kOpMul, 6, 5, 5), STEP(kOpMul, 6, 6, 5), /* t = v^3 */
-    STEP(kOpMul, 0, 4, 6),                        /* X = u v^3 */
+    STEP(kOpMul, 4, 1, 1), STEP(kOpMul, 5, 4, 8),                        /* y^2, d y^2 */
+    STEP(kOpSub, 4, 4, 2), STEP(kOpAdd, 5, 5, 2),                        /* u, v */
+    STEP(kOpMul, 6, 5, 5), STEP(kOpMul, 6, 6, 5),                        /* t = v^3 */
+    STEP(kOpMul, 0, 4, 6),                                               /* X = u v^3 */
     STEP(kOpMul, 6, 6, 6), STEP(kOpMul, 6, 6, 5), STEP(kOpMul, 6, 6, 4), /* t = u v^7 */
 };
 static const uint16_t kDecode2[] = {
@@ -252,6 +261,7 @@ static const uint16_t kDecode2[] = {
     STEP(kOpMul, 7, 0, 0), STEP(kOpMul, 7, 7, 5), /* v x^2 */
     STEP(kOpSub, 6, 7, 4),                        /* v x^2 - u */
 };
+/* clang-format on */
 #undef STEP
 
 /* 0 on success; -1 when y >= p, when no x exists, or for x = 0 with sign 1. */
@@ -293,7 +303,9 @@ static void sc_reduce(uint32_t o[8], const unsigned char h[64]) {
   }
 }
 
-static unsigned bit_of(const uint32_t w[8], unsigned i) { return (w[i >> 5] >> (i & 31)) & 1u; }
+static unsigned bit_of(const uint32_t w[8], unsigned i) {
+  return (w[i >> 5] >> (i & 31)) & 1u;
+}
 
 /* ---- verification -------------------------------------------------------------------------- */
 

@@ -22,7 +22,9 @@ void FirmwareBackend::hash_update(const std::uint8_t* data, std::size_t length) 
   ironseal_sha2_update(&state_, data, length);
 }
 
-void FirmwareBackend::hash_finish(std::uint8_t* out) { ironseal_sha2_final(&state_, out); }
+void FirmwareBackend::hash_finish(std::uint8_t* out) {
+  ironseal_sha2_final(&state_, out);
+}
 
 bool FirmwareBackend::ed25519_verify(const image::TrustedKey& key, const std::uint8_t* message,
                                      std::size_t length, const std::uint8_t (&signature)[64]) {
@@ -52,9 +54,8 @@ bool FirmwareBackend::ed25519_verify_source(const image::TrustedKey& key,
   return ironseal_ed25519_verify_end(&v) == 0;
 }
 
-bool FirmwareBackend::ecdsa_p256_verify_digest(const image::TrustedKey&,
-                                               const std::uint8_t (&)[32], const std::uint8_t*,
-                                               std::size_t) {
+bool FirmwareBackend::ecdsa_p256_verify_digest(const image::TrustedKey&, const std::uint8_t (&)[32],
+                                               const std::uint8_t*, std::size_t) {
   return false;  // not built into the bootloader: never trusted
 }
 

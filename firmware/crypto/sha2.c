@@ -9,9 +9,9 @@
 #include "ed25519_stream.h"
 
 typedef struct {
-  uint64_t h[8];        /* chaining value (SHA-256: low 32 bits of each) */
-  uint64_t count;       /* bytes hashed so far */
-  unsigned block;       /* 64 (SHA-256) or 128 (SHA-512) */
+  uint64_t h[8];  /* chaining value (SHA-256: low 32 bits of each) */
+  uint64_t count; /* bytes hashed so far */
+  unsigned block; /* 64 (SHA-256) or 128 (SHA-512) */
   unsigned char buf[128];
 } sha2_ctx;
 
@@ -59,8 +59,12 @@ static void store_be(unsigned char* p, uint64_t v, unsigned n) {
   }
 }
 
-static uint32_t ror32(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
-static uint64_t ror64(uint64_t x, unsigned n) { return (x >> n) | (x << (64 - n)); }
+static uint32_t ror32(uint32_t x, unsigned n) {
+  return (x >> n) | (x << (32 - n));
+}
+static uint64_t ror64(uint64_t x, unsigned n) {
+  return (x >> n) | (x << (64 - n));
+}
 
 /* The message schedule is a 16-word ring: w[i & 15] holds W[i], W[i-16] before the update.
  * SHA-256 keeps a..h in registers and shifts them each round. */
@@ -78,10 +82,10 @@ static void sha256_block(sha2_ctx* c) {
       w[i & 15] += (ror32(x, 7) ^ ror32(x, 18) ^ (x >> 3)) + w[(i + 9) & 15] +
                    (ror32(y, 17) ^ ror32(y, 19) ^ (y >> 10));
     }
-    const uint32_t t1 = h + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) +
-                        ((e & f) ^ (~e & g)) + (uint32_t)(kK[i] >> 32) + w[i & 15];
-    const uint32_t t2 = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) +
-                        ((a & b) ^ (a & cc) ^ (b & cc));
+    const uint32_t t1 = h + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) + ((e & f) ^ (~e & g)) +
+                        (uint32_t)(kK[i] >> 32) + w[i & 15];
+    const uint32_t t2 =
+        (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) + ((a & b) ^ (a & cc) ^ (b & cc));
     h = g;
     g = f;
     f = e;
@@ -112,8 +116,8 @@ static void sha512_block(sha2_ctx* c) {
     const uint64_t a = v[0], e = v[4];
     const uint64_t t1 = v[7] + (ror64(e, 14) ^ ror64(e, 18) ^ ror64(e, 41)) +
                         ((e & v[5]) ^ (~e & v[6])) + kK[i] + w[i & 15];
-    const uint64_t t2 = (ror64(a, 28) ^ ror64(a, 34) ^ ror64(a, 39)) +
-                        ((a & v[1]) ^ (a & v[2]) ^ (v[1] & v[2]));
+    const uint64_t t2 =
+        (ror64(a, 28) ^ ror64(a, 34) ^ ror64(a, 39)) + ((a & v[1]) ^ (a & v[2]) ^ (v[1] & v[2]));
     for (unsigned j = 7; j != 0; --j) v[j] = v[j - 1];
     v[4] += t1;
     v[0] = t1 + t2;
