@@ -2,8 +2,8 @@
  * own verify-only code for the bootloader (ed25519_verify.c, sha2.c), small rather than fast, and
  * tested against OpenSSL and libsodium on the host (tests/firmware/ed25519_diff_test.cc). The
  * checks are as strict as libsodium's crypto_sign_ed25519_verify_detached(): S must be canonical
- * (< L), R and A must be canonical point encodings without small order; then [S]B - [k]A must
- * encode to R, with k = SHA-512(R || A || M) mod L. Streaming lets the bootloader verify MCUboot's
+ * (< L), R and A must be canonical point encodings without small order; then [S]B - [k]A must be
+ * the point R, with k = SHA-512(R || A || M) mod L. Streaming lets the bootloader verify MCUboot's
  * "pure" mode over a slot without holding the image in RAM. */
 #ifndef IRONSEAL_FIRMWARE_ED25519_STREAM_H
 #define IRONSEAL_FIRMWARE_ED25519_STREAM_H
@@ -20,9 +20,8 @@ typedef union ironseal_ed25519_verifier {
 } ironseal_ed25519_verifier;
 
 /* 0 when the signature and key pass the structural checks (then feed the message); -1 when the
- * signature is refused already (S >= L; A not a canonical encoding of a curve point, or of small
- * order). R is checked by verify_end (it must be the canonical encoding of the computed point,
- * and that point must not have small order). */
+ * signature is refused already (S >= L; R or A not a canonical encoding of a curve point, or of
+ * small order). */
 int ironseal_ed25519_verify_begin(ironseal_ed25519_verifier* v, const unsigned char sig[64],
                                   const unsigned char pk[32]);
 void ironseal_ed25519_verify_update(ironseal_ed25519_verifier* v, const unsigned char* m,

@@ -11,10 +11,11 @@
  * complete addition formula (Hisil-Wong-Carter-Dawson 2008, a = -1) serves for doubling too.
  * [S]B - [k]A is one interleaved double-and-add over the bits of both scalars (Straus/Shamir).
  *
- * Checks, as strict as libsodium's crypto_sign_verify_detached: S < L; A is the canonical
- * encoding of a curve point (y < p, x = 0 only with sign bit 0) without small order ([8]A is not
- * the identity); the encoding of [S]B - [k]A, k = SHA-512(R || A || M) mod L, equals R byte for
- * byte (so R is canonical), and that point does not have small order. */
+ * Checks, as strict as libsodium's crypto_sign_verify_detached: S < L; R and A are canonical
+ * encodings of curve points (y < p, x = 0 only with sign bit 0) without small order ([8]P is not
+ * the identity); [S]B - [k]A, k = SHA-512(R || A || M) mod L, is the point R (compared
+ * projectively, X = x_R Z and Y = y_R Z: no inversion). As R was decoded canonically, that is the
+ * same as libsodium's comparison of the encoding of [S]B - [k]A with R's bytes. */
 #include <stdint.h>
 #include <string.h>
 
@@ -39,7 +40,8 @@ static const fe kSqrtM1 = {0x4a0ea0b0, 0xc4ee1b27, 0xad2fe478, 0x2f431806,
 typedef struct {
   ironseal_sha_state hash; /* SHA-512(R || A || M) so far */
   point minus_a;           /* -A, decoded and checked */
-  unsigned char sig[64];
+  point r;                 /* R, decoded and checked */
+  uint32_t s[8];           /* S < L */
 } verifier;
 
 _Static_assert(sizeof(verifier) <= sizeof(((ironseal_ed25519_verifier*)0)->opaque),
@@ -168,16 +170,6 @@ static void fe_pow2523(fe o, const fe a) {
   fe_mul(o, x, a);
 }
 
-/* o = 1/a = a^(p-2), p - 2 = 8 (2^252 - 3) + 3. */
-static void fe_invert(fe o, const fe a) {
-  fe t, a3;
-  fe_sq(a3, a, 1);
-  fe_mul(a3, a3, a);
-  fe_pow2523(t, a);
-  fe_sq(t, t, 3);
-  fe_mul(o, t, a3);
-}
-
 /* ---- points ------------------------------------------------------------------------------- */
 
 static void point_identity(point* p) {
@@ -229,15 +221,6 @@ static void point_add(point* o, const point* p, const point* q) {
   memcpy(o, r[9], sizeof *o);
 }
 
-static void point_encode(unsigned char out[32], const point* p) {
-  fe zi, x, y;
-  fe_invert(zi, p->Z);
-  fe_mul(x, p->X, zi);
-  fe_mul(y, p->Y, zi);
-  fe_pack(out, y);
-  out[31] = (unsigned char)(out[31] | (fe_is_odd(x) << 7));
-}
-
 /* Whether [8]p is the identity, i.e. X = 0 after three doublings (no point of this curve has order
  * 16, so X = 0 cannot be the point of order 2). */
 static int point_small_order(const point* p) {
@@ -264,8 +247,9 @@ static const uint16_t kDecode2[] = {
 /* clang-format on */
 #undef STEP
 
-/* 0 on success; -1 when y >= p, when no x exists, or for x = 0 with sign 1. */
-static int point_decode(point* p, const unsigned char in[32]) {
+/* 0 on success; -1 when y >= p, when no x exists, or for x = 0 with sign 1. With negate, the
+ * result is minus the point: (-x, y). */
+static int point_decode(point* p, const unsigned char in[32], int negate) {
   fe r[9];
   memset(r, 0, sizeof r);
   r[2][0] = 1;
@@ -283,7 +267,7 @@ static int point_decode(point* p, const unsigned char in[32]) {
   }
   const int sign = in[31] >> 7;
   if (fe_is_zero(r[0]) && sign) return -1;
-  if (fe_is_odd(r[0]) != sign) fe_sub(r[0], kP, r[0]); /* p = 0 mod p: -x */
+  if ((fe_is_odd(r[0]) != sign) != negate) fe_sub(r[0], kP, r[0]); /* p = 0 mod p: -x */
   fe_mul(r[3], r[0], r[1]);
   memcpy(p, r, sizeof *p);
   return 0;
@@ -312,14 +296,13 @@ static unsigned bit_of(const uint32_t w[8], unsigned i) {
 int ironseal_ed25519_verify_begin(ironseal_ed25519_verifier* out, const unsigned char sig[64],
                                   const unsigned char pk[32]) {
   verifier* v = (verifier*)(void*)out->opaque;
-  uint32_t s[8];
-  memset(v, 0, sizeof *v);
-  load_words(s, sig + 32);
-  if (mp_add(s, s, kL, -1) == 0) return -1; /* S >= L */
-  if (point_decode(&v->minus_a, pk) != 0 || point_small_order(&v->minus_a)) return -1;
-  fe_sub(v->minus_a.X, kP, v->minus_a.X); /* -A = (-x, y) */
-  fe_sub(v->minus_a.T, kP, v->minus_a.T);
-  memcpy(v->sig, sig, 64);
+  uint32_t t[8];
+  load_words(v->s, sig + 32);
+  if (mp_add(t, v->s, kL, -1) == 0) return -1; /* S >= L */
+  if (point_decode(&v->r, sig, 0) != 0 || point_small_order(&v->r) ||
+      point_decode(&v->minus_a, pk, 1) != 0 || point_small_order(&v->minus_a)) {
+    return -1;
+  }
   ironseal_sha512_init(&v->hash);
   ironseal_sha512_update(&v->hash, sig, 32);
   ironseal_sha512_update(&v->hash, pk, 32);
@@ -332,34 +315,32 @@ void ironseal_ed25519_verify_update(ironseal_ed25519_verifier* in, const unsigne
   ironseal_sha512_update(&v->hash, m, length);
 }
 
-/* R is not decoded: [S]B - [k]A is computed, and R must be its (canonical) encoding. A small-order
- * R is refused by refusing a small-order result: the two differ only where the encodings differ. */
+/* [S]B - [k]A must be the point R: compared projectively (X = x_R Z, Y = y_R Z), no inversion. */
 int ironseal_ed25519_verify_end(ironseal_ed25519_verifier* in) {
   verifier* v = (verifier*)(void*)in->opaque;
   unsigned char h[64];
-  uint32_t k[8], s[8];
+  uint32_t k[8];
   point table[3], acc;
-  int ok = -1;
 
   ironseal_sha512_final(&v->hash, h);
   sc_reduce(k, h);
-  load_words(s, v->sig + 32);
   /* table[(bit of k | bit of S << 1) - 1]: -A, B, B - A. B's encoding: 0x58, then 31 x 0x66. */
   table[0] = v->minus_a;
   memset(h, 0x66, 32);
   h[0] = 0x58;
-  if (point_decode(&table[1], h) == 0) {
-    point_add(&table[2], &table[1], &table[0]);
-    point_identity(&acc);
-    for (int i = 252; i >= 0; --i) { /* S, k < L < 2^253 */
-      point_add(&acc, &acc, &acc);
-      const unsigned which = bit_of(k, (unsigned)i) | bit_of(s, (unsigned)i) << 1;
-      if (which != 0) point_add(&acc, &acc, &table[which - 1]);
-    }
-    point_encode(h, &acc);
-    unsigned char diff = 0;
-    for (unsigned i = 0; i < 32; ++i) diff |= h[i] ^ v->sig[i];
-    ok = diff == 0 && !point_small_order(&acc) ? 0 : -1;
+  if (point_decode(&table[1], h, 0) != 0) return -1;
+  point_add(&table[2], &table[1], &table[0]);
+  point_identity(&acc);
+  for (int i = 252; i >= 0; --i) { /* S, k < L < 2^253 */
+    point_add(&acc, &acc, &acc);
+    const unsigned which = bit_of(k, (unsigned)i) | bit_of(v->s, (unsigned)i) << 1;
+    if (which != 0) point_add(&acc, &acc, &table[which - 1]);
   }
-  return ok;
+  fe t;
+  fe_mul(t, v->r.X, acc.Z);
+  fe_sub(t, t, acc.X);
+  if (!fe_is_zero(t)) return -1;
+  fe_mul(t, v->r.Y, acc.Z);
+  fe_sub(t, t, acc.Y);
+  return fe_is_zero(t) ? 0 : -1;
 }
