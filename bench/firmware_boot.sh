@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of the Cortex-M33 bootloader (firmware/, docs/firmware.md):
 #   1. code size: flash (text + data initialisers + veneers) and static RAM (data + bss + stack
-#      reserve) of boot.elf, and how much of the flash is libsodium, the portable core, the rest;
+#      reserve) of boot.elf, and how much of the flash is crypto, the portable core, the rest;
 #   2. emulated instructions from reset to the hand-over to the application, for a 256 KiB image
 #      signed in digest mode (SHA-256 + Ed25519) and in pure mode (Ed25519 over the bytes, SHA-512),
 #      and for a 2 KiB image. QEMU runs with -icount shift=0 (one instruction = 1 ns of virtual
@@ -22,32 +22,37 @@ arm-none-eabi-size -A "$FW/boot.elf" | awk '
   $1 ~ /^\.(data|bss)$/ { ram += $2 }
   END { printf "flash %d bytes (%.1f KiB); static RAM %d bytes (%.1f KiB) + stack\n",
                flash, flash / 1024, ram, ram / 1024 }'
-echo "by archive (text+data of the members linked in, from boot.map):"
-python3 - "$FW/boot.map" <<'PY'
+echo "by part (symbols in flash, arm-none-eabi-nm; with LTO, code inlined across parts counts"
+echo "where it landed: the boot core's power_on is inlined into fw_main):"
+arm-none-eabi-nm -n -S -C "$FW/boot.elf" | python3 -c '
 import re, sys
-# Input sections in the map: " .text.name  0xADDR  0xSIZE  object" (name and rest may wrap).
-sizes, pending, counting = {}, None, False
-for line in open(sys.argv[1]):
-    if line.startswith("Linker script and memory map"):
-        counting = True
-    if not counting:
-        continue
-    m = re.match(r"^ (\.(?:text|rodata|data|vectors|init_array)\S*)(.*)$", line)
-    rest = m.group(2) if m else (line if pending else "")
-    if m:
-        pending = m.group(1)
-    f = rest.split()
-    if pending and len(f) >= 3 and f[0].startswith("0x") and f[1].startswith("0x"):
-        size, obj = int(f[1], 16), f[2]
-        key = ("libsodium (Debian source) + glue" if "libfw_sodium" in obj else
-               "portable boot core + image verifier (src/)" if "libfw_portable" in obj else
-               "newlib-nano mem*, libgcc" if ("libc_nano" in obj or "libgcc" in obj) else
-               "bootloader (drivers, TrustZone, main, UART)")
-        sizes[key] = sizes.get(key, 0) + size
-        pending = None
+rows = []
+for line in sys.stdin:
+    f = line.rstrip("\n").split(" ", 3)
+    if len(f) == 4 and f[2] in "tTrRdDwW":
+        rows.append([int(f[0], 16), int(f[1], 16), f[3]])
+    elif len(f) == 3 and f[1] in "tT":  # no size: the entry functions (CMSE) after LTO
+        rows.append([int(f[0], 16), 0, f[2]])
+for i, r in enumerate(rows):  # an entry function extends to the next symbol
+    if r[1] == 0 and r[2].startswith("__acle_se_") and i + 1 < len(rows):
+        r[1] = rows[i + 1][0] - r[0]
+sizes = {}
+for _, size, name in rows:
+    if re.match(r"(fe_|point_|mp_add|load_words|sc_|bit_of|mul_acc|sha2|store_be|load_be|ror"
+                r"|ironseal_sha2|ironseal_ed25519|k(P|L|D|SqrtM1|H|K|PointAdd|Decode[12])$)", name) \
+            or "FirmwareBackend" in name or "ed25519_raw" in name:
+        key = "crypto: Ed25519, SHA-256/512 (firmware/crypto) + backend"
+    elif re.match(r"(memcpy|memset|memcmp|__aeabi|__udiv|__gnu|cmse_check)", name):
+        key = "C library / libgcc"
+    elif re.match(r"(vtable for |typeinfo for )?ironseal::(?!fw::)", name):
+        key = "portable boot core + image verifier (src/)"
+    else:
+        key = "bootloader: drivers, TrustZone, main, UART, start-up"
+    sizes[key] = sizes.get(key, 0) + size
 for k, v in sorted(sizes.items(), key=lambda kv: -kv[1]):
-    print(f"  {k:45s} {v:6d} bytes")
-PY
+    print(f"  {k:55s} {v:6d} bytes")
+print("  %-55s %6d bytes" % ("(sum; the rest: string literals, alignment)", sum(sizes.values())))
+'
 
 "$IRONSEAL" key generate --out k.pem --public-out k.pub.pem >/dev/null
 "$IRONSEAL" image sign --key k.pem --version 1.0.0 --security-counter 1 "$FW/boot.bin" s2.img >/dev/null

@@ -150,15 +150,20 @@ void _start(void) {
 C
 src=$work/boot/bootutil/src
 cd "$src"
-arm-none-eabi-gcc -mcpu=cortex-m33 -mthumb -Os -DNDEBUG -include assert.h -ffunction-sections \
-  -fdata-sections -w -I"$port" -I../include -I"$work/ext/tinycrypt/lib/include" \
-  -I"$work/ext/tinycrypt-sha512/lib/include" -I"$work/ext/fiat/src" \
-  -nostartfiles -nostdlib -Wl,--gc-sections -Wl,-e,_start \
-  boot_record.c bootutil_area.c bootutil_find_key.c bootutil_img_hash.c \
-  bootutil_img_security_cnt.c bootutil_loader.c bootutil_misc.c bootutil_public.c caps.c \
-  fault_injection_hardening.c image_ed25519.c image_validate.c loader.c swap_misc.c \
-  swap_scratch.c tlv.c "$port/port.c" "$work/ext/fiat/src/curve25519.c" \
-  "$work/ext/tinycrypt-sha512/lib/source/sha512.c" "$work/ext/tinycrypt/lib/source/sha256.c" \
-  "$work/ext/tinycrypt/lib/source/utils.c" \
-  -Wl,--start-group -lc_nano -lgcc -Wl,--end-group -o "$work/mcuboot.elf"
-arm-none-eabi-size "$work/mcuboot.elf"
+# Built twice: as before (-Os, gc-sections), and with link-time optimisation as well, the way
+# ironseal's bootloader is built (firmware/CMakeLists.txt), so that each comparison is like for like.
+for lto in "" "-flto"; do
+  arm-none-eabi-gcc -mcpu=cortex-m33 -mthumb -Os $lto -DNDEBUG -include assert.h \
+    -ffunction-sections -fdata-sections -w -I"$port" -I../include \
+    -I"$work/ext/tinycrypt/lib/include" -I"$work/ext/tinycrypt-sha512/lib/include" \
+    -I"$work/ext/fiat/src" -nostartfiles -nostdlib -Wl,--gc-sections -Wl,-e,_start \
+    boot_record.c bootutil_area.c bootutil_find_key.c bootutil_img_hash.c \
+    bootutil_img_security_cnt.c bootutil_loader.c bootutil_misc.c bootutil_public.c caps.c \
+    fault_injection_hardening.c image_ed25519.c image_validate.c loader.c swap_misc.c \
+    swap_scratch.c tlv.c "$port/port.c" "$work/ext/fiat/src/curve25519.c" \
+    "$work/ext/tinycrypt-sha512/lib/source/sha512.c" "$work/ext/tinycrypt/lib/source/sha256.c" \
+    "$work/ext/tinycrypt/lib/source/utils.c" \
+    -Wl,--start-group -lc_nano -lgcc -Wl,--end-group -o "$work/mcuboot.elf"
+  echo "== ${lto:-without LTO}"
+  arm-none-eabi-size "$work/mcuboot.elf"
+done

@@ -25,7 +25,6 @@ packages=(
   libboost-dev libsodium-dev nginx-light
   # bare-metal Cortex-M33 bootloader on QEMU mps2-an505
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
-  dpkg-dev  # dpkg-source, for `apt-get source libsodium` (firmware/scripts/fetch_libsodium.sh)
 )
 
 missing=()

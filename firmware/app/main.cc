@@ -94,7 +94,14 @@ extern "C" void fw_main(void) {
   }
 
 #if IRONSEAL_APP_PROBE == 2
-  // Confused deputy: ask the secure side to "install" from secure memory (the key store).
+  // Confused deputy, part 1: a range that starts in the non-secure window and runs past its end
+  // into memory the application may not read (the check must cover the whole range, not only its
+  // first byte).
+  uart::put("app: asking the bootloader to install from a range crossing the window's end\n");
+  const std::int32_t crossing =
+      ironseal_nsc_install(reinterpret_cast<const void*>(kNsBase + kNsSize - 256), 512);
+  if ((crossing >> 8) != 1) semihost::exit(kExitInstallFailed);
+  // Part 2: ask the secure side to "install" from secure memory (the key store).
   uart::put("app: asking the bootloader to install from secure memory at ");
   uart::put_hex32(kFlashBase);
   uart::put("\n");

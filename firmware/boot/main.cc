@@ -13,7 +13,7 @@
 #include "boot/drivers.h"
 #include "boot/otp_map.h"
 #include "boot/trustzone.h"
-#include "crypto/sodium_backend.h"
+#include "crypto/firmware_backend.h"
 #include "exit_codes.h"
 #include "semihost.h"
 #include "startup.h"
@@ -45,13 +45,12 @@ class NsRamLoader final : public boot::SlotLoader {
 PowerSupply g_power;
 NorFlash g_flash(kFlashBase, kFlashWindow, g_power);
 FuseOtp g_otp(kOtpBase, boot::kOtpSize, g_power);
-SodiumBackend g_crypto;
+FirmwareBackend g_crypto;
 NsRamLoader g_loader;
 // Working memory for the core: two flash pages (install compares a page written with the page
 // wanted) is also enough to stream hashes; a larger buffer saves only read calls.
 alignas(8) std::uint8_t g_scratch[2 * kPageSize];
 boot::Device g_device;
-boot::BootReport g_report;
 boot::SlotId g_running = boot::SlotId::kA;
 bool g_partitioned = false;
 
@@ -169,15 +168,15 @@ bool stage2_is_running_code() {
   return size != 0;
 }
 
-[[noreturn]] void recovery() {
-  const boot::SlotId primary = g_report.state.primary;
-  const std::uint8_t reason = g_report.slot_reason[static_cast<int>(primary)] != boot::kCheckOk
-                                  ? g_report.slot_reason[static_cast<int>(primary)]
-                                  : g_report.reason;
+[[noreturn]] void recovery(const boot::BootReport& report) {
+  const boot::SlotId primary = report.state.primary;
+  const std::uint8_t reason = report.slot_reason[static_cast<int>(primary)] != boot::kCheckOk
+                                  ? report.slot_reason[static_cast<int>(primary)]
+                                  : report.reason;
   uart::put("boot: RECOVERY, nothing verifiable to run: slot A ");
-  put_reason(g_report.slot_reason[0]);
+  put_reason(report.slot_reason[0]);
   uart::put(", slot B ");
-  put_reason(g_report.slot_reason[1]);
+  put_reason(report.slot_reason[1]);
   uart::put("; reason ");
   put_reason(reason);
   uart::put("\n");
@@ -192,6 +191,9 @@ using namespace ironseal;
 using namespace ironseal::fw;
 
 extern "C" void fw_main(void) {
+  // On the stack, not a global: its initialiser (vtable pointer, reason codes) would otherwise be
+  // a .data image in flash.
+  boot::BootReport report;
   paint_stack();
   start_ticks();
   uart::init(kUart0S);
@@ -215,18 +217,18 @@ extern "C" void fw_main(void) {
     uart::put("boot: RECOVERY, the stage-2 image on flash is not the running bootloader\n");
     semihost::exit(kExitStage2Mismatch);
   }
-  const boot::BootOutcome outcome = boot::power_on(g_device, &g_loader, &g_report);
+  const boot::BootOutcome outcome = boot::power_on(g_device, &g_loader, &report);
   uart::put("boot: stage-2 ");
-  uart::put(g_report.stage2_trusted ? "trusted" : "NOT trusted");
+  uart::put(report.stage2_trusted ? "trusted" : "NOT trusted");
   uart::put(", event ");
-  uart::put(boot::boot_event_name(g_report.event));
-  if (g_report.event != boot::BootEvent::kNone && g_report.reason != boot::kCheckOk) {
+  uart::put(boot::boot_event_name(report.event));
+  if (report.event != boot::BootEvent::kNone && report.reason != boot::kCheckOk) {
     uart::put(" (");
-    put_reason(g_report.reason);
+    put_reason(report.reason);
     uart::put(")");
   }
   uart::put(", otp counter ");
-  uart::put_u32(g_report.otp_counter);
+  uart::put_u32(report.otp_counter);
   uart::put("\n");
 
   if (outcome == boot::BootOutcome::kPowerLost) {
@@ -234,27 +236,27 @@ extern "C" void fw_main(void) {
     put_operations();
     semihost::exit(kExitHardFault);
   }
-  if (outcome == boot::BootOutcome::kRecovery) recovery();
-  if (g_report.image != g_loader.copy()) {  // only the verified copy in the window may run
+  if (outcome == boot::BootOutcome::kRecovery) recovery(report);
+  if (report.image != g_loader.copy()) {  // only the verified copy in the window may run
     uart::put("boot: verified image is not the non-secure copy; refusing\n");
     semihost::exit(kExitHardFault);
   }
 
-  const image::ImageInfo& info = g_report.info;
-  g_running = g_report.slot;
+  const image::ImageInfo& info = report.info;
+  g_running = report.slot;
   auto* handoff = reinterpret_cast<volatile Handoff*>(kNsHandoff);
   handoff->magic = kHandoffMagic;
-  handoff->slot = static_cast<std::uint8_t>(g_report.slot);
+  handoff->slot = static_cast<std::uint8_t>(report.slot);
   handoff->trial = outcome == boot::BootOutcome::kTrial ? 1 : 0;
   handoff->version_major = info.header.version.major;
   handoff->version_minor = info.header.version.minor;
   handoff->version_revision = info.header.version.revision;
   handoff->version_build = info.header.version.build;
   handoff->security_counter = info.security_counter;
-  for (int i = 0; i < 32; ++i) handoff->measurement[i] = g_report.measurement[i];
+  for (int i = 0; i < 32; ++i) handoff->measurement[i] = report.measurement[i];
 
   uart::put("boot: slot ");
-  const char slot[2] = {boot::slot_name(g_report.slot), '\0'};
+  const char slot[2] = {boot::slot_name(report.slot), '\0'};
   uart::put(slot);
   uart::put(" version ");
   put_version(info.header.version);
@@ -264,7 +266,7 @@ extern "C" void fw_main(void) {
   uart::put(", ");
   uart::put(info.signature_kind == image::SignatureKind::kEd25519Pure ? "ed25519-pure" : "ed25519");
   uart::put("\nboot: measurement ");
-  uart::put_hex(g_report.measurement, 32);
+  uart::put_hex(report.measurement, 32);
   uart::put("\n");
   put_operations();
   uart::put("boot: ");
@@ -277,9 +279,10 @@ extern "C" void fw_main(void) {
 }
 
 // ---- Non-secure-callable entry functions (SG veneers in .gnu.sgstubs) --------------------------
+// `used`: nothing on the secure side calls them, and link-time optimisation would drop them.
 
 // Confirms the running image after its health check. Returns boot::ConfirmResult.
-extern "C" __attribute__((cmse_nonsecure_entry)) std::int32_t ironseal_nsc_confirm(void) {
+extern "C" __attribute__((cmse_nonsecure_entry, used)) std::int32_t ironseal_nsc_confirm(void) {
   if (!g_partitioned) return -1;
   const boot::ConfirmResult r = boot::confirm(g_device, g_running);
   uart::put("secure: confirm slot ");
@@ -294,14 +297,26 @@ extern "C" __attribute__((cmse_nonsecure_entry)) std::int32_t ironseal_nsc_confi
   return static_cast<std::int32_t>(r);
 }
 
+// Whether the non-secure side may read all of [p, p + n): what libgcc's
+// cmse_check_address_range(p, n, CMSE_NONSECURE | CMSE_MPU_READ) decides, written out for this one
+// use (226 bytes of general flag handling less): the range must not wrap; its first and last
+// byte must get the same answer from the TT instruction (TTA: as seen from the non-secure state),
+// i.e. lie in one SAU/IDAU and one MPU region; and that region must be non-secure readable.
+static bool ns_may_read(const void* p, std::uint32_t n) {
+  const auto first = reinterpret_cast<std::uintptr_t>(p);
+  if (n == 0 || first > UINTPTR_MAX - (n - 1)) return false;
+  const cmse_address_info_t a = cmse_TTA(const_cast<void*>(p));
+  const cmse_address_info_t b = cmse_TTA(reinterpret_cast<void*>(first + (n - 1)));
+  return a.value == b.value && a.flags.nonsecure_read_ok != 0;
+}
+
 // Installs the image the application staged in non-secure memory into the inactive slot, pending
 // a trial. Returns (InstallResult << 8) | reason. The range must be non-secure memory the caller
 // may read: a pointer into secure memory is refused (the confused-deputy check).
-extern "C" __attribute__((cmse_nonsecure_entry)) std::int32_t ironseal_nsc_install(
+extern "C" __attribute__((cmse_nonsecure_entry, used)) std::int32_t ironseal_nsc_install(
     const void* image, std::uint32_t length) {
   if (!g_partitioned) return -1;
-  if (length == 0 || cmse_check_address_range(const_cast<void*>(image), length,
-                                              CMSE_NONSECURE | CMSE_MPU_READ) == nullptr) {
+  if (!ns_may_read(image, length)) {
     uart::put("secure: install refused: the staged image is not in non-secure memory\n");
     return static_cast<std::int32_t>(boot::InstallResult::kRefused) << 8;
   }

@@ -1,9 +1,10 @@
-/* Ed25519 (RFC 8032) verification over a message fed in pieces, on libsodium's ref10 group
- * arithmetic and SHA-512 (Debian's libsodium source package, see firmware/CMakeLists.txt). The
- * checks are libsodium's crypto_sign_ed25519_verify_detached(): S must be canonical (< L), R and
- * A must not have small order, A must be canonically encoded; then [S]B - [k]A must encode to R,
- * with k = SHA-512(R || A || M) mod L. Streaming lets the bootloader verify MCUboot's "pure" mode
- * over a slot without holding the image in RAM. */
+/* Ed25519 (RFC 8032) verification over a message fed in pieces, and SHA-256/SHA-512: ironseal's
+ * own verify-only code for the bootloader (ed25519_verify.c, sha2.c), small rather than fast, and
+ * tested against OpenSSL and libsodium on the host (tests/firmware/ed25519_diff_test.cc). The
+ * checks are as strict as libsodium's crypto_sign_ed25519_verify_detached(): S must be canonical
+ * (< L), R and A must be canonical point encodings without small order; then [S]B - [k]A must be
+ * the point R, with k = SHA-512(R || A || M) mod L. Streaming lets the bootloader verify MCUboot's
+ * "pure" mode over a slot without holding the image in RAM. */
 #ifndef IRONSEAL_FIRMWARE_ED25519_STREAM_H
 #define IRONSEAL_FIRMWARE_ED25519_STREAM_H
 
@@ -19,25 +20,32 @@ typedef union ironseal_ed25519_verifier {
 } ironseal_ed25519_verifier;
 
 /* 0 when the signature and key pass the structural checks (then feed the message); -1 when the
- * signature is refused already (non-canonical S, small-order R or A, non-canonical A). */
+ * signature is refused already (S >= L; R or A not a canonical encoding of a curve point, or of
+ * small order). */
 int ironseal_ed25519_verify_begin(ironseal_ed25519_verifier* v, const unsigned char sig[64],
                                   const unsigned char pk[32]);
 void ironseal_ed25519_verify_update(ironseal_ed25519_verifier* v, const unsigned char* m,
                                     size_t length);
-/* 0 when the signature verifies; -1 otherwise. Wipes the verifier. */
+/* 0 when the signature verifies; -1 otherwise. (Nothing is secret here: no wipe.) */
 int ironseal_ed25519_verify_end(ironseal_ed25519_verifier* v);
 
-/* SHA-256 and SHA-512 (libsodium's portable implementations). */
+/* SHA-256 and SHA-512 (FIPS 180-4; sha2.c). The state records which one init chose, so update
+ * and final are one function each; the named variants are the same calls. */
 typedef union ironseal_sha_state {
   unsigned long long align_;
   unsigned char opaque[216];
 } ironseal_sha_state;
-void ironseal_sha256_init(ironseal_sha_state* s);
-void ironseal_sha256_update(ironseal_sha_state* s, const unsigned char* m, size_t length);
-void ironseal_sha256_final(ironseal_sha_state* s, unsigned char out[32]);
-void ironseal_sha512_init(ironseal_sha_state* s);
-void ironseal_sha512_update(ironseal_sha_state* s, const unsigned char* m, size_t length);
-void ironseal_sha512_final(ironseal_sha_state* s, unsigned char out[64]);
+/* bits: 256 or 512. */
+void ironseal_sha2_init(ironseal_sha_state* s, unsigned bits);
+#define ironseal_sha256_init(s) ironseal_sha2_init((s), 256)
+#define ironseal_sha512_init(s) ironseal_sha2_init((s), 512)
+void ironseal_sha2_update(ironseal_sha_state* s, const unsigned char* m, size_t length);
+/* 32 bytes after sha256_init, 64 after sha512_init. */
+void ironseal_sha2_final(ironseal_sha_state* s, unsigned char* out);
+#define ironseal_sha256_update ironseal_sha2_update
+#define ironseal_sha512_update ironseal_sha2_update
+#define ironseal_sha256_final ironseal_sha2_final
+#define ironseal_sha512_final ironseal_sha2_final
 
 #ifdef __cplusplus
 }

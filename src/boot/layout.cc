@@ -9,8 +9,10 @@ bool make_geometry(std::uint32_t block_size, std::uint32_t stage2_size, std::uin
       slot_size == 0 || config_size == 0) {
     return false;
   }
+  // block_size is a power of two: round up by masking (no 64-bit division: the bootloader would
+  // link libgcc's __udivmoddi4, 746 bytes, for this alone).
   auto round_up = [block_size](std::uint64_t v) {
-    return (v + block_size - 1) / block_size * block_size;
+    return (v + block_size - 1) & ~static_cast<std::uint64_t>(block_size - 1);
   };
   Geometry g;
   g.block_size = block_size;

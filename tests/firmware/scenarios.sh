@@ -345,6 +345,9 @@ scenario_trustzone() {
   want_exit "$(refused_exit 0)" "install from a secure address is refused" dev2
   contains dev2/uart.log "secure: install refused: the staged image is not in non-secure memory" \
     "the secure side names the reason"
+  n=$(grep -c "secure: install refused: the staged image is not in non-secure memory" dev2/uart.log)
+  [[ $n -eq 2 ]]
+  ok $? "a range crossing the end of the non-secure window is refused too (refusals: $n)"
   cmp -s dev2/flash.img flash.before
   ok $? "flash untouched"
 }

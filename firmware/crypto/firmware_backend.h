@@ -1,6 +1,7 @@
-// The bootloader's image::CryptoBackend: SHA-256/SHA-512 and Ed25519 verification from Debian's
-// libsodium source (ed25519_stream.h). ECDSA P-256 is not built into the bootloader: such
-// signatures never verify here (the image is then refused as bad_signature, fail closed).
+// The bootloader's image::CryptoBackend: SHA-256/SHA-512 and Ed25519 verification, ironseal's own
+// verify-only code (ed25519_stream.h: ed25519_verify.c, sha2.c). ECDSA P-256 is not built into
+// the bootloader: such signatures never verify here (the image is then refused as bad_signature,
+// fail closed).
 // The host plugs OpenSSL into the same interface (src/image/host.h).
 #pragma once
 
@@ -9,7 +10,7 @@
 
 namespace ironseal::fw {
 
-class SodiumBackend final : public image::CryptoBackend {
+class FirmwareBackend final : public image::CryptoBackend {
  public:
   void hash_begin(image::HashKind kind) override;
   void hash_update(const std::uint8_t* data, std::size_t length) override;
@@ -22,7 +23,6 @@ class SodiumBackend final : public image::CryptoBackend {
                                 const std::uint8_t* der, std::size_t der_length) override;
 
  private:
-  image::HashKind kind_ = image::HashKind::kSha256;
   ironseal_sha_state state_;
 };
 
