@@ -20,8 +20,14 @@ demo=$(realpath -m build/demo)
 rm -rf "$demo" && mkdir -p "$demo" && cd "$demo"
 devices=(PLC-0001 PLC-0002 PLC-0003)
 hw=plc-x1
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+agents=()   # the agents' PIDs
+server_pid=""
+stop_agents() { for p in "${agents[@]}"; do kill "$p" 2>/dev/null || true; done; agents=(); }
+cleanup() {
+  stop_agents
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT
 
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
@@ -52,7 +58,6 @@ run "$IRONSEAL" factory check "dev/${devices[0]}" --ca ca --record factory.sqlit
 
 step "4. The fleet server: devices over mutual TLS (device CA), operators over TLS with accounts"
 fleet_server
-pids+=("$server_pid")
 echo "listening: devices on $dport (mutual TLS), operators on $oport"
 for sn in "${devices[@]}"; do
   quiet "$IRONSEAL" fleet devices register --serial "$sn" --hardware-id $hw --group line-1
@@ -64,7 +69,7 @@ run "$IRONSEAL" fleet releases create --name r3 --target v3.img
 step "5. Each device runs its agent: check in, follow the director, install, trial, report"
 for sn in "${devices[@]}"; do
   "$AGENT" "dev/$sn" --server "https://localhost:$dport" -v >"dev/$sn.agent.log" 2>&1 &
-  pids+=("$!")
+  agents+=("$!")
 done
 
 # Waits until rollout $1 reaches one of the states in $2 (a regex), printing its progress.
@@ -97,8 +102,7 @@ run "$IRONSEAL" fleet rollout status "$id3"
 
 # Give the agents a moment to check in their final state, then stop them.
 sleep 2
-cleanup
-pids=()
+stop_agents
 
 step "8. The fleet"
 run "$IRONSEAL" fleet devices 2>/dev/null || true
