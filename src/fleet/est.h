@@ -33,6 +33,10 @@ class CertificateIssuer {
   virtual Result<std::vector<Bytes>> issue(ByteView csr_der, const DeviceIdentity& identity) = 0;
   // The CA certificates a device should trust for its device identity (DER).
   virtual Result<std::vector<Bytes>> ca_certificates() = 0;
+  // Whether the certificate a device connected with is one this issuer issued to it and still
+  // current: kNotTrusted ("not_issued: ..." or "revoked: ...") otherwise. An issuer that keeps no
+  // record of what it issued accepts every certificate the handshake accepted.
+  virtual Result<void> check_issued(const DeviceIdentity& /*identity*/) { return {}; }
 };
 
 // Decodes base64 (whitespace and line breaks allowed) into DER and checks that it is a PKCS#10

@@ -1,7 +1,10 @@
 #include "fleet/pki_issuer.h"
 
+#include <chrono>
 #include <ctime>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 
 #include "pki/ca.h"
 
@@ -38,9 +41,52 @@ class PkiIssuer final : public CertificateIssuer {
     return std::vector<Bytes>{ca_.issuing_ca(pki::Profile::kDevice).der(), ca_.root().der()};
   }
 
+  // The CA's index must hold this very certificate (serial and fingerprint), issued to this
+  // device, not revoked or superseded. That refuses a certificate that chains to the device CA but
+  // was never issued by this CA's process: one minted with a stolen issuing key, or restored from
+  // before a re-enrolment. A positive answer is kept for kRecheck, so a device's chunk requests
+  // do not each cost a database lookup; a revocation still takes effect within that time (and at
+  // once in the handshake, through the CRL).
+  Result<void> check_issued(const DeviceIdentity& identity) override {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    if (auto it = known_.find(identity.certificate_sha256);
+        it != known_.end() && now < it->second) {
+      return {};
+    }
+    auto serial = pki::normalize_serial_hex(identity.certificate_serial);
+    if (!serial) return not_issued(identity, "its serial number is malformed");
+    auto entry = ca_.find_serial(*serial);
+    if (!entry) return std::unexpected(entry.error());
+    if (!*entry) return not_issued(identity, "the CA's index holds no certificate with its serial");
+    const pki::IndexEntry& e = **entry;
+    if (e.fingerprint_hex != identity.certificate_sha256) {
+      return not_issued(identity, "the CA issued a different certificate under its serial");
+    }
+    if (e.profile != pki::Profile::kDevice || e.device_serial != identity.serial) {
+      return not_issued(identity, "the CA issued it to another device or for another use");
+    }
+    if (e.revoked) {
+      return fail(ErrorCode::kNotTrusted, "revoked: certificate ", *serial, " of ", identity.serial,
+                  " was revoked (", e.revocation_reason, ")");
+    }
+    if (known_.size() >= kMaxKnown) known_.clear();
+    known_[identity.certificate_sha256] = now + kRecheck;
+    return {};
+  }
+
  private:
+  static constexpr auto kRecheck = std::chrono::seconds(30);
+  static constexpr std::size_t kMaxKnown = 100000;
+
+  static Result<void> not_issued(const DeviceIdentity& identity, const char* why) {
+    return fail(ErrorCode::kNotTrusted, "not_issued: the certificate ", identity.serial,
+                " connected with is not one this CA issued: ", why);
+  }
+
   std::mutex mutex_;
   pki::CertificateAuthority ca_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> known_;
 };
 
 }  // namespace

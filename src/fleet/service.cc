@@ -199,6 +199,19 @@ HttpResponse FleetService::route_device(const HttpRequest& r, const std::vector<
                             "the certificate's hardware id differs from the registered one");
     }
   }
+  // The certificate must be one the CA issued to this device and still current (when the server
+  // has the CA's index: est_ca). Enrolment certificates come from the factory CA, not the index.
+  if (issuer_ != nullptr && !id.enrolment_only) {
+    if (auto issued = issuer_->check_issued(id); !issued) {
+      if (issued.error().code != ErrorCode::kNotTrusted) return from_error(issued.error());
+      const bool revoked = issued.error().message.starts_with("revoked");
+      std::lock_guard lock(mutex_);
+      (void)audit("device:" + id.serial, "device.access", "refused",
+                  {{"reason", issued.error().message}, {"path", r.target}, {"peer", r.peer},
+                   {"certificate_sha256", id.certificate_sha256}});
+      return error_response(403, revoked ? "revoked" : "not_issued", issued.error().message);
+    }
+  }
   const bool enrol = p.size() == 3 && p[0] == ".well-known" && p[1] == "est" &&
                      (p[2] == "simpleenroll" || p[2] == "simplereenroll");
   if (id.enrolment_only && !(enrol && p[2] == "simpleenroll")) {

@@ -2,6 +2,7 @@
 // a verified device certificate. See tls.h.
 #include "fleet/tls.h"
 
+#include "core/bytes.h"
 #include "crypto/ossl.h"
 
 #include <openssl/err.h>
@@ -249,8 +250,15 @@ Result<DeviceIdentity> TrustStore::identity(SSL* ssl) const {
   if (SSL_get_verify_result(ssl) != X509_V_OK) {
     return fail(ErrorCode::kNotTrusted, "client certificate not verified");
   }
-  auto id = identity_from_certificate(SSL_get0_peer_certificate(ssl));
+  X509* peer = SSL_get0_peer_certificate(ssl);
+  auto id = identity_from_certificate(peer);
   if (!id) return id;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  if (X509_digest(peer, EVP_sha256(), digest, &digest_len) != 1) {
+    return fail(ErrorCode::kCrypto, "cannot fingerprint the client certificate");
+  }
+  id->certificate_sha256 = ironseal::to_hex(ironseal::ByteView(digest, digest_len));
   std::shared_ptr<const Snapshot> snap;
   {
     std::lock_guard lock(mutex_);

@@ -34,6 +34,7 @@ struct DeviceIdentity {
   // True when the certificate chains to an enrolment (factory) CA rather than the device CA:
   // such a client may only enrol (EST simpleenroll), nothing else.
   bool enrolment_only = false;
+  std::string certificate_sha256;  // hex SHA-256 of the certificate's DER (set by TrustStore::identity)
 };
 
 // The identity a certificate carries (no chain check here: the handshake did that).

@@ -93,6 +93,23 @@ openssl verify -CAfile dev/SN-1/identity/anchors.pem -untrusted dev/SN-1/identit
 expect 0 "the next cycle uses it" -- agent SN-1
 [[ $(reports SN-1) == *"renewed"* ]]; ok $? "the renewal was reported"
 
+# A certificate signed with the device CA's key outside the CA (as with a stolen issuing key): it
+# chains, names a registered device and passes the handshake, but the CA's index (est_ca) does not
+# hold it, so the server refuses every request made with it.
+cp -a dev/SN-1 dev/SN-1-minted
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' >minted.cnf
+subject=$(openssl x509 -in dev/SN-1/identity/device.cert.pem -noout -subject -nameopt compat | sed 's/^subject=//')
+openssl x509 -req -in dev/SN-1-minted/identity/device.csr.pem -CA ca/device-ca/cert.pem \
+  -CAkey ca/device-ca/key.pem -set_serial 0x5eed0001 -days 30 -copy_extensions copyall \
+  -extfile minted.cnf -subj "$subject" -out dev/SN-1-minted/identity/device.cert.pem 2>/dev/null
+openssl verify -purpose sslclient -CAfile ca/root-ca.cert.pem -untrusted ca/device-ca/cert.pem \
+  dev/SN-1-minted/identity/device.cert.pem >/dev/null 2>&1; ok $? "the minted certificate chains"
+expect 1 "a certificate the CA never issued is refused" -- agent SN-1-minted
+contains err.txt "not_issued" "refused because the CA did not issue it"
+sqlite3 fleet.db "SELECT detail FROM events WHERE action='device.access' AND outcome='refused'" >refusals.txt
+contains refusals.txt "not_issued" "the refusal is in the audit trail"
+expect 0 "the device's own certificate still works" -- agent SN-1
+
 # Revoked: the CA revokes SN-2's certificate and publishes the CRL; the server reloads it and
 # refuses the device in the handshake.
 cert_serial=$(openssl x509 -in dev/SN-2/identity/device.cert.pem -noout -serial | cut -d= -f2)

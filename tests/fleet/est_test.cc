@@ -199,7 +199,7 @@ TEST(EstNoIssuer, EnrolmentAnswers501) {
   r.method = "POST";
   r.target = "/.well-known/est/simpleenroll";
   r.content_type = "application/pkcs10";
-  r.device = DeviceIdentity{"SN-1", "", "01", 0, 0, true};
+  r.device = DeviceIdentity{"SN-1", "", "01", 0, 0, true, ""};
   EXPECT_EQ(service.handle(r).status, 501);
 }
 

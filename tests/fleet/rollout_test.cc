@@ -79,7 +79,7 @@ class Rollouts : public ::testing::Test {
     r.method = "POST";
     r.target = "/api/v1/device/reports";
     r.body = Json{{"step", step}, {"target", target}}.dump();
-    r.device = DeviceIdentity{serial, "plc-x1", "01", 0, 0, false};
+    r.device = DeviceIdentity{serial, "plc-x1", "01", 0, 0, false, ""};
     return service_->handle(r).status;
   }
 
