@@ -37,9 +37,21 @@ Result<CheckedCsr> check_csr(std::string_view base64_body) {
     }
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
   }
-  if (auto id = identity_from_certificate(probe)) {
+  // A CSR may name no device (the connection's identity is used), but one that names a device
+  // must name it well: a malformed or contradictory name is refused here rather than ignored.
+  auto id = identity_from_certificate(probe);
+  if (id) {
     out.serial = id->serial;
     out.hardware_id = id->hardware_id;
+  } else {
+    const bool names_serial =
+        X509_NAME_get_index_by_NID(X509_REQ_get_subject_name(req), NID_serialNumber, -1) >= 0;
+    const bool names_none = !names_serial && id.error().message.starts_with(
+                                                 "certificate carries no usable device serial");
+    if (!names_none) {
+      return fail(ErrorCode::kMalformed, "the CSR's device identity is malformed: ",
+                  id.error().message);
+    }
   }
   return out;
 }

@@ -133,6 +133,18 @@ TEST_F(Est, RefusesACsrThatNamesAnotherDevice) {
   EXPECT_EQ(issuer_.issued(), 0);
 }
 
+// A CSR that names a device badly is refused, not treated as naming none (which would let the
+// connection's identity stand in for it).
+TEST_F(Est, RefusesACsrWithAMalformedDeviceName) {
+  for (const std::string serial : {"SN 1", "SN-1/../x", "SN:1"}) {
+    const HttpResponse out =
+        enrol("simpleenroll", base64_encode(TestIssuer::make_csr(serial)), identity("SN-1", true));
+    EXPECT_EQ(out.status, 400) << serial;
+    EXPECT_EQ(Json::parse(out.body)["error"], "bad_csr") << serial;
+  }
+  EXPECT_EQ(issuer_.issued(), 0);
+}
+
 TEST_F(Est, RefusesACsrWhoseSignatureDoesNotVerify) {
   Bytes csr = TestIssuer::make_csr("SN-1");
   csr[csr.size() - 5] ^= 0x01;  // inside the signature
