@@ -214,6 +214,20 @@ SslCtxPtr server_ctx(const Pki& pki) {
   return ctx;
 }
 
+// A TLS 1.3 client context in library context `lib` (nullptr: the default one) presenting `cert`
+// with `key` and trusting the test CA; nullptr if OpenSSL refuses any step (the key included).
+SslCtxPtr client_ctx(OSSL_LIB_CTX* lib, X509* cert, EVP_PKEY* key, const Pki& pki) {
+  SslCtxPtr ctx(SSL_CTX_new_ex(lib, nullptr, TLS_client_method()));
+  if (!ctx || SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION) != 1 ||
+      SSL_CTX_use_certificate(ctx.get(), cert) != 1 || SSL_CTX_use_PrivateKey(ctx.get(), key) != 1 ||
+      SSL_CTX_check_private_key(ctx.get()) != 1 ||
+      X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), pki.ca.get()) != 1) {
+    return nullptr;
+  }
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  return ctx;
+}
+
 TEST(TpmDeviceKey, AuthenticatesATlsClient) {
   IRONSEAL_REQUIREMENTS("CR 1.2; CR 1.9");
   TempDir dir;
@@ -225,15 +239,8 @@ TEST(TpmDeviceKey, AuthenticatesATlsClient) {
   X509Ptr device_cert = make_cert("SN-0001", key->get(), pki.ca.get(), pki.ca_key.get(), false, 3);
 
   SslCtxPtr sctx = server_ctx(pki);
-  SslCtxPtr cctx(SSL_CTX_new_ex(*lib, nullptr, TLS_client_method()));
-  ASSERT_TRUE(cctx);
-  SSL_CTX_set_min_proto_version(cctx.get(), TLS1_3_VERSION);
-  ASSERT_EQ(SSL_CTX_use_certificate(cctx.get(), device_cert.get()), 1);
-  ASSERT_EQ(SSL_CTX_use_PrivateKey(cctx.get(), key->get()), 1)
-      << ERR_error_string(ERR_get_error(), nullptr);
-  ASSERT_EQ(SSL_CTX_check_private_key(cctx.get()), 1);
-  X509_STORE_add_cert(SSL_CTX_get_cert_store(cctx.get()), pki.ca.get());
-  SSL_CTX_set_verify(cctx.get(), SSL_VERIFY_PEER, nullptr);
+  SslCtxPtr cctx = client_ctx(*lib, device_cert.get(), key->get(), pki);
+  ASSERT_TRUE(cctx) << ERR_error_string(ERR_get_error(), nullptr);
 
   SslPtr client(SSL_new(cctx.get()));
   SslPtr server(SSL_new(sctx.get()));
@@ -304,13 +311,8 @@ TEST(TpmDeviceKey, DefaultContextKeySignsThroughTheTpmAndHoldsNoPrivateKey) {
   Pki pki;
   X509Ptr device_cert = make_cert("SN-0002", k, pki.ca.get(), pki.ca_key.get(), false, 4);
   SslCtxPtr sctx = server_ctx(pki);
-  SslCtxPtr cctx(SSL_CTX_new(TLS_client_method()));
-  ASSERT_TRUE(cctx);
-  SSL_CTX_set_min_proto_version(cctx.get(), TLS1_3_VERSION);
-  ASSERT_EQ(SSL_CTX_use_certificate(cctx.get(), device_cert.get()), 1);
-  ASSERT_EQ(SSL_CTX_use_PrivateKey(cctx.get(), k), 1) << ERR_error_string(ERR_get_error(), nullptr);
-  X509_STORE_add_cert(SSL_CTX_get_cert_store(cctx.get()), pki.ca.get());
-  SSL_CTX_set_verify(cctx.get(), SSL_VERIFY_PEER, nullptr);
+  SslCtxPtr cctx = client_ctx(nullptr, device_cert.get(), k, pki);
+  ASSERT_TRUE(cctx) << ERR_error_string(ERR_get_error(), nullptr);
   SslPtr client(SSL_new(cctx.get()));
   SslPtr server(SSL_new(sctx.get()));
   ASSERT_TRUE(handshake(client.get(), server.get())) << ERR_error_string(ERR_get_error(), nullptr);
