@@ -108,6 +108,9 @@ void print_rollout(const Json& r) {
               static_cast<long long>(r["id"].get<std::int64_t>()),
               r["release"].get<std::string>().c_str(), r["group"].get<std::string>().c_str(),
               phases.c_str(), r["phase"].get<unsigned>(), r["max_failure_rate"].get<double>());
+  if (r.value("phase_timeout_s", 0) > 0) {
+    std::printf("  phase timeout %lld s\n", static_cast<long long>(r["phase_timeout_s"].get<std::int64_t>()));
+  }
   std::printf("  state %s: %s\n", r["state"].get<std::string>().c_str(),
               r["reason"].get<std::string>().c_str());
   if (r.contains("devices_by_state")) {
@@ -238,6 +241,7 @@ void register_fleet_commands(CLI::App& app) {
   auto* create = rollout->add_subcommand("create", "Roll a release out to a group in phases.");
   auto phases = std::make_shared<std::string>("1,100%");
   auto rate = std::make_shared<double>(0.2);
+  auto timeout = std::make_shared<std::int64_t>(0);
   add_common(create, a.get());
   create->add_option("--release", *rel, "Release name")->required();
   create->add_option("--group", *group, "Device group (default: default)");
@@ -247,7 +251,11 @@ void register_fleet_commands(CLI::App& app) {
   create->add_option("--max-failure-rate", *rate,
                      "Pause by itself when this share of reached devices failed (default 0.2)")
       ->check(CLI::Range(0.0, 1.0));
-  set_action(create, [a, rel, group, phases, rate]() -> Result<void> {
+  create->add_option("--phase-timeout", *timeout,
+                     "Seconds a device may stay assigned without an outcome before it counts as "
+                     "failed (a silent device cannot hold its phase forever; default 0: wait)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{90} * 24 * 3600));
+  set_action(create, [a, rel, group, phases, rate, timeout]() -> Result<void> {
     Json list = Json::array();
     std::stringstream ss(*phases);
     std::string item;
@@ -264,7 +272,8 @@ void register_fleet_commands(CLI::App& app) {
     }
     auto r = call(*a, "POST", "/api/v1/rollouts",
                   Json{{"release", *rel}, {"group", group->empty() ? "default" : *group},
-                       {"phases", list}, {"max_failure_rate", *rate}});
+                       {"phases", list}, {"max_failure_rate", *rate},
+                       {"phase_timeout_s", *timeout}});
     if (!r) return std::unexpected(r.error());
     if (a->json) print_json(*r);
     else print_rollout(*r);

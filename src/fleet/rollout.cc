@@ -81,6 +81,7 @@ Json FleetService::rollout_json(const Rollout& r) {
            {"phases", phases},
            {"phase", r.phase},
            {"max_failure_rate", r.max_failure_rate},
+           {"phase_timeout_s", r.phase_timeout_s},
            {"state", rollout_state_name(r.state)},
            {"reason", r.reason},
            {"created_at", r.created_at},
@@ -125,6 +126,7 @@ Result<std::int64_t> FleetService::rollout_create(const std::string& release_nam
                                                   const std::string& group,
                                                   const std::vector<Phase>& phases,
                                                   double max_failure_rate,
+                                                  std::int64_t phase_timeout_s,
                                                   const std::string& actor) {
   if (!repositories_) return fail(kConflict, "this server has no update repository");
   auto release = store_->release(release_name);
@@ -154,6 +156,7 @@ Result<std::int64_t> FleetService::rollout_create(const std::string& release_nam
   r.group = group;
   r.phases = phases;
   r.max_failure_rate = max_failure_rate;
+  r.phase_timeout_s = phase_timeout_s;
   r.created_at = r.updated_at = now();
   r.reason = "created by " + actor;
   std::vector<RolloutMember> members;
@@ -188,6 +191,23 @@ Result<void> FleetService::rollout_step(Rollout& r) {
   if (!members) return std::unexpected(members.error());
   const std::size_t total = members->size();
   const Rollout before = r;
+  // A device assigned longer than the phase timeout without an outcome has failed, for the
+  // failure rate as for the phase (its director assignment stays: it may still update later).
+  if (r.phase_timeout_s > 0) {
+    for (auto& m : *members) {
+      if (m.state != MemberState::kAssigned || now() - m.updated_at < r.phase_timeout_s) continue;
+      m.state = MemberState::kFailed;
+      m.reason = "timed out: no outcome within " + std::to_string(r.phase_timeout_s) +
+                 " s of being assigned";
+      m.updated_at = now();
+      if (auto ok = store_->update_member(m); !ok) return ok;
+      if (auto ok = audit("server", "rollout.timeout", "failed",
+                          {{"rollout", r.id}, {"serial", m.serial}, {"after_s", r.phase_timeout_s}});
+          !ok) {
+        return ok;
+      }
+    }
+  }
   for (;;) {
     std::size_t reached = 0;
     std::size_t failed = 0;

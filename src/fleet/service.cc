@@ -476,12 +476,42 @@ void FleetService::flush_checkins() {
   }
 }
 
+// Steps every active rollout that has a phase timeout (in one transaction). Caller holds mutex_.
+Result<void> FleetService::step_timed_rollouts() {
+  auto rollouts = store_->rollouts();
+  if (!rollouts) return std::unexpected(rollouts.error());
+  if (std::none_of(rollouts->begin(), rollouts->end(), [](const Rollout& r) {
+        return r.state == RolloutState::kActive && r.phase_timeout_s > 0;
+      })) {
+    return {};
+  }
+  auto tx = store_->transaction([&]() -> Result<void> {
+    for (auto& r : *rollouts) {
+      if (r.state != RolloutState::kActive || r.phase_timeout_s <= 0) continue;
+      if (auto ok = rollout_step(r); !ok) return ok;
+    }
+    return {};
+  });
+  if (!tx) {
+    pending_.clear();
+    cache_loaded_ = false;
+  }
+  return tx;
+}
+
 void FleetService::tick() {
   std::lock_guard lock(mutex_);
   flush_checkins();
   if (!repositories_ || !load_cache()) return;
   for (const auto& serial : std::exchange(stale_, {})) {
     pending_.emplace_back(serial, devices_[serial].assigned_target);
+  }
+  // Devices that went silent in a rollout with a phase timeout: counted failed once it passes.
+  if (now() - last_timeout_check_ >= kTimeoutCheckS) {
+    last_timeout_check_ = now();
+    if (auto ok = step_timed_rollouts(); !ok) {
+      std::fprintf(stderr, "ironseal-server: rollout timeout check: %s\n", ok.error().message.c_str());
+    }
   }
   if (config_.director_refresh_s > 0 && now() - last_refresh_ >= config_.director_refresh_s) {
     last_refresh_ = now();
@@ -758,10 +788,16 @@ HttpResponse FleetService::op_rollouts(const HttpRequest& r, const Caller& c,
     if (!rate.is_number() || rate.get<double>() < 0.0 || rate.get<double>() > 1.0) {
       return error_response(400, "bad_field", "max_failure_rate must be a number in [0, 1]");
     }
+    const Json timeout = body->value("phase_timeout_s", Json(0));
+    if (!timeout.is_number_integer() || timeout.get<std::int64_t>() < 0 ||
+        timeout.get<std::int64_t>() > 90LL * 24 * 3600) {
+      return error_response(400, "bad_field",
+                            "phase_timeout_s must be whole seconds in [0, 90 days] (0: none)");
+    }
     std::int64_t id = 0;
     auto tx = store_->transaction([&]() -> Result<void> {
       auto created = rollout_create(release, group, *phases, rate.get<double>(),
-                                    "operator:" + c.account);
+                                    timeout.get<std::int64_t>(), "operator:" + c.account);
       if (!created) return std::unexpected(created.error());
       id = *created;
       return {};

@@ -88,8 +88,10 @@ class FleetService {
   Result<void> reconcile();
 
   // Periodic work (the transport calls it about once a second, and once at shutdown): writes
-  // buffered check-ins, retries director re-signing that failed, renews director timestamps.
+  // buffered check-ins, retries director re-signing that failed, renews director timestamps,
+  // and every kTimeoutCheckS seconds fails rollout devices whose phase timeout passed.
   void tick();
+  static constexpr std::int64_t kTimeoutCheckS = 5;
 
   // Bootstrap (ironseal-server account add): creates an account.
   Result<void> add_account(const std::string& name, const std::string& role,
@@ -126,12 +128,13 @@ class FleetService {
   // is queued in pending_ and done by flush_assignments() after the commit.
   Result<std::int64_t> rollout_create(const std::string& release, const std::string& group,
                                       const std::vector<Phase>& phases, double max_failure_rate,
-                                      const std::string& actor);
+                                      std::int64_t phase_timeout_s, const std::string& actor);
   Result<void> rollout_command(std::int64_t id, const std::string& command,
                                const std::string& actor);
   Result<void> rollout_outcome(const std::string& serial, const std::string& target, bool success,
                                const std::string& reason);
   Result<void> rollout_step(Rollout& rollout);
+  Result<void> step_timed_rollouts();
   Result<void> assign(const std::string& serial, const std::string& target);
   void flush_assignments();
   nlohmann::json rollout_json(const Rollout& r);
@@ -159,6 +162,7 @@ class FleetService {
   std::vector<std::pair<std::string, std::string>> pending_;  // serial -> target to publish
   std::set<std::string> stale_;  // devices whose director re-signing failed: retried by tick()
   std::int64_t last_refresh_ = 0;
+  std::int64_t last_timeout_check_ = 0;  // when tick() last looked for timed-out devices
   bool cache_loaded_ = false;
   std::unordered_map<std::string, CachedDevice> devices_;
   // Check-ins are telemetry ("last seen", reported state): buffered and written in one

@@ -32,7 +32,7 @@ using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
 #define kReleaseSelect "SELECT name, target, version, hardware_id, created_at FROM releases"
 #define kRolloutSelect                                                                       \
   "SELECT id, release, grp, phases, max_failure_rate, state, phase, acknowledged_failures, " \
-  "reason, created_at, updated_at FROM rollouts"
+  "reason, created_at, updated_at, phase_timeout_s FROM rollouts"
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS devices (
@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS rollouts (
   id INTEGER PRIMARY KEY AUTOINCREMENT, release TEXT NOT NULL, grp TEXT NOT NULL,
   phases TEXT NOT NULL, max_failure_rate REAL NOT NULL, state TEXT NOT NULL,
   phase INTEGER NOT NULL, acknowledged_failures INTEGER NOT NULL, reason TEXT NOT NULL,
-  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  phase_timeout_s INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS rollout_members (
   rollout_id INTEGER NOT NULL, serial TEXT NOT NULL, position INTEGER NOT NULL,
   baseline_target TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL,
@@ -188,6 +189,25 @@ class SqliteStore final : public Store {
     return {};
   }
 
+  // Whether `table` has a column named `column` (for upgrading stores made by older versions).
+  Result<bool> has_column(const char* table, const char* column) {
+    sqlite3_stmt* raw = nullptr;
+    const std::string sql = std::string("PRAGMA table_info(") + table + ")";
+    if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+      return fail(ErrorCode::kIo, "store: ", sqlite3_errmsg(db_.get()));
+    }
+    std::unique_ptr<sqlite3_stmt, StmtCloser> stmt(raw);
+    int rc;
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+      const auto* name = sqlite3_column_text(stmt.get(), 1);
+      if (name != nullptr && std::string_view(reinterpret_cast<const char*>(name)) == column) {
+        return true;
+      }
+    }
+    if (rc != SQLITE_DONE) return fail(ErrorCode::kIo, "store: ", sqlite3_errmsg(db_.get()));
+    return false;
+  }
+
   Result<void> transaction(const std::function<Result<void>()>& body) override {
     if (auto ok = exec("BEGIN IMMEDIATE"); !ok) return ok;
     auto r = body();
@@ -311,13 +331,13 @@ class SqliteStore final : public Store {
                                    const std::vector<RolloutMember>& members) override {
     Statement s(cache_,
                 "INSERT INTO rollouts(release, grp, phases, max_failure_rate, state, phase, "
-                "acknowledged_failures, reason, created_at, updated_at) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?)");
+                "acknowledged_failures, reason, created_at, updated_at, phase_timeout_s) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?)");
     s.bind(1, r.release).bind(2, r.group).bind(3, phases_to_text(r.phases));
     s.bind(4, r.max_failure_rate).bind(5, std::string(rollout_state_name(r.state)));
     s.bind(6, static_cast<std::int64_t>(r.phase));
     s.bind(7, static_cast<std::int64_t>(r.acknowledged_failures)).bind(8, r.reason);
-    s.bind(9, r.created_at).bind(10, r.updated_at);
+    s.bind(9, r.created_at).bind(10, r.updated_at).bind(11, r.phase_timeout_s);
     if (auto ok = done(s, "add rollout", false); !ok) return std::unexpected(ok.error());
     const std::int64_t id = sqlite3_last_insert_rowid(db_.get());
     for (RolloutMember m : members) {
@@ -478,6 +498,7 @@ static Device device_row(const Statement& s) {
     r.reason = s.text(8);
     r.created_at = s.integer(9);
     r.updated_at = s.integer(10);
+    r.phase_timeout_s = s.integer(11);
     return r;
   }
 
@@ -554,6 +575,16 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& pa
   for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                           "PRAGMA foreign_keys=ON", kSchema}) {
     if (auto ok = store->exec(sql); !ok) {
+      return fail(ErrorCode::kIo, "store: ", path.string(), ": ", ok.error().message);
+    }
+  }
+  // Stores made before rollouts had a phase timeout gain the column (0: no timeout).
+  if (auto has = store->has_column("rollouts", "phase_timeout_s"); !has) {
+    return fail(ErrorCode::kIo, "store: ", path.string(), ": ", has.error().message);
+  } else if (!*has) {
+    if (auto ok = store->exec(
+            "ALTER TABLE rollouts ADD COLUMN phase_timeout_s INTEGER NOT NULL DEFAULT 0");
+        !ok) {
       return fail(ErrorCode::kIo, "store: ", path.string(), ": ", ok.error().message);
     }
   }

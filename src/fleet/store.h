@@ -78,6 +78,9 @@ struct Rollout {
   std::string reason;                // why the state last changed
   std::int64_t created_at = 0;
   std::int64_t updated_at = 0;
+  // A device assigned longer than this without an outcome counts as failed ("timed out"), so a
+  // device that went silent cannot hold its phase forever. 0: wait for every outcome.
+  std::int64_t phase_timeout_s = 0;
 };
 
 enum class MemberState { kWaiting, kAssigned, kConfirmed, kFailed, kCancelled };

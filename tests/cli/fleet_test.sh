@@ -52,8 +52,12 @@ expect 0 "releases" -- "$IRONSEAL" fleet releases
 contains out.txt "v2.img" "listed"
 expect 2 "bad phases" -- "$IRONSEAL" fleet rollout create --release r2 --group line-1 --phases 1,50%
 contains err.txt "100%" "phases must end at 100%"
-expect 0 "rollout create" -- "$IRONSEAL" fleet rollout create --release r2 --group line-1 --phases 1,100% --json
+expect 2 "a negative phase timeout is a usage error" -- "$IRONSEAL" fleet rollout create --release r2 \
+  --group line-1 --phase-timeout -5
+expect 0 "rollout create" -- "$IRONSEAL" fleet rollout create --release r2 --group line-1 --phases 1,100% \
+  --phase-timeout 3600 --json
 contains out.txt '"state": "active"' "active"
+contains out.txt '"phase_timeout_s": 3600' "the phase timeout reached the server"
 id=$(python3 -c 'import json,sys; print(json.load(open("out.txt"))["id"])')
 [ -f repo/director/devices/SN-1/metadata/targets.json ]; ok $? "the canary's director metadata is signed"
 expect 0 "pause" -- "$IRONSEAL" fleet rollout pause "$id"

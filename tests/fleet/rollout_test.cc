@@ -2,6 +2,7 @@
 // would be made to sign: phase sizes, the automatic pause, what failed devices are sent back to,
 // and the refusals.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <map>
 
@@ -38,7 +39,7 @@ class RecordingRepositories final : public UpdateRepositories {
 
 class Rollouts : public ::testing::Test {
  protected:
-  void start(int devices, const std::string& other_hw_serial = "") {
+  void start(int devices, const std::string& other_hw_serial = "", Clock clock = {}) {
     IRONSEAL_REQUIREMENTS("SUM-4; CR 2.8");
     auto store = open_sqlite_store(dir_ / "fleet.db");
     ASSERT_TRUE(store);
@@ -53,7 +54,8 @@ class Rollouts : public ::testing::Test {
     }
     service_ = std::make_unique<FleetService>(
         ServiceConfig{}, std::move(*store),
-        std::make_unique<RecordingRepositories>(&signed_for_), nullptr, metrics_);
+        std::make_unique<RecordingRepositories>(&signed_for_), nullptr, metrics_,
+        std::move(clock));
     ASSERT_TRUE(service_->add_account("ops", "operator", "ops-password-1"));
     HttpRequest login;
     login.method = "POST";
@@ -113,6 +115,99 @@ TEST_F(Rollouts, PhasesArePercentagesOfTheGroupRoundedUp) {
   EXPECT_EQ(count("v2.img"), 25);
   for (int i = 4; i <= 25; ++i) report("SN-" + std::to_string(i), "confirmed", "v2.img");
   EXPECT_EQ(op("GET", "/api/v1/rollouts/1").second["state"], "completed");
+}
+
+// A device that goes silent after being assigned cannot hold its phase forever: once the phase
+// timeout passes (the server's periodic tick notices), it counts as failed, for the failure rate
+// as for the phase.
+TEST_F(Rollouts, ASilentDeviceTimesOutAndCountsAsFailed) {
+  std::int64_t t = 1'800'000'000;
+  start(4, "", [&t] { return t; });
+  op("POST", "/api/v1/releases", {{"name", "r2"}, {"target", "v2.img"}});
+  auto [status, ro] = op("POST", "/api/v1/rollouts",
+                         {{"release", "r2"}, {"group", "line"}, {"phases", {1, "100%"}},
+                          {"max_failure_rate", 0.5}, {"phase_timeout_s", 600}});
+  ASSERT_EQ(status, 201) << ro.dump();
+  EXPECT_EQ(ro["phase_timeout_s"], 600);
+  EXPECT_EQ(count("v2.img"), 1);  // the canary, which then says nothing
+  t += 599;
+  service_->tick();
+  ro = op("GET", "/api/v1/rollouts/1").second;
+  EXPECT_EQ(ro["state"], "active");
+  EXPECT_EQ(ro["devices_by_state"]["assigned"], 1);
+  t += FleetService::kTimeoutCheckS;  // 600 s passed, and the tick looks again
+  service_->tick();
+  ro = op("GET", "/api/v1/rollouts/1").second;
+  EXPECT_EQ(ro["state"], "paused");  // 1 of 1 reached failed > 0.5
+  EXPECT_EQ(ro["devices_by_state"]["failed"], 1);
+  ASSERT_FALSE(ro["devices"].empty());
+  EXPECT_NE(ro["devices"][0]["reason"].get<std::string>().find("timed out"), std::string::npos)
+      << ro["devices"][0].dump();
+  EXPECT_EQ(count("v2.img"), 1);  // nobody else was reached
+  auto events = op("GET", "/api/v1/events").second["events"];
+  EXPECT_TRUE(std::any_of(events.begin(), events.end(),
+                          [](const Json& e) { return e["action"] == "rollout.timeout"; }));
+}
+
+// Under the failure limit a timed-out device does not stop the rollout: the next phase starts.
+TEST_F(Rollouts, ATimedOutCanaryUnderTheFailureLimitLetsThePhaseEnd) {
+  std::int64_t t = 1'800'000'000;
+  start(4, "", [&t] { return t; });
+  op("POST", "/api/v1/releases", {{"name", "r2"}, {"target", "v2.img"}});
+  ASSERT_EQ(op("POST", "/api/v1/rollouts",
+                {{"release", "r2"}, {"group", "line"}, {"phases", {1, "100%"}},
+                 {"max_failure_rate", 1.0}, {"phase_timeout_s", 60}})
+                .first,
+            201);
+  EXPECT_EQ(count("v2.img"), 1);
+  t += 61;
+  service_->tick();
+  EXPECT_EQ(count("v2.img"), 4);  // the canary timed out; phase 2 reached everyone
+  // Without a timeout the same silence holds the phase.
+  for (const auto& [status, body] :
+       {op("POST", "/api/v1/rollouts", {{"release", "r2"}, {"group", "line"}, {"phase_timeout_s", -1}}),
+        op("POST", "/api/v1/rollouts", {{"release", "r2"}, {"group", "line"}, {"phase_timeout_s", "1h"}})}) {
+    EXPECT_EQ(status, 400);
+    EXPECT_EQ(body["error"], "bad_field");
+  }
+}
+
+// A store made before rollouts had a phase timeout opens, gains the column, and keeps its rollout
+// (with no timeout).
+TEST(RolloutStore, AnOlderStoreGainsThePhaseTimeoutColumn) {
+  IRONSEAL_REQUIREMENTS("CR 7.3");
+  TempDir dir;
+  const auto path = dir / "fleet.db";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE rollouts (id INTEGER PRIMARY KEY AUTOINCREMENT, release TEXT "
+                         "NOT NULL, grp TEXT NOT NULL, phases TEXT NOT NULL, max_failure_rate REAL "
+                         "NOT NULL, state TEXT NOT NULL, phase INTEGER NOT NULL, "
+                         "acknowledged_failures INTEGER NOT NULL, reason TEXT NOT NULL, created_at "
+                         "INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+                         "INSERT INTO rollouts(release, grp, phases, max_failure_rate, state, phase, "
+                         "acknowledged_failures, reason, created_at, updated_at) VALUES('r1', "
+                         "'line', '[1,\"100%\"]', 0.2, 'completed', 1, 0, 'done', 1, 2);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = open_sqlite_store(path);
+  ASSERT_TRUE(store) << store.error().message;
+  auto old = (*store)->rollout(1);
+  ASSERT_TRUE(old && *old);
+  EXPECT_EQ((*old)->release, "r1");
+  EXPECT_EQ((*old)->phase_timeout_s, 0);
+  Rollout r;
+  r.release = "r2";
+  r.group = "line";
+  r.phases = {{true, 100}};
+  r.phase_timeout_s = 900;
+  auto id = (*store)->add_rollout(r, {});
+  ASSERT_TRUE(id) << id.error().message;
+  EXPECT_EQ((*(*store)->rollout(*id))->phase_timeout_s, 900);
+  store->reset();
+  EXPECT_TRUE(open_sqlite_store(path));  // and opens again once upgraded
 }
 
 TEST_F(Rollouts, PausesByItselfAboveTheFailureRateAndSendsFailedDevicesBack) {
