@@ -1,5 +1,7 @@
 #include "crypto/hash.h"
 
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
@@ -33,6 +35,25 @@ std::string bio_text(BIO* bio) {
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio, &data);
   return std::string(data, static_cast<std::size_t>(len));
+}
+
+Result<Bytes> ecdsa_der(ByteView r, ByteView s) {
+  ECDSA_SIG* sig = ECDSA_SIG_new();
+  BIGNUM* br = BN_bin2bn(r.data(), static_cast<int>(r.size()), nullptr);
+  BIGNUM* bs = BN_bin2bn(s.data(), static_cast<int>(s.size()), nullptr);
+  if (sig == nullptr || br == nullptr || bs == nullptr || ECDSA_SIG_set0(sig, br, bs) != 1) {
+    BN_free(br);
+    BN_free(bs);
+    ECDSA_SIG_free(sig);
+    return fail(ErrorCode::kCrypto, "cannot encode an ECDSA signature");
+  }
+  unsigned char* der = nullptr;
+  const int len = i2d_ECDSA_SIG(sig, &der);
+  ECDSA_SIG_free(sig);  // owns br and bs now
+  if (len <= 0) return fail(ErrorCode::kCrypto, "cannot encode an ECDSA signature");
+  Bytes out(der, der + len);
+  OPENSSL_free(der);
+  return out;
 }
 }  // namespace ossl
 

@@ -9,6 +9,9 @@
 #include <string>
 #include <string_view>
 
+#include "core/bytes.h"
+#include "core/result.h"
+
 namespace ironseal::crypto::ossl {
 
 struct PkeyFree {
@@ -38,5 +41,9 @@ int no_passphrase(char* buf, int size, int rwflag, void* u);
 BioPtr mem_bio(std::string_view text);
 // Everything written to a memory BIO, as text.
 std::string bio_text(BIO* bio);
+
+// An ECDSA signature given as its two integers (big-endian, as PKCS#11 tokens and TPMs return
+// them) in the DER form OpenSSL verifies (ECDSA-Sig-Value).
+Result<Bytes> ecdsa_der(ByteView r, ByteView s);
 
 }  // namespace ironseal::crypto::ossl

@@ -3,10 +3,10 @@
 // p11-kit's pkcs11.h; the module is dlopen()ed, so no PKCS#11 library is linked.
 #include "crypto/pkcs11.h"
 
+#include "crypto/ossl.h"
+
 #include <dlfcn.h>
-#include <openssl/bn.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
 #include <openssl/rand.h>
 #include <p11-kit/pkcs11.h>
 
@@ -570,22 +570,7 @@ class Pkcs11Signer final : public Signer {
       return fail(ErrorCode::kCrypto, "PKCS#11 ECDSA signature has ", std::to_string(rs.size()),
                   " bytes, expected 64 (r||s)");
     }
-    ECDSA_SIG* s = ECDSA_SIG_new();
-    BIGNUM* r = BN_bin2bn(rs.data(), 32, nullptr);
-    BIGNUM* sv = BN_bin2bn(rs.data() + 32, 32, nullptr);
-    if (s == nullptr || r == nullptr || sv == nullptr || ECDSA_SIG_set0(s, r, sv) != 1) {
-      BN_free(r);
-      BN_free(sv);
-      ECDSA_SIG_free(s);
-      return fail(ErrorCode::kCrypto, "cannot encode ECDSA signature");
-    }
-    unsigned char* der = nullptr;
-    const int len = i2d_ECDSA_SIG(s, &der);
-    ECDSA_SIG_free(s);  // owns r and sv now
-    if (len <= 0) return fail(ErrorCode::kCrypto, "cannot encode ECDSA signature");
-    Bytes out(der, der + len);
-    OPENSSL_free(der);
-    return out;
+    return crypto::ossl::ecdsa_der(ByteView(rs.data(), 32), ByteView(rs.data() + 32, 32));
   }
 
   std::shared_ptr<Session> session_;

@@ -1,8 +1,6 @@
 #include "tpm/esys.h"
 
-#include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
@@ -257,12 +255,18 @@ Result<void> measure_boot(Tpm& tpm, const std::vector<Digest>& measurements) {
   return {};
 }
 
-Result<Digest> read_pcr(Tpm& tpm) {
+// The SHA-256 bank's measured-boot PCR, alone: what read_pcr reads and quote signs.
+static TPML_PCR_SELECTION measured_boot_selection() {
   TPML_PCR_SELECTION sel{};
   sel.count = 1;
   sel.pcrSelections[0].hash = TPM2_ALG_SHA256;
   sel.pcrSelections[0].sizeofSelect = 3;
   sel.pcrSelections[0].pcrSelect[kMeasuredBootPcr / 8] = 1u << (kMeasuredBootPcr % 8);
+  return sel;
+}
+
+Result<Digest> read_pcr(Tpm& tpm) {
+  const TPML_PCR_SELECTION sel = measured_boot_selection();
   TPML_PCR_SELECTION* out_sel = nullptr;
   TPML_DIGEST* values = nullptr;
   const TSS2_RC rc = Esys_PCR_Read(tpm.esys(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel,
@@ -418,11 +422,7 @@ Result<Quote> quote(Tpm& tpm, ByteView nonce) {
   std::memcpy(qualifying.buffer, nonce.data(), nonce.size());
   TPMT_SIG_SCHEME scheme{};
   scheme.scheme = TPM2_ALG_NULL;  // the key's own: ECDSA with SHA-256
-  TPML_PCR_SELECTION sel{};
-  sel.count = 1;
-  sel.pcrSelections[0].hash = TPM2_ALG_SHA256;
-  sel.pcrSelections[0].sizeofSelect = 3;
-  sel.pcrSelections[0].pcrSelect[kMeasuredBootPcr / 8] = 1u << (kMeasuredBootPcr % 8);
+  const TPML_PCR_SELECTION sel = measured_boot_selection();
   TPM2B_ATTEST* raw_attest = nullptr;
   TPMT_SIGNATURE* raw_sig = nullptr;
   const TSS2_RC rc = Esys_Quote(tpm.esys(), key.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
@@ -437,21 +437,9 @@ Result<Quote> quote(Tpm& tpm, ByteView nonce) {
   q.attest.assign(attest->attestationData, attest->attestationData + attest->size);
   const auto& r = sig->signature.ecdsa.signatureR;
   const auto& s = sig->signature.ecdsa.signatureS;
-  ECDSA_SIG* es = ECDSA_SIG_new();
-  BIGNUM* br = BN_bin2bn(r.buffer, r.size, nullptr);
-  BIGNUM* bs = BN_bin2bn(s.buffer, s.size, nullptr);
-  if (es == nullptr || br == nullptr || bs == nullptr || ECDSA_SIG_set0(es, br, bs) != 1) {
-    BN_free(br);
-    BN_free(bs);
-    ECDSA_SIG_free(es);
-    return fail(ErrorCode::kCrypto, "cannot encode the quote signature");
-  }
-  unsigned char* der = nullptr;
-  const int n = i2d_ECDSA_SIG(es, &der);
-  ECDSA_SIG_free(es);
-  if (n <= 0) return fail(ErrorCode::kCrypto, "cannot encode the quote signature");
-  q.signature.assign(der, der + n);
-  OPENSSL_free(der);
+  auto der = crypto::ossl::ecdsa_der(ByteView(r.buffer, r.size), ByteView(s.buffer, s.size));
+  if (!der) return std::unexpected(der.error());
+  q.signature = std::move(*der);
   auto pcr = read_pcr(tpm);
   if (!pcr) return std::unexpected(pcr.error());
   q.pcr_value = *pcr;
