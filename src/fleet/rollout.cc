@@ -352,7 +352,7 @@ Result<void> FleetService::reconcile() {
       if (!listed || *listed != d.assigned_target) pending_.emplace_back(d.serial, d.assigned_target);
     }
   }
-  auto tx = store_->transaction([&]() -> Result<void> {
+  auto tx = transact([&]() -> Result<void> {
     auto rollouts = store_->rollouts();
     if (!rollouts) return std::unexpected(rollouts.error());
     for (auto& r : *rollouts) {
@@ -360,11 +360,7 @@ Result<void> FleetService::reconcile() {
     }
     return {};
   });
-  if (!tx) {
-    pending_.clear();
-    cache_loaded_ = false;
-    return tx;
-  }
+  if (!tx) return tx;
   flush_assignments();
   return load_cache();
 }

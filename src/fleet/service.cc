@@ -352,7 +352,7 @@ HttpResponse FleetService::device_report(const HttpRequest& r, const DeviceIdent
   const bool final_bad = *step == "reverted" || *step == "failed";
   std::lock_guard lock(mutex_);
   std::int64_t report_id = 0;
-  auto tx = store_->transaction([&]() -> Result<void> {
+  auto tx = transact([&]() -> Result<void> {
     Report rep;
     rep.serial = id.serial;
     rep.time = now();
@@ -373,11 +373,7 @@ HttpResponse FleetService::device_report(const HttpRequest& r, const DeviceIdent
     }
     return {};
   });
-  if (!tx) {
-    pending_.clear();
-    cache_loaded_ = false;
-    return from_error(tx.error());
-  }
+  if (!tx) return from_error(tx.error());
   metrics_.reports++;
   flush_assignments();
   // Acknowledged only now: the report is committed (durable).
@@ -476,6 +472,18 @@ void FleetService::flush_checkins() {
   }
 }
 
+// A store transaction whose body may queue director re-signing (pending_) and change what the
+// device cache holds: if it fails (and was rolled back), the queued work is dropped and the cache
+// reloaded from the store. Caller holds mutex_.
+Result<void> FleetService::transact(const std::function<Result<void>()>& body) {
+  auto tx = store_->transaction(body);
+  if (!tx) {
+    pending_.clear();
+    cache_loaded_ = false;
+  }
+  return tx;
+}
+
 // Steps every active rollout that has a phase timeout (in one transaction). Caller holds mutex_.
 Result<void> FleetService::step_timed_rollouts() {
   auto rollouts = store_->rollouts();
@@ -485,18 +493,13 @@ Result<void> FleetService::step_timed_rollouts() {
       })) {
     return {};
   }
-  auto tx = store_->transaction([&]() -> Result<void> {
+  return transact([&]() -> Result<void> {
     for (auto& r : *rollouts) {
       if (r.state != RolloutState::kActive || r.phase_timeout_s <= 0) continue;
       if (auto ok = rollout_step(r); !ok) return ok;
     }
     return {};
   });
-  if (!tx) {
-    pending_.clear();
-    cache_loaded_ = false;
-  }
-  return tx;
 }
 
 void FleetService::tick() {
@@ -795,18 +798,14 @@ HttpResponse FleetService::op_rollouts(const HttpRequest& r, const Caller& c,
                             "phase_timeout_s must be whole seconds in [0, 90 days] (0: none)");
     }
     std::int64_t id = 0;
-    auto tx = store_->transaction([&]() -> Result<void> {
+    auto tx = transact([&]() -> Result<void> {
       auto created = rollout_create(release, group, *phases, rate.get<double>(),
                                     timeout.get<std::int64_t>(), "operator:" + c.account);
       if (!created) return std::unexpected(created.error());
       id = *created;
       return {};
     });
-    if (!tx) {
-      pending_.clear();
-    cache_loaded_ = false;
-      return from_error(tx.error());
-    }
+    if (!tx) return from_error(tx.error());
     flush_assignments();
     auto ro = store_->rollout(id);
     if (!ro || !*ro) return error_response(500, "internal", "rollout vanished");
@@ -838,13 +837,9 @@ HttpResponse FleetService::op_rollouts(const HttpRequest& r, const Caller& c,
   }
   if (p.size() == 5 && (p[4] == "pause" || p[4] == "resume" || p[4] == "abort")) {
     if (r.method != "POST") return method_not_allowed("POST");
-    auto tx = store_->transaction(
-        [&]() -> Result<void> { return rollout_command(id, p[4], "operator:" + c.account); });
-    if (!tx) {
-      pending_.clear();
-    cache_loaded_ = false;
-      return from_error(tx.error());
-    }
+    auto tx =
+        transact([&]() -> Result<void> { return rollout_command(id, p[4], "operator:" + c.account); });
+    if (!tx) return from_error(tx.error());
     flush_assignments();
     auto ro = store_->rollout(id);
     if (!ro || !*ro) return error_response(500, "internal", "rollout vanished");

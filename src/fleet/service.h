@@ -135,6 +135,7 @@ class FleetService {
                                const std::string& reason);
   Result<void> rollout_step(Rollout& rollout);
   Result<void> step_timed_rollouts();
+  Result<void> transact(const std::function<Result<void>()>& body);
   Result<void> assign(const std::string& serial, const std::string& target);
   void flush_assignments();
   nlohmann::json rollout_json(const Rollout& r);
