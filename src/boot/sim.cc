@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -89,8 +88,9 @@ bool SimFlash::store_pending_erase() {
   return store(block, erased_.data(), block_size_);
 }
 
-// Stores programmed bytes; when they fall in the block whose erase is pending, the rest of that
-// block is stored as 0xff in the same write (the two ranges are contiguous).
+// Stores programmed bytes; when they fall in the block whose erase is pending, the parts of that
+// block around them are stored as 0xff (none when the program covers the block, the common case:
+// then the block costs this one write).
 bool SimFlash::store_program(std::uint32_t offset, const std::uint8_t* data, std::size_t length) {
   if (pending_erase_) {
     const std::uint64_t bs = *pending_erase_;
@@ -101,35 +101,12 @@ bool SimFlash::store_program(std::uint32_t offset, const std::uint8_t* data, std
     } else {
       pending_erase_.reset();
       if (erased_.size() < block_size_) erased_.assign(block_size_, 0xff);
-      iovec parts[3];
-      int count = 0;
-      std::uint64_t at = offset;
-      if (offset > bs) {
-        parts[count++] = {erased_.data(), static_cast<std::size_t>(offset - bs)};
-        at = bs;
+      if (offset > bs && !store(static_cast<std::uint32_t>(bs), erased_.data(), offset - bs)) {
+        return false;
       }
-      parts[count++] = {const_cast<std::uint8_t*>(data), length};
-      if (end < be) parts[count++] = {erased_.data(), static_cast<std::size_t>(be - end)};
-      std::size_t total = 0;
-      for (int i = 0; i < count; ++i) total += parts[i].iov_len;
-      // pwritev may store a prefix: finish the rest part by part.
-      std::size_t done = 0;
-      while (done < total) {
-        const ssize_t n = ::pwritev(fd_, parts, count, static_cast<off_t>(at + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        done += static_cast<std::size_t>(n);
-        std::size_t skip = static_cast<std::size_t>(n);
-        int first = 0;
-        while (first < count && skip >= parts[first].iov_len) skip -= parts[first++].iov_len;
-        if (first < count) {
-          parts[first].iov_base = static_cast<std::uint8_t*>(parts[first].iov_base) + skip;
-          parts[first].iov_len -= skip;
-        }
-        std::copy(parts + first, parts + count, parts);
-        count -= first;
+      if (end < be && !store(static_cast<std::uint32_t>(end), erased_.data(), be - end)) {
+        return false;
       }
-      return true;
     }
   }
   return length == 0 || store(offset, data, length);

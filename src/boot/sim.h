@@ -91,8 +91,9 @@ class SimFlash final : public Flash {
   bool all_erased(std::uint32_t offset, std::size_t length) const;
   void forget_erased(std::uint32_t offset, std::size_t length);
   // File storage defers storing an erase (a block of 0xff) until the next operation: when that
-  // operation programs the same block, the block's 0xff and the programmed bytes are stored with
-  // one write, so the common erase-then-program-the-block costs one write of the block, not two.
+  // operation programs the same block, only the 0xff around the programmed bytes is stored (none
+  // when the program covers the block), so the common erase-then-program-the-block costs one write
+  // of the block, not two.
   // Any other change (erase, program elsewhere), sync() and destruction store the erase first,
   // and reads see the block erased, so the file only ever lags by the last operation, as if the
   // process had died just before it.
