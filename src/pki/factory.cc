@@ -166,12 +166,15 @@ CheckReport factory_check(const fs::path& device_dir, ManufacturingRecord& recor
                                                 : "the certificate is for another key")) {
       // The key must also work: a fresh challenge signed by it (by the TPM, for a TPM key)
       // verifies with the certificate's public key.
-      Bytes challenge(32);
-      const bool random = RAND_bytes(challenge.data(), static_cast<int>(challenge.size())) == 1;
-      auto sig = random ? key->sign(challenge) : Result<Bytes>(std::unexpected(Error{
-                                                     ErrorCode::kCrypto, "no random challenge"}));
-      auto v = sig ? verify_with_spki(cert->spki_der(), challenge, *sig)
-                   : Result<void>(std::unexpected(sig.error()));
+      const auto v = [&]() -> Result<void> {
+        Bytes challenge(32);
+        if (RAND_bytes(challenge.data(), static_cast<int>(challenge.size())) != 1) {
+          return fail(ErrorCode::kCrypto, "no random challenge");
+        }
+        auto sig = key->sign(challenge);
+        if (!sig) return std::unexpected(sig.error());
+        return verify_with_spki(cert->spki_der(), challenge, *sig);
+      }();
       add("key_signs", v.has_value(),
           v ? "a fresh challenge signed by the device key verifies with the certificate"
             : "the device key cannot sign for its certificate: " + v.error().message);
