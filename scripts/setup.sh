@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git ccache
   clang-16 libclang-rt-16-dev llvm  # the fuzz build (libFuzzer, ASan, UBSan)
   # libraries (DESIGN: OpenSSL 3 for all host crypto, CLI11, nlohmann-json, spdlog/fmt)
   libssl-dev openssl libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
