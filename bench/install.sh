@@ -22,7 +22,8 @@ printf 'stage-2\n' >s2.bin
 make_image() {  # MIB NAME
   head -c "$(($1 * 1024 * 1024))" /dev/urandom >"$2.bin"
   "$IRONSEAL" image sign --key k.pem --version 2.0.0 --security-counter 1 "$2.bin" "$2.img" >/dev/null
-  "$IRONSEAL" image chunk "$2.img" --out "$2.chunks" >/dev/null
+  "$IRONSEAL" image chunk "$2.img" --out "$2.chunks" --json |
+    sed -n 's/.*"index_sha256": "\([0-9a-f]*\)".*/\1/p' >"$2.chunks.sha256"
   rm "$2.bin"
 }
 make_image 1 first
@@ -36,9 +37,9 @@ bytes=$(stat -c %s big.img)
 t_hash=$(best_time openssl dgst -sha256 big.img)
 t_dd=$(best_time dd if=big.img of=dd.out bs=1M conv=fsync status=none)
 rm -f dd.out
-t_inst=$(best_time "$IRONSEAL" device install dev big.img --chunk-index big.chunks)
-rss_big=$(peak_rss_kib "$IRONSEAL" device install dev big.img --chunk-index big.chunks)
-rss_small=$(peak_rss_kib "$IRONSEAL" device install dev small.img --chunk-index small.chunks)
+t_inst=$(best_time "$IRONSEAL" device install dev big.img --chunk-index big.chunks --index-sha256 "$(cat big.chunks.sha256)")
+rss_big=$(peak_rss_kib "$IRONSEAL" device install dev big.img --chunk-index big.chunks --index-sha256 "$(cat big.chunks.sha256)")
+rss_small=$(peak_rss_kib "$IRONSEAL" device install dev small.img --chunk-index small.chunks --index-sha256 "$(cat small.chunks.sha256)")
 
 awk -v n="$bytes" -v th="$t_hash" -v td="$t_dd" -v ti="$t_inst" -v rb="$rss_big" -v rs="$rss_small" \
     -v mib="$SIZE_MIB" -v smib="$SMALL_MIB" -v runs="$RUNS" 'BEGIN {

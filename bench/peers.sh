@@ -28,7 +28,7 @@ head -c 4096 /dev/urandom >"$work/first.bin"
 
 "$peers" setup >/dev/null
 export PEERS_RUNS=$RUNS
-export CANDIDATE_PACK="'$IRONSEAL' image sign --key '$work/k.pem' --version 1.0.0 --security-counter 1 {payload} {bundle} && '$IRONSEAL' image chunk {bundle} --out {bundle}.chunks"
-export CANDIDATE_INSTALL="'$IRONSEAL' device install '$work/dev' {bundle} --chunk-index {bundle}.chunks"
+export CANDIDATE_PACK="'$IRONSEAL' image sign --key '$work/k.pem' --version 1.0.0 --security-counter 1 {payload} {bundle} && '$IRONSEAL' image chunk {bundle} --out {bundle}.chunks --json | sed -n 's/.*\"index_sha256\": \"\\([0-9a-f]*\\)\".*/\\1/p' >{bundle}.chunks.sha256"
+export CANDIDATE_INSTALL="'$IRONSEAL' device install '$work/dev' {bundle} --chunk-index {bundle}.chunks --index-sha256 \$(cat {bundle}.chunks.sha256)"
 export CANDIDATE_VERIFY="'$IRONSEAL' image verify --key '$work/k.pub' {bundle}"
 "$peers" bench "$SIZE_MIB"

@@ -328,23 +328,28 @@ Result<void> do_run(const DeviceArgs& a) {
 }
 
 Result<void> do_install_chunked(const DeviceArgs& a, boot::HostDevice& hd) {
+  // Verify-before-write holds only if the index itself is authenticated: an index taken on its
+  // own word would "prove" whatever chunks it lists. The operator states its SHA-256 (from the
+  // signed target metadata, or `ironseal image chunk --json` over an image already verified).
+  auto expected = from_hex(a.index_sha256);
+  if (!expected || expected->size() != 32) {
+    return fail(ErrorCode::kInvalidArgument,
+                "--index-sha256 must be the 64-hex-digit SHA-256 of the chunk index, as the "
+                "image's signed metadata states it");
+  }
+  delivery::Sha256 index_digest;
+  std::copy(expected->begin(), expected->end(), index_digest.begin());
   auto encoded = read_file(a.chunk_index);
   if (!encoded) return std::unexpected(encoded.error());
-  const Bytes digest = crypto::sha256(*encoded);
-  if (!a.index_sha256.empty() && to_hex(digest) != a.index_sha256) {
-    return fail(ErrorCode::kNotTrusted, "chunk index ", a.chunk_index,
-                " does not have the SHA-256 given by --index-sha256");
-  }
-  auto index = delivery::parse_chunk_index(*encoded);
+  auto index = delivery::authenticate_chunk_index(
+      *encoded, index_digest, "--index-sha256 (the chunk index " + a.chunk_index + ")");
   if (!index) return std::unexpected(index.error());
   auto source = delivery::FileChunkSource::open(a.image);
   if (!source) return std::unexpected(source.error());
-  delivery::Sha256 index_digest;
-  std::copy(digest.begin(), digest.end(), index_digest.begin());
   delivery::ChunkedInstallOptions opt;
   opt.journal = std::filesystem::path(a.dir) / "install.journal";
   opt.progress = InstallProgressLine();
-  auto r = delivery::install_chunked(hd, *index, index_digest, *source, opt);
+  auto r = delivery::install_chunked(hd, *index, *source, opt);
   if (auto saved = boot::save_device(a.dir, hd); !saved) return saved;
   if (!r) return std::unexpected(r.error());
   const auto& t = r->totals;
@@ -368,6 +373,12 @@ Result<void> do_install(const DeviceArgs& a) {
   auto hd = boot::load_device(a.dir);
   if (!hd) return std::unexpected(hd.error());
   if (!a.chunk_index.empty()) {
+    if (a.index_sha256.empty()) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "index_required: --chunk-index needs --index-sha256: a chunk index is trusted only through the "
+                  "SHA-256 that signed metadata states for it (ironseal image chunk --json prints "
+                  "it for an image you have verified); without it no chunk would be proven");
+    }
     arm_faults(a, **hd);
     return do_install_chunked(a, **hd);
   }
@@ -435,6 +446,11 @@ Result<void> do_confirm(const DeviceArgs& a) {
     case boot::ConfirmResult::kAlreadyConfirmed:
       std::cout << "slot " << boot::slot_name(slot) << " was already confirmed\n";
       return {};
+    case boot::ConfirmResult::kNotInTrial:
+      return fail(ErrorCode::kNotTrusted, "not_in_trial: slot ",
+                  std::string(1, boot::slot_name(slot)),
+                  " is pending but has not started its trial boot; only the image that is running "
+                  "its trial can be confirmed (boot it first: ironseal device boot)");
     case boot::ConfirmResult::kNotRunning:
       return fail(ErrorCode::kNotTrusted, "slot ", std::string(1, boot::slot_name(slot)),
                   " is neither on trial nor confirmed");

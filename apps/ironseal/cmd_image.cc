@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "core/bytes.h"
+#include "core/endian.h"
 #include "core/file.h"
 #include "crypto/hash.h"
 #include "crypto/key.h"
@@ -11,6 +12,7 @@
 #include "delivery/chunk_index.h"
 #include "image/host.h"
 #include "image/sign.h"
+#include "progress.h"
 
 namespace ironseal::cli {
 namespace {
@@ -84,6 +86,25 @@ nlohmann::json info_json(const image::ImageInfo& info) {
   return j;
 }
 
+// A TLV value in words, where its type has a defined encoding; null otherwise.
+nlohmann::json decode_tlv(std::uint16_t type, const Bytes& value) {
+  if (type == image::kTlvSecurityCounter && value.size() == 4) return load_le32(value.data());
+  if ((type == image::kTlvUuidVendor || type == image::kTlvUuidClass) && value.size() == 16) {
+    std::uint8_t uuid[16];
+    std::copy(value.begin(), value.end(), uuid);
+    return image::format_uuid(uuid);
+  }
+  if (type == image::kTlvDependency && value.size() == 12) {
+    image::Version v;
+    v.major = value[4];
+    v.minor = value[5];
+    v.revision = load_le16(value.data() + 6);
+    v.build = load_le32(value.data() + 8);
+    return {{"image_id", value[0]}, {"min_version", image::format_version(v)}};
+  }
+  return nullptr;
+}
+
 struct ImageArgs {
   std::uint32_t chunk_size = delivery::kDefaultChunkSize;
   std::string key;
@@ -144,38 +165,23 @@ Result<void> do_sign(const ImageArgs& a) {
 
   auto signer = crypto::open_signer(a.key);
   if (!signer) return std::unexpected(signer.error());
-  // The firmware is read once, straight behind the header's room, and signed in place: a large
-  // image is held in memory once, not copied.
-  auto in = ReadOnlyFile::open(a.in);
-  if (!in) return std::unexpected(in.error());
-  auto signed_image = std::make_optional<Bytes>();
-  // Room for the TLVs (and padding) up front, so appending them never reallocates the image.
-  signed_image->reserve(std::max<std::uint64_t>(opt.header_size + in->size() + 65536,
-                                                opt.pad && opt.slot_size ? *opt.slot_size : 0));
-  signed_image->resize(opt.header_size + in->size());
-  if (!in->read_at(0, std::span(signed_image->data() + opt.header_size, in->size()))) {
-    return fail(ErrorCode::kIo, "cannot read ", a.in);
-  }
-  if (auto r = image::sign_image_in_place(*signed_image, opt, **signer); !r) return r;
-
-  // Check our own output before anyone ships it: sign-then-verify with the signer's public key.
-  const crypto::PublicKey pub = (*signer)->public_key();
-  image::MemorySource source(signed_image->data(), signed_image->size());
-  auto info = image::verify_image_source(source, std::span(&pub, 1));
-  if (!info)
-    return fail(ErrorCode::kCrypto, "signed image failed self-check: ", info.error().message);
-  if (auto w = write_file_atomic(a.out, *signed_image); !w) return w;
-
+  ByteProgress bar("signing");
+  auto info = image::sign_image_file(
+      a.in, a.out, opt, **signer,
+      [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+  bar.finish();
+  if (!info) return std::unexpected(info.error());
+  std::error_code ec;
+  const std::uint64_t file_size = std::filesystem::file_size(a.out, ec);
   if (a.json) {
     nlohmann::json j = info_json(*info);
     j["file"] = a.out;
-    j["file_size"] = signed_image->size();
+    j["file_size"] = file_size;
     print_json(j);
   } else {
     std::cout << "signed " << a.out << ": version " << image::format_version(opt.version)
               << ", security counter " << opt.security_counter << ", "
-              << signature_kind_name(info->signature_kind) << ", " << signed_image->size()
-              << " bytes\n";
+              << signature_kind_name(info->signature_kind) << ", " << file_size << " bytes\n";
   }
   return {};
 }
@@ -189,7 +195,9 @@ Result<void> do_verify(const ImageArgs& a) {
   }
   auto info = image::verify_image_file(a.in, keys);
   if (!info) {
-    if (info.error().code == ErrorCode::kNotFound || info.error().code == ErrorCode::kIo) {
+    // Only a verdict on the image reads "NOT TRUSTED"; a file that cannot be read (missing, a
+    // directory, a FIFO) is an environment error with its own message and exit code.
+    if (info.error().code != ErrorCode::kNotTrusted && info.error().code != ErrorCode::kMalformed) {
       return std::unexpected(info.error());
     }
     if (a.json) {
@@ -227,6 +235,7 @@ Result<void> do_inspect(const ImageArgs& a) {
     return std::unexpected(image::status_error(s));
   }
   nlohmann::json tlvs = nlohmann::json::array();
+  nlohmann::json security_counter;
   image::TlvIterator it(source, layout);
   image::Status status = image::Status::kOk;
   for (;;) {
@@ -245,6 +254,10 @@ Result<void> do_inspect(const ImageArgs& a) {
         return fail(ErrorCode::kIo, "cannot read ", a.in);
       }
       t["value"] = to_hex(value);
+      if (auto decoded = decode_tlv(e.type, value); !decoded.is_null()) {
+        t["decoded"] = decoded;
+        if (e.type == image::kTlvSecurityCounter && e.is_protected) security_counter = decoded;
+      }
     }
     tlvs.push_back(std::move(t));
   }
@@ -252,6 +265,7 @@ Result<void> do_inspect(const ImageArgs& a) {
   j["file"] = a.in;
   j["file_size"] = source.size();
   j["valid_layout"] = status == image::Status::kOk;
+  if (!security_counter.is_null()) j["security_counter"] = security_counter;
   j["tlvs"] = tlvs;
   if (a.json) {
     print_json(j);
@@ -270,7 +284,11 @@ Result<void> do_inspect(const ImageArgs& a) {
       std::cout << "    " << (t["protected"].get<bool>() ? "[protected] " : "            ")
                 << t["name"].get<std::string>() << " (0x" << std::hex << t["type"].get<int>()
                 << std::dec << ", " << t["length"].get<int>() << " bytes)";
-      if (t.contains("value") && t["length"].get<int>() <= 64) {
+      if (t.contains("decoded")) {
+        std::cout << " "
+                  << (t["decoded"].is_string() ? t["decoded"].get<std::string>()
+                                               : t["decoded"].dump());
+      } else if (t.contains("value") && t["length"].get<int>() <= 64) {
         std::cout << " " << t["value"].get<std::string>();
       }
       std::cout << "\n";
@@ -281,6 +299,24 @@ Result<void> do_inspect(const ImageArgs& a) {
 }
 
 Result<void> do_chunk(const ImageArgs& a) {
+  // An index of something that is not a well-formed boot image would be signed into metadata
+  // and then shipped: check the structure first (trust is the repository's check, with keys).
+  {
+    auto file = ReadOnlyFile::open(a.in);
+    if (!file) return std::unexpected(file.error());
+    image::FileSource source(*file);
+    image::Layout layout;
+    image::Status s = image::parse_layout(source, &layout);
+    image::TlvIterator it(source, layout);
+    for (bool done = false; s == image::Status::kOk && !done;) {
+      image::TlvEntry e;
+      s = it.next(&e, &done);
+    }
+    if (s != image::Status::kOk) {
+      const Error e = image::status_error(s);
+      return fail(e.code, a.in, " is not a well-formed boot image: ", e.message);
+    }
+  }
   auto index = delivery::build_chunk_index(a.in, a.chunk_size);
   if (!index) return std::unexpected(index.error());
   const Bytes encoded = delivery::encode_chunk_index(*index);

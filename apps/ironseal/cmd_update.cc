@@ -30,8 +30,8 @@ nlohmann::json plan_json(const agent::UpdatePlan& p) {
           {"installed_version", p.installed_version},
           {"up_to_date", p.up_to_date},
           {"already_pending", p.already_pending},
-          {"chunks", p.index.hashes.size()},
-          {"chunk_size", p.index.chunk_size}};
+          {"chunks", p.index->index().hashes.size()},
+          {"chunk_size", p.index->index().chunk_size}};
 }
 
 Result<agent::UpdatePlan> plan(const UpdateArgs& a, boot::HostDevice& hd) {
@@ -56,7 +56,7 @@ Result<void> do_check(const UpdateArgs& a) {
   } else {
     std::cout << "update available: " << p->target << " version " << p->version
               << ", security counter " << p->security_counter << ", " << p->length << " bytes in "
-              << p->index.hashes.size() << " chunks (installed: "
+              << p->index->index().hashes.size() << " chunks (installed: "
               << (p->installed_version.empty() ? "none" : p->installed_version) << ")\n";
   }
   return {};

@@ -22,6 +22,17 @@ void print_json(const nlohmann::json& j) {
   std::cout << j.dump(2) << "\n";
 }
 
+// One value per occurrence of a named option (`--key A --key B`): CLI11 otherwise lets a
+// repeatable option swallow every following word, so `image verify --key K IMG --json` lost IMG.
+void one_value_per_option(CLI::App& app) {
+  for (CLI::Option* opt : app.get_options()) {
+    if (opt->nonpositional() && opt->get_type_size() > 0) opt->allow_extra_args(false);
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    one_value_per_option(*sub);
+  }
+}
+
 }  // namespace ironseal::cli
 
 int main(int argc, char** argv) {
@@ -41,6 +52,7 @@ int main(int argc, char** argv) {
   cli::register_fleet_commands(app);
   cli::register_attest_commands(app);
   cli::register_simulate_commands(app);
+  cli::one_value_per_option(app);
 
   try {
     app.parse(argc, argv);

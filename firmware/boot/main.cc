@@ -288,8 +288,8 @@ extern "C" __attribute__((cmse_nonsecure_entry, used)) std::int32_t ironseal_nsc
   uart::put("secure: confirm slot ");
   const char slot[2] = {boot::slot_name(g_running), '\0'};
   uart::put(slot);
-  static const char* const kNames[] = {"confirmed", "already confirmed", "not running", "refused",
-                                       "power lost"};
+  static const char* const kNames[] = {"confirmed", "already confirmed", "not running",
+                                       "refused",   "power lost",        "not in trial"};
   uart::put(": ");
   uart::put(kNames[static_cast<int>(r)]);
   uart::put("\n");

@@ -131,7 +131,7 @@ Result<CycleResult> Agent::cycle() {
     if (auto s = save(); !s) return std::unexpected(s.error());
     report("downloading", plan->target, "",
            {{"version", plan->version}, {"length", plan->length},
-            {"chunks", plan->index.hashes.size()}});
+            {"chunks", plan->index->index().hashes.size()}});
     delivery::ChunkedInstallOptions opt;
     delivery::HttpLimits http;
     http.tls = client_->tls();

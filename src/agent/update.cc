@@ -202,15 +202,20 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
   }
   auto index_bytes = read_file(*index_file);
   if (!index_bytes) return std::unexpected(index_bytes.error());
-  const Bytes index_digest = crypto::sha256(*index_bytes);
-  if (to_hex(index_digest) != binding->value("sha256", "")) {
-    return fail(ErrorCode::kNotTrusted, "chunk index ", index_name,
-                " does not have the SHA-256 its image's signed metadata binds");
+  auto bound = from_hex(binding->value("sha256", ""));
+  if (!bound || bound->size() != 32) {
+    return fail(ErrorCode::kNotTrusted, "the chunk index binding of ", name,
+                " carries no SHA-256 (custom.ironseal.chunk_index.sha256)");
   }
-  auto index = delivery::parse_chunk_index(*index_bytes);
+  delivery::Sha256 bound_digest;
+  std::copy(bound->begin(), bound->end(), bound_digest.begin());
+  auto index = delivery::authenticate_chunk_index(
+      *index_bytes, bound_digest,
+      "the signed metadata of " + name + " (custom.ironseal.chunk_index of both repositories)");
   if (!index) return std::unexpected(index.error());
-  if (index->image_size != by_images->length) {
-    return fail(ErrorCode::kNotTrusted, "chunk index covers ", std::to_string(index->image_size),
+  if (index->index().image_size != by_images->length) {
+    return fail(ErrorCode::kNotTrusted, "chunk index covers ",
+                std::to_string(index->index().image_size),
                 " bytes, the target has ", std::to_string(by_images->length));
   }
 
@@ -225,7 +230,6 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
   plan.version = meta.value("version", "");
   plan.security_counter = meta.value("security_counter", 0u);
   plan.index = std::move(*index);
-  std::copy(index_digest.begin(), index_digest.end(), plan.index_sha256.begin());
 
   boot::BootState st;
   bool found = false;
@@ -253,7 +257,8 @@ Result<delivery::ChunkedInstallReport> apply_update(boot::HostDevice& hd,
   if (!source) return std::unexpected(source.error());
   delivery::ChunkedInstallOptions opt = options;
   if (opt.journal.empty()) opt.journal = dir / "install.journal";
-  return delivery::install_chunked(hd, plan.index, plan.index_sha256, **source, opt);
+  if (!plan.index) return fail(ErrorCode::kNotTrusted, "no authenticated chunk index to install by");
+  return delivery::install_chunked(hd, *plan.index, **source, opt);
 }
 
 }  // namespace ironseal::agent

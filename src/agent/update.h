@@ -33,8 +33,8 @@ struct UpdatePlan {
   std::string sha256;           // hex
   std::string version;          // from custom.ironseal, informational
   std::uint32_t security_counter = 0;
-  delivery::ChunkIndex index;
-  delivery::Sha256 index_sha256{};
+  // Proven against the SHA-256 both repositories' signed metadata bind (always set by plan_update).
+  std::optional<delivery::AuthenticatedChunkIndex> index;
   bool up_to_date = false;      // the confirmed slot already holds exactly this image
   bool already_pending = false; // the pending slot holds exactly this image, awaiting its trial
   std::string installed_version;

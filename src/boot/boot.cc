@@ -377,9 +377,11 @@ ConfirmResult confirm(Device& d, SlotId running) {
       !load_state(*d.flash, d.geometry, &st, &found)) {
     return ConfirmResult::kPowerLost;
   }
-  const bool trial = st.pending == static_cast<std::uint8_t>(running);
+  const bool pending = st.pending == static_cast<std::uint8_t>(running);
+  const bool trial = pending && st.last_event == BootEvent::kTrialStarted;
   const bool confirmed =
       st.pending == kNoSlot && st.primary == running && st.bad[static_cast<int>(running)] == 0;
+  if (pending && !trial) return ConfirmResult::kNotInTrial;
   if (!trial && !confirmed) return ConfirmResult::kNotRunning;
   const FlashRegion slot = slot_region(d, running);
   image::ImageInfo info;

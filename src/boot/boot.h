@@ -171,9 +171,15 @@ enum class ConfirmResult : std::uint8_t {
   kNotRunning,        // `running` is neither on trial nor confirmed
   kRefused,           // the slot no longer verifies
   kPowerLost,
+  kNotInTrial,  // `running` is pending but its trial has not started: it never booted
 };
 
-// Called by the running firmware after its own health check passes.
+// Called by the running firmware after its own health check passes. Only the image that is
+// running its trial can be confirmed: the boot state must name `running` as pending *and* record
+// that stage-2 started its trial (last event kTrialStarted). An image that was installed but never
+// booted is refused (kNotInTrial): confirming it would raise the anti-rollback counter to a
+// security counter no running firmware has vouched for, and if that image then failed, neither it
+// nor the older image could run again.
 ConfirmResult confirm(Device& device, SlotId running);
 
 }  // namespace ironseal::boot

@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <limits>
+#include <type_traits>
 #include <nlohmann/json.hpp>
 
 #include "boot/otp_map.h"
@@ -193,53 +196,111 @@ Result<void> create_device_dir(const std::filesystem::path& dir, const DeviceCon
   return write_file_atomic(dir / "device.json", as_bytes(text));
 }
 
-Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir) {
-  auto text = read_file(dir / "device.json");
-  if (!text)
-    return fail(text.error().code, dir.string(),
-                " is not a device directory: ", text.error().message);
-  DeviceConfig c;
+namespace {
+
+// 1-based line of byte `offset` in `text` (nlohmann reports parse errors by byte).
+std::size_t line_of(const Bytes& text, std::size_t offset) {
+  const auto end = text.begin() + static_cast<std::ptrdiff_t>(std::min(offset, text.size()));
+  return 1 + static_cast<std::size_t>(std::count(text.begin(), end, '\n'));
+}
+
+// A damaged device directory is the environment failing (exit 3), not an image refused (1).
+std::unexpected<Error> damaged(const std::filesystem::path& file, const std::string& why) {
+  return fail(ErrorCode::kIo, "damaged_device: ", file.string(), ": ", why,
+              " (the device directory is damaged; restore it or run device init again)");
+}
+
+Result<DeviceConfig> parse_device_json(const std::filesystem::path& path, const Bytes& text) {
+  nlohmann::json j;
   try {
-    const auto j = nlohmann::json::parse(text->begin(), text->end());
-    if (j.at("format") != "ironseal-sim-device-1") {
-      return fail(ErrorCode::kMalformed, "unknown device format in ",
-                  (dir / "device.json").string());
-    }
-    c.block_size = j.at("block_size");
-    c.page_size = j.at("page_size");
-    c.stage2_size = j.at("stage2_size");
-    c.slot_size = j.at("slot_size");
-    c.config_size = j.at("config_size");
-    c.trial_attempts = j.at("trial_attempts");
-    c.serial = j.value("serial", "");
-    c.hardware_id = j.value("hardware_id", "");
-    c.tpm = j.value("tpm", false);
-    const std::string counter = j.value("rollback_counter", "otp");
-    if (counter != "otp" && counter != "tpm") {
-      return fail(ErrorCode::kMalformed, (dir / "device.json").string(),
-                  ": rollback_counter must be otp or tpm");
-    }
-    c.tpm_counter = counter == "tpm";
-    c.tpm_counter_index = j.value("tpm_counter_index", c.tpm_counter_index);
-  } catch (const nlohmann::json::exception& e) {
-    return fail(ErrorCode::kMalformed, (dir / "device.json").string(), ": ", e.what());
+    j = nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::parse_error& e) {
+    return damaged(path, "not valid JSON at line " + std::to_string(line_of(text, e.byte)));
   }
-  auto hd = HostDevice::create(c, SimFlash::Storage::kFile);
-  if (!hd) return std::unexpected(hd.error());
-  if (auto r = (*hd)->flash().attach_file(dir / "flash.img"); !r) return std::unexpected(r.error());
-  auto otp = read_file(dir / "otp.bin");
-  if (!otp) return std::unexpected(otp.error());
+  if (!j.is_object()) return damaged(path, "not a JSON object");
+  if (j.value("format", nlohmann::json()) != "ironseal-sim-device-1") {
+    return damaged(path, "not an ironseal-sim-device-1 description (\"format\")");
+  }
+  DeviceConfig c;
+  std::string bad;
+  auto number = [&](const char* key, auto* out, bool required) {
+    using T = std::remove_pointer_t<decltype(out)>;
+    const auto it = j.find(key);
+    if (it == j.end()) {
+      if (required && bad.empty()) bad = std::string("\"") + key + "\" is missing";
+      return;
+    }
+    if (!it->is_number_unsigned() || it->template get<std::uint64_t>() >
+                                         std::numeric_limits<T>::max()) {
+      if (bad.empty()) bad = std::string("\"") + key + "\" is not a whole number in range";
+      return;
+    }
+    *out = static_cast<T>(it->template get<std::uint64_t>());
+  };
+  auto text_field = [&](const char* key, std::string* out) {
+    const auto it = j.find(key);
+    if (it == j.end()) return;
+    if (!it->is_string()) {
+      if (bad.empty()) bad = std::string("\"") + key + "\" is not a string";
+      return;
+    }
+    *out = it->template get<std::string>();
+  };
+  number("block_size", &c.block_size, true);
+  number("page_size", &c.page_size, true);
+  number("stage2_size", &c.stage2_size, true);
+  number("slot_size", &c.slot_size, true);
+  number("config_size", &c.config_size, true);
+  number("trial_attempts", &c.trial_attempts, true);
+  number("tpm_counter_index", &c.tpm_counter_index, false);
+  text_field("serial", &c.serial);
+  text_field("hardware_id", &c.hardware_id);
+  std::string counter = "otp";
+  text_field("rollback_counter", &counter);
+  if (const auto it = j.find("tpm"); it != j.end()) {
+    if (it->is_boolean()) {
+      c.tpm = it->get<bool>();
+    } else if (bad.empty()) {
+      bad = "\"tpm\" is not true or false";
+    }
+  }
+  if (!bad.empty()) return damaged(path, bad);
+  if (counter != "otp" && counter != "tpm") return damaged(path, "rollback_counter must be otp or tpm");
+  c.tpm_counter = counter == "tpm";
+  return c;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir) {
+  const auto json_path = dir / "device.json";
+  auto text = read_file(json_path, 1 << 20);
+  if (!text) {
+    return fail(text.error().code == ErrorCode::kNotFound ? ErrorCode::kNotFound : ErrorCode::kIo,
+                dir.string(), " is not a device directory: ", text.error().message);
+  }
+  auto c = parse_device_json(json_path, *text);
+  if (!c) return std::unexpected(c.error());
+  auto hd = HostDevice::create(*c, SimFlash::Storage::kFile);
+  if (!hd) return damaged(json_path, hd.error().message);
+  if (auto r = (*hd)->flash().attach_file(dir / "flash.img"); !r) {
+    return damaged(dir / "flash.img", r.error().message);
+  }
+  auto otp = read_file(dir / "otp.bin", 1 << 20);
+  if (!otp) return damaged(dir / "otp.bin", otp.error().message);
   if (otp->size() != (*hd)->otp().bytes().size()) {
-    return fail(ErrorCode::kMalformed, (dir / "otp.bin").string(), " has the wrong size");
+    return damaged(dir / "otp.bin", "is " + std::to_string(otp->size()) + " bytes, the OTP is " +
+                                        std::to_string((*hd)->otp().bytes().size()));
   }
   (*hd)->otp().bytes() = std::move(*otp);
-  if (c.tpm) {
+  const DeviceConfig& config = *c;
+  if (config.tpm) {
     auto tpm = tpm::Tpm::connect();
     if (!tpm) return std::unexpected(tpm.error());
     std::shared_ptr<tpm::NvCounter> counter;
-    if (c.tpm_counter) {
+    if (config.tpm_counter) {
       // Fail closed: a device whose counter is in the TPM never falls back to the fuses.
-      auto opened = tpm::NvCounter::open(*tpm, c.tpm_counter_index);
+      auto opened = tpm::NvCounter::open(*tpm, config.tpm_counter_index);
       if (!opened) return std::unexpected(opened.error());
       counter = std::move(*opened);
     }

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/file.h"
+
 namespace ironseal::boot {
 
 SimFlash::SimFlash(std::uint32_t size, std::uint32_t block_size, std::uint32_t page_size,
@@ -26,11 +28,19 @@ SimFlash::~SimFlash() {
 }
 
 Result<void> SimFlash::attach_file(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return fail(ErrorCode::kIo, "cannot open ", path.string(), ": ", std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != size_) {
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return fail(ErrorCode::kIo, "cannot stat ", path.string(), ": ", std::strerror(errno));
+  }
+  if (auto regular = require_regular(path, st); !regular) {
+    ::close(fd);
+    return std::unexpected(regular.error());
+  }
+  if (static_cast<std::uint64_t>(st.st_size) != size_) {
     ::close(fd);
     return fail(ErrorCode::kMalformed, path.string(), " is not ", std::to_string(size_),
                 " bytes of flash");

@@ -5,6 +5,7 @@
 // the same directory, fsyncs it, renames it over the target and fsyncs the directory.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -15,7 +16,15 @@
 
 namespace ironseal {
 
-Result<Bytes> read_file(const std::filesystem::path& path);
+// Reads a whole regular file. Anything else (a FIFO, socket, device or directory) is refused with
+// kIo without blocking; a file larger than `max_size` is refused with kInvalidArgument before any
+// of it is read (the default admits any file memory could hold; inputs with a format limit pass
+// that limit, so a huge input cannot exhaust memory).
+Result<Bytes> read_file(const std::filesystem::path& path,
+                        std::uint64_t max_size = std::uint64_t{1} << 40);
+
+// kIo naming what `path` is, unless `st` describes a regular file.
+Result<void> require_regular(const std::filesystem::path& path, const struct stat& st);
 
 // `mode` applies to the new file from its creation (no window with wider permissions).
 // `exclusive` refuses to replace an existing file (used for keys: never overwrite a key silently).
@@ -26,10 +35,40 @@ struct WriteOptions {
 Result<void> write_file_atomic(const std::filesystem::path& path, ByteView content,
                                WriteOptions options = {});
 
+// The same for content produced piece by piece (a signed image streamed from its firmware): the
+// pieces go to a temporary file beside `path`; commit() fsyncs it, renames it over `path` (or, when
+// exclusive, links it there) and fsyncs the directory. Dropped without commit(), the temporary
+// file is removed and `path` is untouched. temp_path() lets the caller check the content (e.g.
+// verify a signed image) before committing it. Not thread-safe.
+class AtomicFileWriter {
+ public:
+  static Result<AtomicFileWriter> create(const std::filesystem::path& path,
+                                         WriteOptions options = {});
+  AtomicFileWriter(AtomicFileWriter&& other) noexcept;
+  AtomicFileWriter& operator=(AtomicFileWriter&&) = delete;
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  ~AtomicFileWriter();
+
+  Result<void> write(ByteView data);
+  const std::filesystem::path& temp_path() const { return tmp_; }
+  Result<void> commit();
+
+ private:
+  AtomicFileWriter(int fd, std::filesystem::path path, std::filesystem::path tmp,
+                   WriteOptions options)
+      : fd_(fd), path_(std::move(path)), tmp_(std::move(tmp)), options_(options) {}
+  int fd_ = -1;
+  std::filesystem::path path_;
+  std::filesystem::path tmp_;
+  WriteOptions options_;
+};
+
 // Refuses a private key file that the group or others may read or write (kPermission).
 Result<void> check_private_file_mode(const std::filesystem::path& path);
 
-// An open read-only file with positioned reads; closes on destruction.
+// An open read-only regular file with positioned reads; closes on destruction. open() never
+// blocks: a FIFO, socket, device or directory is refused with kIo (require_regular).
 class ReadOnlyFile {
  public:
   static Result<ReadOnlyFile> open(const std::filesystem::path& path);

@@ -83,11 +83,36 @@ Result<PublicKey> PublicKey::from_der(ByteView spki) {
   return PublicKey(std::make_shared<Handle>(Handle{std::move(pkey)}), *type);
 }
 
+namespace {
+
+// A key file is input the user chose: one that is empty or does not hold the expected key is a
+// usage error (exit 2), never "not trusted" (exit 1), which would read as a verdict on an image.
+constexpr std::uint64_t kMaxKeyFileSize = 64 * 1024;
+
+std::unexpected<Error> bad_key_file(const std::filesystem::path& path, const Bytes& text,
+                                    std::string_view expected, const Error& why) {
+  const std::string_view body(reinterpret_cast<const char*>(text.data()), text.size());
+  std::string hint;
+  if (text.empty()) {
+    hint = "the file is empty";
+  } else if (expected == "public" && body.find("PRIVATE KEY-----") != std::string_view::npos) {
+    hint = "it holds a private key; give the public half (ironseal key public)";
+  } else if (expected == "private" && body.find("PUBLIC KEY-----") != std::string_view::npos) {
+    hint = "it holds a public key; signing needs the private key";
+  } else {
+    hint = why.message;
+  }
+  return fail(ErrorCode::kInvalidArgument, "bad_key_file: ", path.string(), ": not a usable ",
+              expected, " key (", hint, ")");
+}
+
+}  // namespace
+
 Result<PublicKey> PublicKey::load(const std::filesystem::path& path) {
-  auto text = read_file(path);
+  auto text = read_file(path, kMaxKeyFileSize);
   if (!text) return std::unexpected(text.error());
   auto key = from_pem(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()));
-  if (!key) return fail(key.error().code, path.string(), ": ", key.error().message);
+  if (!key) return bad_key_file(path, *text, "public", key.error());
   return key;
 }
 
@@ -173,11 +198,15 @@ Result<PrivateKey> PrivateKey::from_pem(std::string_view pem) {
 
 Result<PrivateKey> PrivateKey::load(const std::filesystem::path& path) {
   if (auto mode = check_private_file_mode(path); !mode) return std::unexpected(mode.error());
-  auto text = read_file(path);
+  auto text = read_file(path, kMaxKeyFileSize);
   if (!text) return std::unexpected(text.error());
   auto key = from_pem(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()));
+  if (!key) {
+    auto refused = bad_key_file(path, *text, "private", key.error());
+    OPENSSL_cleanse(text->data(), text->size());
+    return refused;
+  }
   OPENSSL_cleanse(text->data(), text->size());
-  if (!key) return fail(key.error().code, path.string(), ": ", key.error().message);
   return key;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/ct.h"
 #include "core/endian.h"
 #include "core/file.h"
 #include "crypto/hash.h"
@@ -70,6 +71,20 @@ Result<ChunkIndex> parse_chunk_index(ByteView b) {
                 index.hashes[i].begin());
   }
   return index;
+}
+
+Result<AuthenticatedChunkIndex> authenticate_chunk_index(ByteView encoded, const Sha256& expected,
+                                                         std::string origin) {
+  const Bytes actual = crypto::sha256(encoded);
+  if (actual.size() != expected.size() ||
+      !ct_equal(actual.data(), expected.data(), expected.size())) {
+    return fail(ErrorCode::kNotTrusted, "index_mismatch: the chunk index has SHA-256 ",
+                to_hex(actual), " but ", origin, " states ",
+                to_hex(ByteView(expected.data(), expected.size())), "; not trusted");
+  }
+  auto index = parse_chunk_index(encoded);
+  if (!index) return std::unexpected(index.error());
+  return AuthenticatedChunkIndex(std::move(*index), expected, std::move(origin));
 }
 
 Result<ChunkIndex> build_chunk_index(const std::filesystem::path& image, std::uint32_t chunk_size) {

@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "core/bytes.h"
@@ -37,6 +38,31 @@ struct ChunkIndex {
 Bytes encode_chunk_index(const ChunkIndex& index);
 // Refuses anything malformed (kMalformed) with the reason.
 Result<ChunkIndex> parse_chunk_index(ByteView bytes);
+// A chunk index whose encoding was proven to have the SHA-256 that a trusted origin states (the
+// signed target metadata's chunk index binding, or an operator's --index-sha256). Only
+// authenticate_chunk_index makes one, and the installer takes nothing else: an index nobody
+// vouched for cannot "prove" chunks on their way to flash. `origin` says who vouched, for messages.
+class AuthenticatedChunkIndex {
+ public:
+  const ChunkIndex& index() const { return index_; }
+  const Sha256& digest() const { return digest_; }
+  const std::string& origin() const { return origin_; }
+
+ private:
+  friend Result<AuthenticatedChunkIndex> authenticate_chunk_index(ByteView, const Sha256&,
+                                                                  std::string);
+  AuthenticatedChunkIndex(ChunkIndex index, const Sha256& digest, std::string origin)
+      : index_(std::move(index)), digest_(digest), origin_(std::move(origin)) {}
+  ChunkIndex index_;
+  Sha256 digest_;
+  std::string origin_;
+};
+
+// Hashes `encoded`, compares it with `expected` in constant time, then parses it. kNotTrusted
+// (naming both digests and the origin) when they differ; kMalformed when it does not parse.
+Result<AuthenticatedChunkIndex> authenticate_chunk_index(ByteView encoded, const Sha256& expected,
+                                                         std::string origin);
+
 // Reads the image once, in chunk-size pieces (memory independent of the image size).
 Result<ChunkIndex> build_chunk_index(const std::filesystem::path& image, std::uint32_t chunk_size);
 

@@ -180,9 +180,12 @@ Result<void> FileChunkSource::fetch(std::uint64_t offset, std::span<std::uint8_t
   return {};
 }
 
-Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIndex& index,
-                                             const Sha256& index_digest, ChunkSource& source,
+Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd,
+                                             const AuthenticatedChunkIndex& authenticated,
+                                             ChunkSource& source,
                                              const ChunkedInstallOptions& options) {
+  const ChunkIndex& index = authenticated.index();
+  const Sha256& index_digest = authenticated.digest();
   boot::Device& d = hd.device();
   if (index.image_size > d.geometry.slot_size) {
     return fail(ErrorCode::kInvalidArgument, "image (", std::to_string(index.image_size),
@@ -267,8 +270,9 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd, const ChunkIn
         }
         if (hash_of(chunk) != want) {
           pipe.finish(Error{ErrorCode::kNotTrusted,
-                            "chunk " + std::to_string(i) + " (offset " + std::to_string(off) +
-                                ") does not match the signed chunk index; nothing of it was written"});
+                            "chunk_mismatch: chunk " + std::to_string(i) + " (offset " + std::to_string(off) +
+                                ") does not match the chunk index authenticated by " +
+                                authenticated.origin() + "; nothing of it was written"});
           return;
         }
       }

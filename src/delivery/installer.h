@@ -3,7 +3,8 @@
 //
 // Promises:
 //  - nothing unverified reaches flash: each chunk is hashed and compared with the chunk index
-//    (itself bound into signed metadata) before it is written;
+//    before it is written, and the installer takes only an AuthenticatedChunkIndex (its SHA-256
+//    proven against what signed metadata, or the operator, states);
 //  - memory is bounded by one chunk, whatever the image size;
 //  - an interrupted install (power cut, kill) resumes: a journal next to the device records how
 //    many chunks are on flash (written only after flash is synced); those chunks are re-hashed
@@ -62,12 +63,13 @@ struct ChunkedInstallReport {
   image::ImageInfo info;
 };
 
-// `index_digest` is the SHA-256 of the encoded index, as the signed metadata states it; it keys
-// the resume journal. Errors: kNotTrusted (a chunk or the finished slot does not verify: the
-// reason names which), kIo (source or flash failed, or simulated power cut), kInvalidArgument
-// (image larger than the slot, chunk size not a multiple of the flash block).
-Result<ChunkedInstallReport> install_chunked(boot::HostDevice& device, const ChunkIndex& index,
-                                             const Sha256& index_digest, ChunkSource& source,
+// `index` keys the resume journal by its digest. Errors: kNotTrusted (a chunk or the finished slot
+// does not verify: the reason names which, and which index it was proven against), kIo (source or
+// flash failed, or simulated power cut), kInvalidArgument (image larger than the slot, chunk size
+// not a multiple of the flash block).
+Result<ChunkedInstallReport> install_chunked(boot::HostDevice& device,
+                                             const AuthenticatedChunkIndex& index,
+                                             ChunkSource& source,
                                              const ChunkedInstallOptions& options);
 
 }  // namespace ironseal::delivery

@@ -6,7 +6,9 @@
 #include <string>
 
 #include "core/endian.h"
+#include "core/file.h"
 #include "crypto/hash.h"
+#include "image/host.h"
 
 namespace ironseal::image {
 namespace {
@@ -119,24 +121,40 @@ Result<Bytes> sign_image(ByteView firmware, const SignOptions& options,
   return image;
 }
 
-Result<void> sign_image_in_place(Bytes& image, const SignOptions& options,
-                                 const crypto::Signer& signer) {
-  if (image.size() < options.header_size) {
-    return fail(ErrorCode::kInvalidArgument, "no room for the header in front of the firmware");
-  }
-  const std::size_t firmware_size = image.size() - options.header_size;
-  const bool ed25519 = signer.key_type() == crypto::KeyType::kEd25519;
-  if (options.pure && !ed25519) {
+namespace {
+
+// What precedes and follows the firmware, before the hash is known: the header (padded to
+// header_size with 0xff, as imgtool's --pad-header does) and the protected TLV area.
+struct Frame {
+  Bytes header;
+  Bytes protected_area;
+  bool ed25519 = false;
+};
+
+Result<Frame> frame(std::uint64_t firmware_size, const SignOptions& options,
+                    const crypto::Signer& signer) {
+  Frame f;
+  f.ed25519 = signer.key_type() == crypto::KeyType::kEd25519;
+  if (options.pure && !f.ed25519) {
     return fail(ErrorCode::kInvalidArgument, "--pure is defined for Ed25519 keys only");
   }
   if (options.header_size < kHeaderSize) {
     return fail(ErrorCode::kInvalidArgument, "header size must be at least 32 bytes");
   }
-  if (firmware_size > std::numeric_limits<std::uint32_t>::max() - options.header_size) {
-    return fail(ErrorCode::kInvalidArgument, "firmware is larger than the format allows (4 GiB)");
+  if (firmware_size > max_firmware_size(options.header_size)) {
+    return fail(ErrorCode::kInvalidArgument, "too_large: firmware is ",
+                std::to_string(firmware_size),
+                " bytes; the boot image format's 32-bit sizes allow at most ",
+                std::to_string(max_firmware_size(options.header_size)),
+                " bytes behind a header of ", std::to_string(options.header_size), " bytes");
   }
   if (options.pad && !options.slot_size) {
     return fail(ErrorCode::kInvalidArgument, "--pad needs --slot-size");
+  }
+  if (options.slot_size && options.header_size + firmware_size > *options.slot_size) {
+    return fail(ErrorCode::kInvalidArgument, "too_large: header and firmware (",
+                std::to_string(options.header_size + firmware_size),
+                " bytes) do not fit the slot (", std::to_string(*options.slot_size), " bytes)");
   }
 
   // Protected TLVs: covered by the hash and the signature.
@@ -161,53 +179,166 @@ Result<void> sign_image_in_place(Bytes& image, const SignOptions& options,
   h.image_size = static_cast<std::uint32_t>(firmware_size);
   h.flags = options.load_address != 0 ? kFlagRamLoad : 0;
   h.version = options.version;
+  std::uint8_t encoded[kHeaderSize];
+  encode_header(h, encoded);
+  f.header.assign(options.header_size, 0xff);
+  std::copy(std::begin(encoded), std::end(encoded), f.header.begin());
+  f.protected_area.resize(kTlvInfoSize);
+  store_le16(f.protected_area.data(), kTlvProtectedInfoMagic);
+  store_le16(f.protected_area.data() + 2, static_cast<std::uint16_t>(prot_size));
+  f.protected_area.insert(f.protected_area.end(), prot_entries.begin(), prot_entries.end());
+  return f;
+}
 
-  // imgtool's --pad-header fills the header's tail with the erased value 0xff.
-  std::fill(image.begin(), image.begin() + options.header_size, 0xff);
-  std::uint8_t header[kHeaderSize];
-  encode_header(h, header);
-  std::copy(header, header + kHeaderSize, image.begin());
-  std::uint8_t info[kTlvInfoSize];
-  store_le16(info, kTlvProtectedInfoMagic);
-  store_le16(info + 2, static_cast<std::uint16_t>(prot_size));
-  image.insert(image.end(), info, info + kTlvInfoSize);
-  image.insert(image.end(), prot_entries.begin(), prot_entries.end());
+crypto::HashAlgorithm image_hash(const SignOptions& options) {
+  return options.pure ? crypto::HashAlgorithm::kSha512 : crypto::HashAlgorithm::kSha256;
+}
 
-  // Unprotected TLVs, in imgtool's order: hash, [SIG_PURE], KEYHASH, signature.
-  const auto alg = options.pure ? crypto::HashAlgorithm::kSha512 : crypto::HashAlgorithm::kSha256;
-  const Bytes digest = crypto::digest(alg, image);
-  const Bytes key_hash = crypto::digest(alg, signer.public_key().spki_der());
-  Result<Bytes> signature = options.pure ? signer.sign(image)   // Ed25519 over the bytes
-                            : ed25519    ? signer.sign(digest)  // Ed25519 over the digest
-                                         : signer.sign(image);     // ECDSA over SHA-256(bytes)
-  if (!signature) return std::unexpected(signature.error());
-
+// The unprotected TLV area, in imgtool's order: hash, [SIG_PURE], KEYHASH, signature.
+Bytes unprotected_area(const SignOptions& options, const Frame& f, const crypto::Signer& signer,
+                       ByteView digest, ByteView signature) {
   Bytes unprot;
   put_tlv(unprot, options.pure ? kTlvSha512 : kTlvSha256, digest);
   if (options.pure) {
     const std::uint8_t one = 1;
     put_tlv(unprot, kTlvSigPure, ByteView(&one, 1));
   }
-  put_tlv(unprot, kTlvKeyHash, key_hash);
-  put_tlv(unprot, ed25519 ? kTlvEd25519 : kTlvEcdsaSig, *signature);
-  store_le16(info, kTlvInfoMagic);
-  store_le16(info + 2, static_cast<std::uint16_t>(kTlvInfoSize + unprot.size()));
-  image.insert(image.end(), info, info + kTlvInfoSize);
-  image.insert(image.end(), unprot.begin(), unprot.end());
+  put_tlv(unprot, kTlvKeyHash, crypto::digest(image_hash(options), signer.public_key().spki_der()));
+  put_tlv(unprot, f.ed25519 ? kTlvEd25519 : kTlvEcdsaSig, signature);
+  Bytes area(kTlvInfoSize);
+  store_le16(area.data(), kTlvInfoMagic);
+  store_le16(area.data() + 2, static_cast<std::uint16_t>(kTlvInfoSize + unprot.size()));
+  area.insert(area.end(), unprot.begin(), unprot.end());
+  return area;
+}
 
-  if (options.slot_size) {
-    const std::uint64_t needed = image.size() + (options.pad ? kDefaultTrailerReserve : 0);
-    if (needed > *options.slot_size) {
-      return fail(ErrorCode::kInvalidArgument, "signed image (", std::to_string(image.size()),
-                  " bytes", options.pad ? " + trailer" : "", ") does not fit the slot (",
-                  std::to_string(*options.slot_size), " bytes)");
-    }
-    if (options.pad) {
-      image.resize(*options.slot_size, 0xff);
-      std::copy(std::begin(kBootMagic), std::end(kBootMagic), image.end() - sizeof kBootMagic);
-    }
+Result<void> check_slot_fit(std::uint64_t image_size, const SignOptions& options) {
+  if (!options.slot_size) return {};
+  const std::uint64_t needed = image_size + (options.pad ? kDefaultTrailerReserve : 0);
+  if (needed > *options.slot_size) {
+    return fail(ErrorCode::kInvalidArgument, "signed image (", std::to_string(image_size), " bytes",
+                options.pad ? " + trailer" : "", ") does not fit the slot (",
+                std::to_string(*options.slot_size), " bytes)");
   }
   return {};
+}
+
+}  // namespace
+
+std::uint64_t max_firmware_size(std::uint16_t header_size) {
+  return std::uint64_t{std::numeric_limits<std::uint32_t>::max()} - header_size - kMaxTlvAreasSize;
+}
+
+Result<void> sign_image_in_place(Bytes& image, const SignOptions& options,
+                                 const crypto::Signer& signer) {
+  if (image.size() < options.header_size) {
+    return fail(ErrorCode::kInvalidArgument, "no room for the header in front of the firmware");
+  }
+  auto f = frame(image.size() - options.header_size, options, signer);
+  if (!f) return std::unexpected(f.error());
+  std::copy(f->header.begin(), f->header.end(), image.begin());
+  image.insert(image.end(), f->protected_area.begin(), f->protected_area.end());
+
+  const Bytes digest = crypto::digest(image_hash(options), image);
+  Result<Bytes> signature = options.pure ? signer.sign(image)   // Ed25519 over the bytes
+                            : f->ed25519 ? signer.sign(digest)  // Ed25519 over the digest
+                                         : signer.sign(image);  // ECDSA over SHA-256(bytes)
+  if (!signature) return std::unexpected(signature.error());
+  const Bytes unprot = unprotected_area(options, *f, signer, digest, *signature);
+  image.insert(image.end(), unprot.begin(), unprot.end());
+
+  if (auto fit = check_slot_fit(image.size(), options); !fit) return fit;
+  if (options.pad) {
+    image.resize(*options.slot_size, 0xff);
+    std::copy(std::begin(kBootMagic), std::end(kBootMagic), image.end() - sizeof kBootMagic);
+  }
+  return {};
+}
+
+bool sign_streams(const SignOptions& options, const crypto::Signer& signer) {
+  return !options.pure && signer.key_type() == crypto::KeyType::kEd25519;
+}
+
+Result<ImageInfo> sign_image_file(const std::filesystem::path& in, const std::filesystem::path& out,
+                                  const SignOptions& options, const crypto::Signer& signer,
+                                  const SignProgress& progress) {
+  auto file = ReadOnlyFile::open(in);
+  if (!file) return std::unexpected(file.error());
+  auto f = frame(file->size(), options, signer);  // refuses an oversized input before reading it
+  if (!f) return std::unexpected(f.error());
+  auto writer = AtomicFileWriter::create(out);
+  if (!writer) return std::unexpected(writer.error());
+  std::uint64_t written = 0;
+  auto emit = [&](ByteView bytes) -> Result<void> {
+    written += bytes.size();
+    return writer->write(bytes);
+  };
+
+  if (sign_streams(options, signer)) {
+    // Ed25519 over the SHA-256 digest: one pass over the firmware, memory bounded by the buffer.
+    auto hasher = crypto::Hasher::create(crypto::HashAlgorithm::kSha256);
+    if (!hasher) return std::unexpected(hasher.error());
+    hasher->update(f->header);
+    if (auto w = emit(f->header); !w) return std::unexpected(w.error());
+    Bytes buffer(std::min<std::uint64_t>(file->size(), 1 << 20));
+    for (std::uint64_t off = 0; off < file->size();) {
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), file->size() - off));
+      const std::span<std::uint8_t> piece(buffer.data(), n);
+      if (!file->read_at(off, piece)) return fail(ErrorCode::kIo, "cannot read ", in.string());
+      hasher->update(piece);
+      if (auto w = emit(piece); !w) return std::unexpected(w.error());
+      off += n;
+      if (progress) progress(off, file->size());
+    }
+    hasher->update(f->protected_area);
+    if (auto w = emit(f->protected_area); !w) return std::unexpected(w.error());
+    const Bytes digest = hasher->finish();
+    auto signature = signer.sign(digest);
+    if (!signature) return std::unexpected(signature.error());
+    if (auto w = emit(unprotected_area(options, *f, signer, digest, *signature)); !w) {
+      return std::unexpected(w.error());
+    }
+    if (auto fit = check_slot_fit(written, options); !fit) return std::unexpected(fit.error());
+  } else {
+    // ECDSA and pure Ed25519 sign the image bytes themselves: held in memory once.
+    Bytes image;
+    image.reserve(options.header_size + file->size() + kMaxTlvAreasSize);
+    image.resize(options.header_size + file->size());
+    if (!file->read_at(0, std::span(image.data() + options.header_size, file->size()))) {
+      return fail(ErrorCode::kIo, "cannot read ", in.string());
+    }
+    if (progress) progress(file->size(), file->size());
+    SignOptions unpadded = options;
+    unpadded.pad = false;
+    if (auto r = sign_image_in_place(image, unpadded, signer); !r)
+      return std::unexpected(r.error());
+    if (auto fit = check_slot_fit(image.size(), options); !fit) return std::unexpected(fit.error());
+    if (auto w = emit(image); !w) return std::unexpected(w.error());
+  }
+  if (options.pad) {
+    // Fill to the slot size with the erased value, ending in the boot magic (imgtool --pad).
+    const Bytes fill(std::min<std::uint64_t>(*options.slot_size - written, 1 << 20), 0xff);
+    const std::uint64_t fill_to = *options.slot_size - sizeof kBootMagic;
+    while (written < fill_to) {
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(fill.size(), fill_to - written));
+      if (auto w = emit(ByteView(fill.data(), n)); !w) return std::unexpected(w.error());
+    }
+    if (auto w = emit(ByteView(kBootMagic, sizeof kBootMagic)); !w) {
+      return std::unexpected(w.error());
+    }
+  }
+
+  // Check our own output before anyone ships it: the written bytes must verify with the signer's
+  // public key. Only then does the file replace `out`.
+  const crypto::PublicKey pub = signer.public_key();
+  auto info = verify_image_file(writer->temp_path(), std::span(&pub, 1));
+  if (!info) {
+    return fail(ErrorCode::kCrypto, "signed image failed its self-check: ", info.error().message);
+  }
+  if (auto c = writer->commit(); !c) return std::unexpected(c.error());
+  return info;
 }
 
 }  // namespace ironseal::image

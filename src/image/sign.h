@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "core/result.h"
 #include "crypto/signer.h"
 #include "image/format.h"
+#include "image/verify.h"
 
 namespace ironseal::image {
 
@@ -47,6 +50,12 @@ struct SignOptions {
   bool pad = false;
 };
 
+// Room the TLV areas may take at most (protected: counter, dependencies, UUIDs; unprotected: hash,
+// key hash, signature); the format's 32-bit sizes leave the rest for header and firmware.
+inline constexpr std::uint32_t kMaxTlvAreasSize = 64 * 1024;
+// The largest firmware the format admits behind a header of `header_size` bytes.
+std::uint64_t max_firmware_size(std::uint16_t header_size);
+
 // `firmware` is the raw binary; the header is placed in front of it.
 Result<Bytes> sign_image(ByteView firmware, const SignOptions& options,
                          const crypto::Signer& signer);
@@ -54,5 +63,21 @@ Result<Bytes> sign_image(ByteView firmware, const SignOptions& options,
 // the firmware; on success it holds the signed image (TLVs appended, padding if asked).
 Result<void> sign_image_in_place(Bytes& image, const SignOptions& options,
                                  const crypto::Signer& signer);
+
+// Whether sign_image_file streams for this key and mode: Ed25519 over the digest (the default)
+// does, in one pass with memory bounded by a 1 MiB buffer; ECDSA and pure Ed25519 sign the image
+// bytes themselves through the Signer interface, so the image is held in memory once.
+bool sign_streams(const SignOptions& options, const crypto::Signer& signer);
+
+// (bytes of firmware read, firmware size)
+using SignProgress = std::function<void(std::uint64_t, std::uint64_t)>;
+
+// Signs the firmware file `in` into `out`. The input's size is checked against the format's and
+// the slot's limits before any of it is read; the output is written beside `out`, verified with
+// the signer's public key (the self-check), and only then renamed over `out` (write_file_atomic's
+// crash safety). Returns what the verifier read from the signed image.
+Result<ImageInfo> sign_image_file(const std::filesystem::path& in, const std::filesystem::path& out,
+                                  const SignOptions& options, const crypto::Signer& signer,
+                                  const SignProgress& progress = {});
 
 }  // namespace ironseal::image

@@ -81,6 +81,39 @@ TEST_F(Boot, InstallTrialConfirmMovesTheCounterOnlyOnConfirmation) {
   EXPECT_EQ(confirm(d->device(), SlotId::kA), ConfirmResult::kNotRunning);
 }
 
+TEST_F(Boot, ConfirmRefusesAnImageThatHasNotStartedItsTrial) {
+  IRONSEAL_REQUIREMENTS("CR 3.14; CR 3.4; SUM-4");
+  // Confirming an installed image before it ever ran would fuse its security counter: if it then
+  // failed, neither it nor the older image could boot. Only the running trial may confirm.
+  auto d = make_device();
+  ASSERT_EQ(install_bytes(*d, firmware("3.0.0", 3)).result, InstallResult::kOk);
+  const BootState before = state_of(*d);
+  EXPECT_EQ(confirm(d->device(), SlotId::kB), ConfirmResult::kNotInTrial);
+  EXPECT_EQ(otp_counter(*d), 1u);                     // nothing fused
+  EXPECT_EQ(state_of(*d).sequence, before.sequence);  // nothing written
+  EXPECT_EQ(state_of(*d).pending, static_cast<std::uint8_t>(SlotId::kB));
+
+  // The image then fails its trials: the device reverts and the older image still runs, and an
+  // update to another release is still possible (no counter was fused for v3).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    RamLoader unhealthy;  // the trial runs but never confirms
+    BootReport r;
+    ASSERT_EQ(power_on(d->device(), &unhealthy, &r), BootOutcome::kTrial);
+  }
+  const BootStep reverted = boot_and_run(*d);
+  ASSERT_EQ(reverted.outcome, BootOutcome::kBoot);
+  EXPECT_EQ(version_text(reverted.report), "1.0.0+0");
+  EXPECT_EQ(otp_counter(*d), 1u);
+  EXPECT_EQ(install_bytes(*d, firmware("2.0.0", 2)).result, InstallResult::kOk);
+
+  // Once the trial has started, the same call confirms.
+  RamLoader loader;
+  BootReport trial;
+  ASSERT_EQ(power_on(d->device(), &loader, &trial), BootOutcome::kTrial);
+  EXPECT_EQ(confirm(d->device(), trial.slot), ConfirmResult::kConfirmed);
+  EXPECT_EQ(otp_counter(*d), 2u);
+}
+
 TEST_F(Boot, UnconfirmedTrialRevertsAfterItsAttemptsAndRecordsWhy) {
   IRONSEAL_REQUIREMENTS("CR 3.14; SUM-4");
   auto d = make_device();

@@ -41,6 +41,11 @@ contains out.txt "[plc-runtime] confirmed slot B" "firmware confirmed itself"
 contains out.txt "confirmed slot B, last event confirmed, OTP counter 2" "counter moved on confirmation"
 
 expect 0 "install a failing v3" -- "$IRONSEAL" device install dev v3-fails.img
+# CR 3.14: confirming an image that never booted would fuse its counter before it proved itself.
+expect 1 "confirm refuses an image that has not started its trial" -- "$IRONSEAL" device confirm dev
+contains err.txt "not_in_trial" "the refusal names not_in_trial"
+expect 0 "status after the refused confirm" -- "$IRONSEAL" device status dev --json
+contains out.txt '"otp_counter": 2' "the refused confirm fused nothing"
 expect 0 "failing trial reverts by itself" -- "$IRONSEAL" device run dev --boots 3
 contains out.txt "REVERT: the trial image was not confirmed within its attempts" "revert reason shown"
 contains out.txt "confirmed slot B, last event reverted_unconfirmed, OTP counter 2" "back on v2, counter unchanged"
@@ -69,17 +74,26 @@ sign --version 5.0.0 --security-counter 5 runtime.bin v5.img
 expect 0 "chunk index" -- "$IRONSEAL" image chunk v5.img --out v5.chunks --chunk-size 4096 --json
 index_sha=$(sed -n 's/.*"index_sha256": "\([0-9a-f]*\)".*/\1/p' out.txt)
 expect 1 "index with the wrong digest is refused" -- "$IRONSEAL" device install dev v5.img --chunk-index v5.chunks --index-sha256 "$(printf '0%.0s' {1..64})"
-expect 3 "chunked install cut by power" -- "$IRONSEAL" device install dev v5.img --chunk-index v5.chunks --power-cut-after 400
+# CR 3.4: verify-before-write needs an authenticated index; one taken on its own word proves nothing.
+sha256sum dev/flash.img >flash.sum
+expect 2 "a chunk index without its SHA-256 is refused" -- "$IRONSEAL" device install dev v5.img --chunk-index v5.chunks
+contains err.txt "index_required" "the refusal names index_required"
+sha256sum -c --quiet flash.sum; ok $? "nothing reached flash without an authenticated index"
+expect 1 "an index that is not the one --index-sha256 names is refused" -- "$IRONSEAL" device install dev v5.img --chunk-index v5.chunks --index-sha256 "$(printf 'a%.0s' {1..64})"
+contains err.txt "index_mismatch" "the refusal names index_mismatch"
+sha256sum -c --quiet flash.sum; ok $? "nothing reached flash with a mismatched index"
+expect 3 "chunked install cut by power" -- "$IRONSEAL" device install dev v5.img --chunk-index v5.chunks --index-sha256 "$index_sha" --power-cut-after 400
 [ -f dev/install.journal ]; ok $? "the resume journal survives the cut"
 expect 0 "chunked install resumes" -- "$IRONSEAL" device install dev v5.img --chunk-index v5.chunks --index-sha256 "$index_sha" --json
 grep -qE '"resumed": [1-9]' out.txt; ok $? "chunks before the cut were not fetched again"
 expect 0 "boot the chunked install on trial" -- "$IRONSEAL" device run dev --boots 1
 contains out.txt "version 5.0.0+0" "chunk-installed image boots"
 sign --version 6.0.0 --security-counter 6 runtime-failing.bin v6.img
-"$IRONSEAL" image chunk v6.img --out v6.chunks --chunk-size 4096 >/dev/null
+v6_sha=$("$IRONSEAL" image chunk v6.img --out v6.chunks --chunk-size 4096 --json | sed -n 's/.*"index_sha256": "\([0-9a-f]*\)".*/\1/p')
 cp v6.img v6-tampered.img && printf 'X' | dd of=v6-tampered.img bs=1 seek=5000 conv=notrunc status=none
-expect 1 "a source that does not match the index is refused" -- "$IRONSEAL" device install dev v6-tampered.img --chunk-index v6.chunks
-contains err.txt "does not match the signed chunk index" "chunk refusal names the chunk"
+expect 1 "a source that does not match the index is refused" -- "$IRONSEAL" device install dev v6-tampered.img --chunk-index v6.chunks --index-sha256 "$v6_sha"
+contains err.txt "chunk_mismatch: chunk 1 " "chunk refusal names the chunk"
+contains err.txt "authenticated by --index-sha256" "chunk refusal names which index was trusted and why"
 
 # A stage-2 modified on flash: recovery, nothing runs.
 cp dev/flash.img flash.bak

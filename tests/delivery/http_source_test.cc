@@ -87,12 +87,15 @@ TEST_F(HttpInstall, ChunkedInstallOverHttpBootsTheTrial) {
   ASSERT_TRUE(write_file_atomic(dir / "v2.img", v2));
   auto idx = build_chunk_index(dir / "v2.img", 4096);
   ASSERT_TRUE(idx);
-  const Bytes digest = crypto::sha256(encode_chunk_index(*idx));
+  const Bytes encoded = encode_chunk_index(*idx);
+  const Bytes digest = crypto::sha256(encoded);
   Sha256 d32;
   std::copy(digest.begin(), digest.end(), d32.begin());
+  auto authenticated = authenticate_chunk_index(encoded, d32, "the test's signed metadata");
+  ASSERT_TRUE(authenticated);
   HttpServer server(dir.path());
   auto src = HttpChunkSource::create(server.url("v2.img"));
-  auto r = install_chunked(*d, *idx, d32, **src, {});
+  auto r = install_chunked(*d, *authenticated, **src, {});
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->totals.downloaded + r->totals.local, v2.size());
   EXPECT_EQ((*src)->requests(), r->totals.downloaded / 4096 + (r->totals.downloaded % 4096 ? 1 : 0));

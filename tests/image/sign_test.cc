@@ -1,8 +1,11 @@
 // Image signing options: versions, slots, padding, refusals.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include "core/file.h"
 #include "image/image_test_util.h"
 #include "support/requirements.h"
+#include "support/test_env.h"
 
 namespace ironseal::image {
 namespace {
@@ -99,6 +102,67 @@ TEST_F(SignOptionsTest, DependenciesAndLoadAddressRoundTrip) {
   EXPECT_EQ(info.dependencies[1].min_version.build, 3u);
   EXPECT_EQ(info.header.flags, kFlagRamLoad);
   EXPECT_EQ(info.header.load_address, 0x10000000u);
+}
+
+TEST_F(SignOptionsTest, StreamedFileSigningWritesTheSameBytesAsInMemorySigning) {
+  IRONSEAL_REQUIREMENTS("CR 3.4; SM-6");
+  // Ed25519 over the digest streams; its output must be byte for byte what the in-memory path
+  // (itself checked against imgtool) produces, padded or not.
+  ::ironseal::testing::TempDir dir;
+  const Bytes fw = testing::pattern(3 * 1024 * 1024 + 17);
+  ASSERT_TRUE(write_file_atomic(dir / "fw.bin", fw));
+  ASSERT_TRUE(sign_streams(opt, signer));
+  for (bool pad : {false, true}) {
+    opt.pad = pad;
+    opt.slot_size = pad ? std::optional<std::uint32_t>(4 * 1024 * 1024) : std::nullopt;
+    auto info = sign_image_file(dir / "fw.bin", dir / "fw.img", opt, signer);
+    ASSERT_TRUE(info) << info.error().message;
+    EXPECT_EQ(info->security_counter, 3u);
+    auto expected = sign_image(fw, opt, signer);
+    ASSERT_TRUE(expected);
+    EXPECT_EQ(*read_file(dir / "fw.img"), *expected) << "pad " << pad;
+  }
+}
+
+TEST_F(SignOptionsTest, EcdsaAndPureFileSigningVerify) {
+  IRONSEAL_REQUIREMENTS("CR 3.4");
+  ::ironseal::testing::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir / "fw.bin", testing::pattern(70000)));
+  crypto::KeyFileSigner ecdsa{*PrivateKey::generate(crypto::KeyType::kEcdsaP256)};
+  EXPECT_FALSE(sign_streams(opt, ecdsa));
+  auto e = sign_image_file(dir / "fw.bin", dir / "ec.img", opt, ecdsa);
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->signature_kind, SignatureKind::kEcdsaP256);
+  opt.pure = true;
+  EXPECT_FALSE(sign_streams(opt, signer));
+  auto p = sign_image_file(dir / "fw.bin", dir / "pure.img", opt, signer);
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->signature_kind, SignatureKind::kEd25519Pure);
+}
+
+TEST_F(SignOptionsTest, OversizedOrUnfittingFirmwareIsRefusedBeforeItIsRead) {
+  IRONSEAL_REQUIREMENTS("CR 3.5; CR 7.2");
+  ::ironseal::testing::TempDir dir;
+  // A sparse file over the format's 32-bit limit: refused by size, so no memory and no time.
+  const auto huge = dir / "huge.bin";
+  ASSERT_TRUE(write_file_atomic(huge, Bytes{0}));
+  std::filesystem::resize_file(huge, std::uint64_t{4} << 30);
+  auto r = sign_image_file(huge, dir / "huge.img", opt, signer);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message.find("too_large"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find(std::to_string(max_firmware_size(opt.header_size))),
+            std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir / "huge.img"));
+  // Over the slot: refused before reading as well, and no half-written output remains.
+  ASSERT_TRUE(write_file_atomic(dir / "fw.bin", testing::pattern(5000)));
+  opt.slot_size = 4096;
+  r = sign_image_file(dir / "fw.bin", dir / "fw.img", opt, signer);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("too_large"), std::string::npos);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()),
+                          std::filesystem::directory_iterator()),
+            2);  // huge.bin and fw.bin: no temporary file left behind
 }
 
 }  // namespace
