@@ -47,8 +47,8 @@ typedef struct {
 
 /* The state word: the fields above mean what they say only while it holds this value. Without it
  * a refused begin (S >= L) left S in place for end, whose ladder reads bits 0..252 only, and a
- * verifier never begun hashed with a garbage SHA-512 state. */
-/* Not 0 (what a refused begin and end leave), and a Thumb-2 immediate (xyxyxyxy): no literal. */
+ * verifier never begun hashed with a garbage SHA-512 state. Not 0 (what a refused begin and end
+ * leave), and a Thumb-2 immediate (xyxyxyxy): compared without a literal. */
 static const uint32_t kBegun = 0x5a5a5a5a;
 
 _Static_assert(sizeof(verifier) <= sizeof(((ironseal_ed25519_verifier*)0)->opaque),
