@@ -12,7 +12,8 @@ mkdir -p "$results"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-ctest --test-dir "$build" -j "$(nproc)" --output-on-failure --output-junit "$PWD/$results/ctest.xml"
+# Label "long" (minutes of CPU, more under ASan): run on its own, `ctest --test-dir BUILD -L long`.
+ctest --test-dir "$build" -j "$(nproc)" -LE long --output-on-failure --output-junit "$PWD/$results/ctest.xml"
 "$build/tests/ironseal_tests" --gtest_brief=1 --gtest_output="xml:$results/gtest.xml" >/dev/null
 # The device PKI's tests carry CR 1.2 / 1.8 / 1.9 / 2.12 tags: keep their properties too.
 "$build/tests/ironseal_pki_tests" --gtest_brief=1 --gtest_output="xml:$results/gtest-pki.xml" >/dev/null

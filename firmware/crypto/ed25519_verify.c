@@ -42,7 +42,14 @@ typedef struct {
   point minus_a;           /* -A, decoded and checked */
   point r;                 /* R, decoded and checked */
   uint32_t s[8];           /* S < L */
+  uint32_t begun;          /* kBegun only between a successful begin and end */
 } verifier;
+
+/* The state word: the fields above mean what they say only while it holds this value. Without it
+ * a refused begin (S >= L) left S in place for end, whose ladder reads bits 0..252 only, and a
+ * verifier never begun hashed with a garbage SHA-512 state. Not 0 (what a refused begin and end
+ * leave), and a Thumb-2 immediate (xyxyxyxy): compared without a literal. */
+static const uint32_t kBegun = 0x5a5a5a5a;
 
 _Static_assert(sizeof(verifier) <= sizeof(((ironseal_ed25519_verifier*)0)->opaque),
                "ironseal_ed25519_verifier too small");
@@ -297,6 +304,7 @@ int ironseal_ed25519_verify_begin(ironseal_ed25519_verifier* out, const unsigned
                                   const unsigned char pk[32]) {
   verifier* v = (verifier*)(void*)out->opaque;
   uint32_t t[8];
+  v->begun = 0; /* refused on every early return below */
   load_words(v->s, sig + 32);
   if (mp_add(t, v->s, kL, -1) == 0) return -1; /* S >= L */
   if (point_decode(&v->r, sig, 0) != 0 || point_small_order(&v->r) ||
@@ -306,13 +314,14 @@ int ironseal_ed25519_verify_begin(ironseal_ed25519_verifier* out, const unsigned
   ironseal_sha512_init(&v->hash);
   ironseal_sha512_update(&v->hash, sig, 32);
   ironseal_sha512_update(&v->hash, pk, 32);
+  v->begun = kBegun;
   return 0;
 }
 
 void ironseal_ed25519_verify_update(ironseal_ed25519_verifier* in, const unsigned char* m,
                                     size_t length) {
   verifier* v = (verifier*)(void*)in->opaque;
-  ironseal_sha512_update(&v->hash, m, length);
+  if (v->begun == kBegun) ironseal_sha512_update(&v->hash, m, length);
 }
 
 /* [S]B - [k]A must be the point R: compared projectively (X = x_R Z, Y = y_R Z), no inversion. */
@@ -322,7 +331,9 @@ int ironseal_ed25519_verify_end(ironseal_ed25519_verifier* in) {
   uint32_t k[8];
   point table[3], acc;
 
-  ironseal_sha512_final(&v->hash, h);
+  if (v->begun != kBegun) return -1; /* no successful begin: S, R, A and the hash mean nothing */
+  v->begun = 0;                      /* one end per begin */
+  if (ironseal_sha512_final(&v->hash, h) != 0) return -1;
   sc_reduce(k, h);
   /* table[(bit of k | bit of S << 1) - 1]: -A, B, B - A. B's encoding: 0x58, then 31 x 0x66. */
   table[0] = v->minus_a;

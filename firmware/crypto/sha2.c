@@ -11,9 +11,15 @@
 typedef struct {
   uint64_t h[8];  /* chaining value (SHA-256: low 32 bits of each) */
   uint64_t count; /* bytes hashed so far */
-  unsigned block; /* 64 (SHA-256) or 128 (SHA-512) */
+  unsigned block; /* 64 (SHA-256) or 128 (SHA-512); 0: no algorithm (refused init, or final) */
   unsigned char buf[128];
 } sha2_ctx;
+
+/* Whether init chose an algorithm. Any other block size would index past buf (or, at 0, never
+ * fill a block and loop forever), so update and final check this first. */
+static int sha2_ready(const sha2_ctx* c) {
+  return c->block == 64 || c->block == 128;
+}
 
 _Static_assert(sizeof(sha2_ctx) <= sizeof(((ironseal_sha_state*)0)->opaque),
                "ironseal_sha_state too small");
@@ -125,15 +131,17 @@ static void sha512_block(sha2_ctx* c) {
   for (unsigned i = 0; i < 8; ++i) c->h[i] += v[i];
 }
 
-__attribute__((noinline)) void ironseal_sha2_init(ironseal_sha_state* s, unsigned bits) {
+__attribute__((noinline)) int ironseal_sha2_init(ironseal_sha_state* s, unsigned bits) {
   sha2_ctx* c = (sha2_ctx*)(void*)s->opaque;
-  c->block = bits / 4; /* 64 or 128 bytes */
+  c->block = bits == 256 || bits == 512 ? bits / 4 : 0; /* 64 or 128 bytes; 0: refused */
   for (unsigned i = 0; i < 8; ++i) c->h[i] = bits == 256 ? kH[i] >> 32 : kH[i];
   c->count = 0;
+  return c->block != 0 ? 0 : -1;
 }
 
 void ironseal_sha2_update(ironseal_sha_state* s, const unsigned char* m, size_t length) {
   sha2_ctx* c = (sha2_ctx*)(void*)s->opaque;
+  if (!sha2_ready(c)) return;
   while (length != 0) {
     const unsigned used = (unsigned)c->count & (c->block - 1);
     const size_t n = length < c->block - used ? length : c->block - used;
@@ -154,8 +162,9 @@ void ironseal_sha2_update(ironseal_sha_state* s, const unsigned char* m, size_t 
 /* Padding: 0x80, zeros up to the length field at the block's end, then the bit length
  * big-endian in 8 (SHA-256) or 16 (SHA-512) bytes. Output: the chaining value, 4 or 8 bytes per
  * word, big-endian. */
-void ironseal_sha2_final(ironseal_sha_state* s, unsigned char* out) {
+int ironseal_sha2_final(ironseal_sha_state* s, unsigned char* out) {
   sha2_ctx* c = (sha2_ctx*)(void*)s->opaque;
+  if (!sha2_ready(c)) return -1;
   const unsigned field = c->block / 8;
   unsigned char length[16];
   store_be(length, c->count << 3, field);
@@ -167,4 +176,6 @@ void ironseal_sha2_final(ironseal_sha_state* s, unsigned char* out) {
   ironseal_sha2_update(s, length, field);
   const unsigned word = c->block / 16;
   for (unsigned i = 0; i < 8; ++i) store_be(out + word * i, c->h[i], word);
+  c->block = 0; /* a second final would pad the padding: refused instead */
+  return 0;
 }
