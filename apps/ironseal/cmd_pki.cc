@@ -127,9 +127,8 @@ Result<void> do_ca_issue(const PkiArgs& a) {
     std::cout << pem;
   } else {
     std::cout << (issued->existing ? "current " : "issued ") << a.profile << " certificate "
-              << issued->certificate.serial_hex()
-              << " for " << issued->certificate.subject() << " -> " << a.out
-              << " (certificate + issuing CA)\n";
+              << issued->certificate.serial_hex() << " for " << issued->certificate.subject()
+              << " -> " << a.out << " (certificate + issuing CA)\n";
   }
   return {};
 }
@@ -139,9 +138,9 @@ Result<void> do_ca_revoke(const PkiArgs& a) {
   if (!reason) return std::unexpected(reason.error());
   auto ca = pki::CertificateAuthority::open(a.dir);
   if (!ca) return std::unexpected(ca.error());
-  auto revoked = ca->revoke(
-      a.serial, *reason, now(),
-      a.all_of_device ? pki::RevokeScope::kAllOfDevice : pki::RevokeScope::kCertificate);
+  auto revoked =
+      ca->revoke(a.serial, *reason, now(),
+                 a.all_of_device ? pki::RevokeScope::kAllOfDevice : pki::RevokeScope::kCertificate);
   if (!revoked) return std::unexpected(revoked.error());
   const pki::IndexEntry& entry = revoked->certificate;
   if (a.json) {

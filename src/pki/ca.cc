@@ -570,11 +570,12 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
   // device, so that a serial holds at most one.
   std::vector<std::string> superseded;
   if (profile == Profile::kDevice) {
-    auto current = select_entries(st.db,
-                                  "WHERE profile = 'device' AND device_serial = ? AND "
-                                  "revoked_at IS NULL AND not_after > ? "
-                                  "ORDER BY not_before DESC, serial",
-                                  [&](sql::Statement& s) { s.bind(1, device.serial).bind(2, o.now); });
+    auto current =
+        select_entries(st.db,
+                       "WHERE profile = 'device' AND device_serial = ? AND "
+                       "revoked_at IS NULL AND not_after > ? "
+                       "ORDER BY not_before DESC, serial",
+                       [&](sql::Statement& s) { s.bind(1, device.serial).bind(2, o.now); });
     if (!current) return std::unexpected(current.error());
     const IndexEntry* replaced = nullptr;
     for (const auto& e : *current) {
@@ -741,8 +742,9 @@ Result<RevokeOutcome> CertificateAuthority::revoke(std::string_view serial_text,
       std::set<std::string> keys;
       for (const auto& t : targets) keys.insert(t.spki_sha256_hex);
       for (const auto& key : keys) {
-        if (auto r = reach(select_entries(st.db, "WHERE spki_sha256 = ? ORDER BY not_before, serial",
-                                          [&](sql::Statement& q) { q.bind(1, key); }));
+        if (auto r =
+                reach(select_entries(st.db, "WHERE spki_sha256 = ? ORDER BY not_before, serial",
+                                     [&](sql::Statement& q) { q.bind(1, key); }));
             !r) {
           return std::unexpected(r.error());
         }
@@ -764,10 +766,10 @@ Result<RevokeOutcome> CertificateAuthority::revoke(std::string_view serial_text,
       if (i > 0) out.also_revoked.push_back(e);
     }
     if (crls.empty()) {
-      return fail(ErrorCode::kInvalidArgument, "already_revoked: certificate ", *serial,
-                  " was revoked (", targets.front().revocation_reason, ")",
-                  targets.size() > 1 ? ", and so was every certificate this revocation reaches"
-                                     : "");
+      return fail(
+          ErrorCode::kInvalidArgument, "already_revoked: certificate ", *serial, " was revoked (",
+          targets.front().revocation_reason, ")",
+          targets.size() > 1 ? ", and so was every certificate this revocation reaches" : "");
     }
     if (auto r = tx->commit(); !r) return std::unexpected(r.error());
     out.certificate = targets.front();

@@ -4,6 +4,8 @@
 // hardware_mismatch, audited); a device holds one current certificate, so a renewal with the same
 // key retires the old one and a replayed CSR mints nothing; a key revoked for keyCompromise is
 // refused in every certificate that carries it.
+#include "fleet/est.h"
+
 #include <gtest/gtest.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
@@ -12,7 +14,6 @@
 #include <fstream>
 
 #include "crypto/hash.h"
-#include "fleet/est.h"
 #include "fleet/pki_issuer.h"
 #include "fleet/service.h"
 #include "pki/ca.h"
@@ -50,8 +51,8 @@ class EstWithCa : public ::testing::Test {
     const fs::path meta = config.repository / "director" / "devices" / "SN-1" / "metadata";
     fs::create_directories(meta);
     std::ofstream(meta / "timestamp.json") << "{}";
-    service_ = std::make_unique<FleetService>(config, std::move(*store), nullptr, issuer_.get(),
-                                              metrics_);
+    service_ =
+        std::make_unique<FleetService>(config, std::move(*store), nullptr, issuer_.get(), metrics_);
     auto k = pki::KeyPair::generate_p256();
     ASSERT_TRUE(k);
     key_.emplace(std::move(*k));
@@ -207,8 +208,7 @@ TEST_F(EstWithCa, AReplayedCsrMintsNoSecondCertificate) {
   ASSERT_EQ(first.status, 200) << first.body;
   const HttpResponse replayed = enrol("simpleenroll", body, factory());
   ASSERT_EQ(replayed.status, 200) << replayed.body;
-  EXPECT_EQ(issued_identity(replayed).certificate_sha256,
-            issued_identity(first).certificate_sha256)
+  EXPECT_EQ(issued_identity(replayed).certificate_sha256, issued_identity(first).certificate_sha256)
       << "the replay gets the current certificate back";
   EXPECT_EQ(index().size(), 1u);
   // A renewal replayed with the certificate it retired is refused before the CA sees it.

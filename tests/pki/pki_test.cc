@@ -687,8 +687,8 @@ TEST_F(Pki, KeyCompromiseRevokesEveryCertificateOfTheKeyAndTheKeyIsNeverCertifie
   auto bystander = issue_device(key(), "SN-0044");
   ASSERT_TRUE(bystander);
   // The operator knows the old certificate only.
-  auto out = ca_->revoke(old_cert->certificate.serial_hex(), RevocationReason::kKeyCompromise,
-                         kNow + 20);
+  auto out =
+      ca_->revoke(old_cert->certificate.serial_hex(), RevocationReason::kKeyCompromise, kNow + 20);
   ASSERT_TRUE(out) << out.error().message;
   EXPECT_EQ(out->certificate.revocation_reason, "keyCompromise");  // was superseded
   std::set<std::string> reached;
@@ -715,8 +715,8 @@ TEST_F(Pki, KeyCompromiseRevokesEveryCertificateOfTheKeyAndTheKeyIsNeverCertifie
   ASSERT_FALSE(elsewhere);
   EXPECT_TRUE(elsewhere.error().message.starts_with("key_revoked"));
   // Nothing left to change: a second keyCompromise is refused as such.
-  auto twice = ca_->revoke(renewed->certificate.serial_hex(), RevocationReason::kKeyCompromise,
-                           kNow + 50);
+  auto twice =
+      ca_->revoke(renewed->certificate.serial_hex(), RevocationReason::kKeyCompromise, kNow + 50);
   ASSERT_FALSE(twice);
   EXPECT_TRUE(twice.error().message.starts_with("already_revoked")) << twice.error().message;
 }
@@ -783,8 +783,8 @@ TEST_F(Pki, RefusesACsrNamingAnotherHardwareIdThanTheDeviceHas) {
   auto rebound = ca_->issue(*evil, Profile::kDevice, at(kNow + 10));
   ASSERT_FALSE(rebound);
   EXPECT_TRUE(rebound.error().message.starts_with("hardware_mismatch")) << rebound.error().message;
-  auto renamed = ca_->issue(*evil, Profile::kDevice,
-                            replacing(kNow + 10, issued->certificate.serial_hex()));
+  auto renamed =
+      ca_->issue(*evil, Profile::kDevice, replacing(kNow + 10, issued->certificate.serial_hex()));
   ASSERT_FALSE(renamed);
   EXPECT_TRUE(renamed.error().message.starts_with("hardware_mismatch"));
   EXPECT_EQ(current_of(*ca_, "SN-0048").size(), 1u);
