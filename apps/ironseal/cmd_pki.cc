@@ -45,6 +45,7 @@ struct PkiArgs {
   bool tpm = false;
   bool json = false;
   bool without_record = false;
+  bool all_of_device = false;
 };
 
 pki::UnixTime now() {
@@ -119,14 +120,15 @@ Result<void> do_ca_issue(const PkiArgs& a) {
   }
   if (a.json) {
     auto j = describe(issued->certificate);
+    j["existing"] = issued->existing;
     if (!a.out.empty()) j["written_to"] = a.out;
     print_json(j);
   } else if (a.out.empty()) {
     std::cout << pem;
   } else {
-    std::cout << "issued " << a.profile << " certificate " << issued->certificate.serial_hex()
-              << " for " << issued->certificate.subject() << " -> " << a.out
-              << " (certificate + issuing CA)\n";
+    std::cout << (issued->existing ? "current " : "issued ") << a.profile << " certificate "
+              << issued->certificate.serial_hex() << " for " << issued->certificate.subject()
+              << " -> " << a.out << " (certificate + issuing CA)\n";
   }
   return {};
 }
@@ -136,13 +138,23 @@ Result<void> do_ca_revoke(const PkiArgs& a) {
   if (!reason) return std::unexpected(reason.error());
   auto ca = pki::CertificateAuthority::open(a.dir);
   if (!ca) return std::unexpected(ca.error());
-  auto entry = ca->revoke(a.serial, *reason, now());
-  if (!entry) return std::unexpected(entry.error());
+  auto revoked =
+      ca->revoke(a.serial, *reason, now(),
+                 a.all_of_device ? pki::RevokeScope::kAllOfDevice : pki::RevokeScope::kCertificate);
+  if (!revoked) return std::unexpected(revoked.error());
+  const pki::IndexEntry& entry = revoked->certificate;
   if (a.json) {
-    print_json(describe(*entry));
+    auto j = describe(entry);
+    j["also_revoked"] = nlohmann::json::array();
+    for (const auto& e : revoked->also_revoked) j["also_revoked"].push_back(describe(e));
+    print_json(j);
   } else {
-    std::cout << "revoked " << entry->serial_hex << " (" << entry->subject << ") as "
-              << entry->revocation_reason << "; CRL republished\n";
+    std::cout << "revoked " << entry.serial_hex << " (" << entry.subject << ") as "
+              << entry.revocation_reason << "; CRL republished\n";
+    for (const auto& e : revoked->also_revoked) {
+      std::cout << "  also revoked " << e.serial_hex << " (" << e.subject << ") as "
+                << e.revocation_reason << "\n";
+    }
   }
   return {};
 }
@@ -477,8 +489,10 @@ void register_pki_commands(CLI::App& app) {
   issue->add_flag("--json", a->json, "Describe the certificate as JSON");
   set_action(issue, [a] { return do_ca_issue(*a); });
 
-  CLI::App* revoke =
-      ca->add_subcommand("revoke", "Revoke a certificate and republish its CA's CRL.");
+  CLI::App* revoke = ca->add_subcommand(
+      "revoke",
+      "Revoke a certificate and republish its CA's CRL. keyCompromise revokes every certificate\n"
+      "of the same public key (and the CA never certifies that key again).");
   revoke->add_option("DIR", a->dir, "CA directory")->required();
   revoke->add_option("--serial", a->serial, "Certificate serial number (hex)")->required();
   revoke
@@ -487,7 +501,10 @@ void register_pki_commands(CLI::App& app) {
                    "cessationOfOperation")
       ->check(CLI::IsMember({"unspecified", "keyCompromise", "affiliationChanged", "superseded",
                              "cessationOfOperation"}));
-  revoke->add_flag("--json", a->json, "Print the revoked entry as JSON");
+  revoke->add_flag("--all-of-device", a->all_of_device,
+                   "Revoke every certificate of the named certificate's device serial too");
+  revoke->add_flag("--json", a->json,
+                   "Print the revoked entry as JSON (with \"also_revoked\": the others)");
   set_action(revoke, [a] { return do_ca_revoke(*a); });
 
   CLI::App* crl = ca->add_subcommand(

@@ -24,6 +24,8 @@ class PkiIssuer final : public CertificateIssuer {
     }
     pki::IssueOptions options;
     options.now = static_cast<pki::UnixTime>(std::time(nullptr));
+    // The registered hardware id, never the one a CSR asks for (the CA refuses another).
+    if (!identity.hardware_id.empty()) options.expected_hardware_id = identity.hardware_id;
     if (!identity.enrolment_only) {
       // Re-enrolment: the certificate this device authenticated with is superseded.
       auto serial = pki::normalize_serial_hex(identity.certificate_serial);
@@ -33,6 +35,8 @@ class PkiIssuer final : public CertificateIssuer {
     std::lock_guard lock(mutex_);  // one CA user at a time
     auto issued = ca_.issue(*csr, pki::Profile::kDevice, options);
     if (!issued) return std::unexpected(issued.error());
+    // A new certificate superseded the device's others: forget that they were current.
+    if (!issued->existing) known_.clear();
     return std::vector<Bytes>{issued->certificate.der(), issued->issuing_ca.der()};
   }
 

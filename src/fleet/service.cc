@@ -427,8 +427,26 @@ HttpResponse FleetService::est(const HttpRequest& r, const std::string& op) {
     if (auto dev = devices_.find(id.serial); dev != devices_.end()) {
       subject.hardware_id = dev->second.hardware_id;
     }
+    // The certificate names the registered hardware id; a CSR asking for another is refused.
+    if (!csr->hardware_id.empty() && csr->hardware_id != subject.hardware_id) {
+      (void)audit("device:" + id.serial, "est." + op, "refused",
+                  {{"reason", "hardware_mismatch: CSR names hardware id " + csr->hardware_id},
+                   {"registered_hardware_id", subject.hardware_id}});
+      return error_response(403, "hardware_mismatch",
+                            "the CSR names hardware id " + csr->hardware_id + ", " + id.serial +
+                                " is registered as " + subject.hardware_id);
+    }
   }
   auto chain = issuer_->issue(csr->der, subject);
+  if (!chain && chain.error().code == ErrorCode::kNotTrusted) {
+    // The CA's policy refused (its message starts with a reason token): audited, and the token
+    // is the answer's error code.
+    const std::string& why = chain.error().message;
+    const std::string token = why.substr(0, why.find(':'));
+    std::lock_guard lock(mutex_);
+    (void)audit("device:" + id.serial, "est." + op, "refused", {{"reason", why}});
+    return error_response(403, valid_name(token, 64) ? token : "forbidden", why);
+  }
   if (!chain) return from_error(chain.error());
   auto p7 = certs_only_base64(*chain);
   if (!p7) return from_error(p7.error());

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "core/file.h"
 #include "crypto/hash.h"
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS certificates(
   revocation_reason TEXT,
   certificate_pem TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS certificates_by_device ON certificates(device_serial);
+CREATE INDEX IF NOT EXISTS certificates_by_key ON certificates(spki_sha256);
 CREATE TABLE IF NOT EXISTS device_bindings(
   device_serial TEXT PRIMARY KEY,
   spki_sha256 TEXT NOT NULL,
@@ -218,6 +220,31 @@ IndexEntry entry_from(const sql::Statement& s) {
 constexpr const char* kSelectEntry =
     "SELECT serial, profile, subject, device_serial, hardware_id, fingerprint, spki_sha256, "
     "not_before, not_after, revoked_at, revocation_reason, certificate_pem FROM certificates ";
+
+// The index entries `where` selects (appended to kSelectEntry; `bind` fills its parameters).
+template <typename Bind>
+Result<std::vector<IndexEntry>> select_entries(sql::Database& db, std::string_view where,
+                                               Bind bind) {
+  auto q = db.prepare(std::string(kSelectEntry) + std::string(where));
+  if (!q) return std::unexpected(q.error());
+  bind(*q);
+  std::vector<IndexEntry> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.push_back(entry_from(*q));
+  }
+  return out;
+}
+
+Result<void> mark_revoked(sql::Database& db, std::string_view serial_hex, UnixTime at,
+                          RevocationReason reason) {
+  auto upd =
+      db.prepare("UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE serial = ?");
+  if (!upd) return std::unexpected(upd.error());
+  return upd->bind(1, at).bind(2, revocation_reason_name(reason)).bind(3, serial_hex).run();
+}
 
 }  // namespace
 
@@ -495,6 +522,11 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
                   "'");
     }
     device = *name;
+    if (o.expected_hardware_id && device.hardware_id != *o.expected_hardware_id) {
+      return fail(ErrorCode::kNotTrusted, "hardware_mismatch: the CSR names hardware id '",
+                  device.hardware_id, "', device ", device.serial, " is registered as '",
+                  *o.expected_hardware_id, "'");
+    }
     auto n = make_name({{NID_organizationName, st.organization},
                         {NID_commonName, device.serial},
                         {NID_serialNumber, device.serial}});
@@ -519,10 +551,39 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
 
   auto tx = st.db.begin();
   if (!tx) return std::unexpected(tx.error());
-  std::optional<std::string> superseded;
+  // A key revoked for compromise is never certified again, for any serial or profile.
+  {
+    auto q = st.db.prepare(
+        "SELECT serial FROM certificates WHERE spki_sha256 = ? AND "
+        "revocation_reason = 'keyCompromise' LIMIT 1");
+    if (!q) return std::unexpected(q.error());
+    q->bind(1, key_hash);
+    auto row = q->step();
+    if (!row) return std::unexpected(row.error());
+    if (*row) {
+      return fail(ErrorCode::kNotTrusted, "key_revoked: the CSR's public key (SHA-256 ", key_hash,
+                  ") was revoked for keyCompromise (certificate ", q->text(0),
+                  ") and is never certified again; the device needs a new key");
+    }
+  }
+  // Serials of the certificates the new one supersedes: every other current certificate of the
+  // device, so that a serial holds at most one.
+  std::vector<std::string> superseded;
   if (profile == Profile::kDevice) {
+    auto current =
+        select_entries(st.db,
+                       "WHERE profile = 'device' AND device_serial = ? AND "
+                       "revoked_at IS NULL AND not_after > ? "
+                       "ORDER BY not_before DESC, serial",
+                       [&](sql::Statement& s) { s.bind(1, device.serial).bind(2, o.now); });
+    if (!current) return std::unexpected(current.error());
+    const IndexEntry* replaced = nullptr;
+    for (const auto& e : *current) {
+      if (replaces && e.serial_hex == *replaces) replaced = &e;
+    }
     // One device serial, one key: the binding the factory made is what later enrolments prove.
-    auto q = st.db.prepare("SELECT spki_sha256 FROM device_bindings WHERE device_serial = ?");
+    auto q = st.db.prepare(
+        "SELECT spki_sha256, hardware_id FROM device_bindings WHERE device_serial = ?");
     if (!q) return std::unexpected(q.error());
     q->bind(1, device.serial);
     auto row = q->step();
@@ -540,20 +601,14 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
           !r) {
         return std::unexpected(r.error());
       }
+    } else if (q->text(1) != device.hardware_id) {
+      return fail(ErrorCode::kNotTrusted, "hardware_mismatch: device serial ", device.serial,
+                  " is bound with hardware id '", q->text(1), "', the CSR names '",
+                  device.hardware_id, "'");
     } else if (q->text(0) != key_hash) {
-      // A new key for a bound serial only as a re-enrolment that names the current certificate.
-      bool allowed = false;
-      if (replaces) {
-        auto old = st.db.prepare(
-            "SELECT spki_sha256 FROM certificates WHERE serial = ? AND profile = 'device' AND "
-            "device_serial = ? AND revoked_at IS NULL");
-        if (!old) return std::unexpected(old.error());
-        old->bind(1, *replaces).bind(2, device.serial);
-        auto orow = old->step();
-        if (!orow) return std::unexpected(orow.error());
-        allowed = *orow && old->text(0) == q->text(0);
-      }
-      if (!allowed) {
+      // A new key for a bound serial only as a re-enrolment that names the current certificate of
+      // the bound key.
+      if (replaced == nullptr || replaced->spki_sha256_hex != q->text(0)) {
         return fail(ErrorCode::kNotTrusted, "serial_bound_to_other_key: device serial ",
                     device.serial, " is already bound to another key (SHA-256 of its public key ",
                     q->text(0), ")");
@@ -564,17 +619,19 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
       if (auto r = upd->bind(1, key_hash).bind(2, o.now).bind(3, device.serial).run(); !r) {
         return std::unexpected(r.error());
       }
-      auto rev = st.db.prepare(
-          "UPDATE certificates SET revoked_at = ?, revocation_reason = 'superseded' "
-          "WHERE serial = ?");
-      if (!rev) return std::unexpected(rev.error());
-      if (auto r = rev->bind(1, o.now).bind(2, *replaces).run(); !r) {
-        return std::unexpected(r.error());
+    } else if (replaced == nullptr) {
+      // The same key, not a re-enrolment from the serial's current certificate: an enrolment
+      // retried or replayed (the same CSR again, a station that crashed half-way). The key's
+      // current certificate is the answer; nothing is minted.
+      for (const auto& e : *current) {
+        if (e.spki_sha256_hex != key_hash || e.hardware_id != device.hardware_id) continue;
+        auto cert = Certificate::from_pem(e.certificate_pem);
+        if (!cert) return std::unexpected(cert.error());
+        return IssuedCertificate{std::move(*cert), st.ca(profile), true};
       }
-      superseded = *replaces;
     }
+    for (const auto& e : *current) superseded.push_back(e.serial_hex);
   }
-
   const Certificate& ca = st.ca(profile);
   const std::int64_t days =
       profile == Profile::kDevice ? st.lifetimes.device_days : st.lifetimes.server_days;
@@ -621,23 +678,33 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
       .bind(9, cert->not_after())
       .bind(10, cert->to_pem());
   if (auto r = ins->run(); !r) return std::unexpected(r.error());
+  for (const auto& serial : superseded) {
+    if (auto r = mark_revoked(st.db, serial, o.now, RevocationReason::kSuperseded); !r) {
+      return std::unexpected(r.error());
+    }
+  }
   if (auto r = tx->commit(); !r) return std::unexpected(r.error());
-  if (superseded) {
+  if (!superseded.empty()) {
     if (auto crl = publish_crl(profile, o.now); !crl) return std::unexpected(crl.error());
   }
-  return IssuedCertificate{std::move(*cert), ca};
+  return IssuedCertificate{std::move(*cert), ca, false};
 }
 
 // ---- revocation
 // -----------------------------------------------------------------------------------
 
-Result<IndexEntry> CertificateAuthority::revoke(std::string_view serial_text,
-                                                RevocationReason reason, UnixTime now) {
+Result<RevokeOutcome> CertificateAuthority::revoke(std::string_view serial_text,
+                                                   RevocationReason reason, UnixTime now,
+                                                   RevokeScope scope) {
   auto serial = normalize_serial_hex(serial_text);
   if (!serial) return std::unexpected(serial.error());
-  IndexEntry entry;
+  State& st = *state_;
+  const std::string reason_name(revocation_reason_name(reason));
+  const bool compromise = reason == RevocationReason::kKeyCompromise;
+  RevokeOutcome out;
+  std::set<Profile> crls;  // the issuing CAs whose CRL changes
   {
-    auto tx = state_->db.begin();
+    auto tx = st.db.begin();
     if (!tx) return std::unexpected(tx.error());
     auto found = find_serial(*serial);
     if (!found) return std::unexpected(found.error());
@@ -645,25 +712,72 @@ Result<IndexEntry> CertificateAuthority::revoke(std::string_view serial_text,
       return fail(ErrorCode::kNotFound, "no certificate with serial ", *serial,
                   " was issued by this CA");
     }
-    if ((*found)->revoked) {
-      return fail(ErrorCode::kInvalidArgument, "already_revoked: certificate ", *serial,
-                  " was revoked (", (*found)->revocation_reason, ")");
+    if (scope == RevokeScope::kAllOfDevice && (*found)->profile != Profile::kDevice) {
+      return fail(ErrorCode::kInvalidArgument, "not_a_device: certificate ", *serial,
+                  " is a server certificate; all-of-device applies to device certificates");
     }
-    auto upd = state_->db.prepare(
-        "UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE serial = ?");
-    if (!upd) return std::unexpected(upd.error());
-    if (auto r = upd->bind(1, now).bind(2, revocation_reason_name(reason)).bind(3, *serial).run();
-        !r) {
-      return std::unexpected(r.error());
+    // The certificates this revocation reaches, the named one first.
+    std::vector<IndexEntry> targets{**found};
+    auto reach = [&](const Result<std::vector<IndexEntry>>& more) -> Result<void> {
+      if (!more) return std::unexpected(more.error());
+      for (const auto& e : *more) {
+        const bool known = std::any_of(targets.begin(), targets.end(), [&](const IndexEntry& t) {
+          return t.serial_hex == e.serial_hex;
+        });
+        if (!known) targets.push_back(e);
+      }
+      return {};
+    };
+    if (scope == RevokeScope::kAllOfDevice) {
+      const std::string device_serial = targets.front().device_serial;
+      if (auto r = reach(select_entries(
+              st.db, "WHERE profile = 'device' AND device_serial = ? ORDER BY not_before, serial",
+              [&](sql::Statement& q) { q.bind(1, device_serial); }));
+          !r) {
+        return std::unexpected(r.error());
+      }
+    }
+    if (compromise) {
+      // A compromised key is compromised in every certificate that carries it.
+      std::set<std::string> keys;
+      for (const auto& t : targets) keys.insert(t.spki_sha256_hex);
+      for (const auto& key : keys) {
+        if (auto r =
+                reach(select_entries(st.db, "WHERE spki_sha256 = ? ORDER BY not_before, serial",
+                                     [&](sql::Statement& q) { q.bind(1, key); }));
+            !r) {
+          return std::unexpected(r.error());
+        }
+      }
+    }
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      IndexEntry& e = targets[i];
+      if (!e.revoked) {
+        e.revoked = true;
+        e.revoked_at = now;
+      } else if (!compromise || e.revocation_reason == reason_name) {
+        continue;  // already revoked; only keyCompromise overrides an earlier reason
+      }
+      e.revocation_reason = reason_name;
+      if (auto r = mark_revoked(st.db, e.serial_hex, e.revoked_at, reason); !r) {
+        return std::unexpected(r.error());
+      }
+      crls.insert(e.profile);
+      if (i > 0) out.also_revoked.push_back(e);
+    }
+    if (crls.empty()) {
+      return fail(
+          ErrorCode::kInvalidArgument, "already_revoked: certificate ", *serial, " was revoked (",
+          targets.front().revocation_reason, ")",
+          targets.size() > 1 ? ", and so was every certificate this revocation reaches" : "");
     }
     if (auto r = tx->commit(); !r) return std::unexpected(r.error());
-    entry = **found;
-    entry.revoked = true;
-    entry.revoked_at = now;
-    entry.revocation_reason = std::string(revocation_reason_name(reason));
+    out.certificate = targets.front();
   }
-  if (auto crl = publish_crl(entry.profile, now); !crl) return std::unexpected(crl.error());
-  return entry;
+  for (Profile p : crls) {
+    if (auto crl = publish_crl(p, now); !crl) return std::unexpected(crl.error());
+  }
+  return out;
 }
 
 Result<Crl> CertificateAuthority::publish_crl(Profile profile, UnixTime now) {

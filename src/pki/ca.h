@@ -11,7 +11,12 @@
 // profile and takes from a CSR only its public key and the names it asks for, after checking them.
 // Refusals are ErrorCode::kNotTrusted (or kInvalidArgument) with a message that starts with a
 // stable reason token: csr_signature_invalid, key_type_disallowed, identity_invalid,
-// serial_bound_to_other_key, name_not_permitted.
+// serial_bound_to_other_key, name_not_permitted, hardware_mismatch, key_revoked.
+//
+// Revocation follows the key, not just the certificate: a device serial holds at most one current
+// (unrevoked, unexpired) certificate, so a re-enrolment supersedes the one before it and a
+// replayed enrolment gets the current certificate back instead of another one; keyCompromise
+// revokes every certificate of that public key and the CA never certifies the key again.
 //
 // A CertificateAuthority may be used from one thread at a time; several processes may share a
 // directory (the index serialises writers).
@@ -63,14 +68,21 @@ struct CaInitOptions {
 
 struct IssueOptions {
   UnixTime now = 0;
-  // Re-enrolment with a new key (EST simplereenroll): the serial's current certificate, which the
-  // caller has authenticated. Its binding moves to the new key and it is revoked as superseded.
+  // Re-enrolment (EST simplereenroll): the serial's current certificate, which the caller has
+  // authenticated. A new certificate is minted and every other current certificate of the serial
+  // is revoked as superseded; with a new key the serial's binding moves to it.
   std::optional<std::string> replaces_serial_hex;
+  // Device profile: the hardware id the device is registered with (the fleet server's registry).
+  // A CSR that names another is refused (hardware_mismatch), never certified as asked.
+  std::optional<std::string> expected_hardware_id;
 };
 
 struct IssuedCertificate {
   Certificate certificate;
   Certificate issuing_ca;  // the chain to send with it (root is the anchor, not sent)
+  // True when nothing was minted: the CSR's key already holds the serial's current certificate and
+  // this is it (an enrolment retried or replayed without naming it as replaced).
+  bool existing = false;
 };
 
 struct IndexEntry {
@@ -87,6 +99,20 @@ struct IndexEntry {
   UnixTime revoked_at = 0;
   std::string revocation_reason;
   std::string certificate_pem;
+};
+
+// How far one revocation reaches beyond the certificate named. Whatever the scope, keyCompromise
+// also revokes every certificate of the named certificates' public keys.
+enum class RevokeScope {
+  kCertificate,  // the named certificate (and, for keyCompromise, its key's)
+  kAllOfDevice,  // every certificate the CA issued to the named certificate's device serial
+};
+
+struct RevokeOutcome {
+  IndexEntry certificate;  // the named certificate, as the index now holds it
+  // The other certificates this call revoked (or re-marked keyCompromise), as the index now holds
+  // them.
+  std::vector<IndexEntry> also_revoked;
 };
 
 class CertificateAuthority {
@@ -106,8 +132,13 @@ class CertificateAuthority {
 
   Result<IssuedCertificate> issue(const CertificateRequest& csr, Profile profile,
                                   const IssueOptions& options);
-  // Marks the certificate revoked in the index and republishes its issuer's CRL.
-  Result<IndexEntry> revoke(std::string_view serial_hex, RevocationReason reason, UnixTime now);
+  // Marks the certificate revoked in the index (with `scope`, more: see RevokeScope) and
+  // republishes the CRLs concerned, in one transaction. For keyCompromise, certificates of the key
+  // that were already revoked for another reason (e.g. superseded) are re-marked keyCompromise.
+  // Refusals: kNotFound (no such serial), kInvalidArgument "already_revoked" (nothing left to
+  // change), kInvalidArgument "not_a_device" (kAllOfDevice on a server certificate).
+  Result<RevokeOutcome> revoke(std::string_view serial_hex, RevocationReason reason, UnixTime now,
+                               RevokeScope scope = RevokeScope::kCertificate);
   // Signs a fresh CRL for one issuing CA (next CRL number, nextUpdate = now + crl_days) and
   // writes it to DIR/<ca>/crl.pem atomically.
   Result<Crl> publish_crl(Profile ca, UnixTime now);

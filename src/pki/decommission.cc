@@ -89,7 +89,9 @@ Result<IndexEntry> ingest_decommission(CertificateAuthority& ca, std::string_vie
                 "device ",
                 claim->device.serial);
   }
-  return ca.revoke((*entry)->serial_hex, RevocationReason::kCessationOfOperation, now);
+  auto revoked = ca.revoke((*entry)->serial_hex, RevocationReason::kCessationOfOperation, now);
+  if (!revoked) return std::unexpected(revoked.error());
+  return revoked->certificate;
 }
 
 }  // namespace ironseal::pki

@@ -84,6 +84,7 @@ contains out.txt '"state": "paused"' "the failure paused the rollout by itself"
 # Renewal (EST simplereenroll, issued by the server's CA): same key, a new certificate, and the
 # device carries on with it.
 old_cert=$(openssl x509 -in dev/SN-1/identity/device.cert.pem -noout -serial)
+cp dev/SN-1/identity/device.cert.pem old-SN-1.cert.pem
 expect 0 "renew the certificate" -- agent SN-1 --renew
 contains out.txt '"renewed_certificate"' "the cycle renewed the certificate"
 new_cert=$(openssl x509 -in dev/SN-1/identity/device.cert.pem -noout -serial)
@@ -92,6 +93,14 @@ openssl verify -CAfile dev/SN-1/identity/anchors.pem -untrusted dev/SN-1/identit
   dev/SN-1/identity/device.cert.pem >/dev/null 2>&1; ok $? "it chains to the factory root"
 expect 0 "the next cycle uses it" -- agent SN-1
 [[ $(reports SN-1) == *"renewed"* ]]; ok $? "the renewal was reported"
+# The renewal kept the key and superseded the old certificate: one current certificate per device.
+"$IRONSEAL" ca list ca | grep -i "^$(echo "${old_cert#serial=}" | tr 'A-F' 'a-f' | sed 's/^\(00\)*//') " >old.txt
+contains old.txt "revoked(superseded)" "the renewal revoked the old certificate as superseded"
+sleep 1.5  # the server re-reads the CRL every trust_poll_ms (200 ms)
+old_meta=$(curl -s -o /dev/null -w '%{http_code}' --cacert ca/root-ca.cert.pem \
+  --cert old-SN-1.cert.pem --key dev/SN-1/identity/device.key.pem \
+  "https://localhost:$dport/director/devices/SN-1/metadata/timestamp.json")
+[ "$old_meta" != 200 ]; ok $? "the superseded certificate no longer reads director metadata ($old_meta)"
 
 # A certificate signed with the device CA's key outside the CA (as with a stolen issuing key): it
 # chains, names a registered device and passes the handshake, but the CA's index (est_ca) does not
@@ -110,12 +119,19 @@ sqlite3 fleet.db "SELECT detail FROM events WHERE action='device.access' AND out
 contains refusals.txt "not_issued" "the refusal is in the audit trail"
 expect 0 "the device's own certificate still works" -- agent SN-1
 
-# Revoked: the CA revokes SN-2's certificate and publishes the CRL; the server reloads it and
-# refuses the device in the handshake.
+# Revoked for keyCompromise: SN-2 renews with its key, then the operator revokes the certificate
+# it knows, the first one. Every certificate of that key is revoked and listed on the CRL; the
+# server reloads it and refuses the device (with its current certificate) in the handshake.
 cert_serial=$(openssl x509 -in dev/SN-2/identity/device.cert.pem -noout -serial | cut -d= -f2)
-"$IRONSEAL" ca revoke ca --serial "$cert_serial" --reason keyCompromise >/dev/null
+expect 0 "SN-2 renews with the same key" -- agent SN-2 --renew
+contains out.txt '"renewed_certificate"' "SN-2 renewed"
+current_serial=$(openssl x509 -in dev/SN-2/identity/device.cert.pem -noout -serial | cut -d= -f2)
+expect 0 "revoke the old certificate for keyCompromise" -- "$IRONSEAL" ca revoke ca --serial "$cert_serial" --reason keyCompromise --json
+current_lc=$(echo "$current_serial" | tr 'A-F' 'a-f' | sed 's/^\(00\)*//')
+python3 -c 'import json,sys; j=json.load(open("out.txt")); sys.exit(0 if [e["serial"] for e in j["also_revoked"]] == [sys.argv[1]] and j["also_revoked"][0]["revocation_reason"] == "keyCompromise" else 1)' "$current_lc"
+ok $? "the revocation reached the renewed certificate of the same key ($current_lc)"
 sleep 1.5  # the server re-reads changed CRL files every trust_poll_ms (200 ms)
-expect 1 "a revoked device is refused" -- agent SN-2
+expect 1 "a device whose key was revoked is refused" -- agent SN-2
 contains err.txt "refused this device's certificate" "refused for its certificate"
 contains err.txt "revoked" "because it is revoked"
 expect 0 "another device is still served" -- agent SN-1

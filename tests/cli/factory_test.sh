@@ -121,6 +121,18 @@ expect 0 "a new key replacing the current certificate" -- "$IRONSEAL" ca issue c
   --replaces "$old_serial" --out rekey.pem
 "$IRONSEAL" ca list ca | grep "^$old_serial " >old.txt
 contains old.txt "revoked(superseded)" "the replaced certificate is revoked as superseded"
+# The same CSR again mints nothing: the key already holds the serial's current certificate.
+rekey_serial=$(openssl x509 -in rekey.pem -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^\(00\)*//')
+expect 0 "the same CSR again" -- "$IRONSEAL" ca issue ca --csr rekey.csr --profile device --json
+contains out.txt '"existing": true' "the current certificate is returned"
+contains out.txt "\"serial\": \"$rekey_serial\"" "and it is the one issued before"
+# Revoking the superseded certificate reaches the current one only with --all-of-device.
+expect 2 "the superseded certificate alone: nothing left to revoke" -- "$IRONSEAL" ca revoke ca --serial "$old_serial" --reason cessationOfOperation
+contains err.txt "already_revoked" "already revoked"
+expect 0 "revoke all of the device" -- "$IRONSEAL" ca revoke ca --serial "$old_serial" --reason cessationOfOperation --all-of-device
+contains out.txt "also revoked $rekey_serial" "the device's current certificate is reached"
+"$IRONSEAL" ca list ca | grep "^$rekey_serial " >cur.txt
+contains cur.txt "revoked(cessationOfOperation)" "and revoked in the index"
 
 # --- Issuance refusals with CSRs made by openssl --------------------------------------------------
 openssl req -in clone/identity/device.csr.pem -outform DER -out csr.der

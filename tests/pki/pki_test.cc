@@ -212,8 +212,12 @@ TEST_F(Pki, RefusesASerialAlreadyBoundToAnotherKeyEvenAfterReopening) {
   ASSERT_FALSE(clone);
   EXPECT_TRUE(clone.error().message.starts_with("serial_bound_to_other_key"))
       << clone.error().message;
-  // The same key may be certified again (a lost certificate), a different serial is unaffected.
-  EXPECT_TRUE(issue_device(first, "SN-0003"));
+  // The same key gets its current certificate again (a lost certificate), a different serial is
+  // unaffected.
+  auto again = issue_device(first, "SN-0003");
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->existing);
+  EXPECT_EQ(again->certificate.serial_hex(), issued->certificate.serial_hex());
   EXPECT_TRUE(issue_device(key(), "SN-0004"));
 }
 
@@ -350,7 +354,8 @@ TEST_F(Pki, RefusesARevokedCertificateAndOneWithoutACrl) {
   auto entry =
       ca_->revoke(issued->certificate.serial_hex(), RevocationReason::kKeyCompromise, kNow + 10);
   ASSERT_TRUE(entry) << entry.error().message;
-  EXPECT_EQ(entry->revocation_reason, "keyCompromise");
+  EXPECT_EQ(entry->certificate.revocation_reason, "keyCompromise");
+  EXPECT_TRUE(entry->also_revoked.empty());  // another device's certificate is not reached
   EXPECT_EQ(reason(verify(*issued, Purpose::kDeviceClient, kNow + 20)), "revoked");
   EXPECT_EQ(reason(verify(*other, Purpose::kDeviceClient, kNow + 20)), "trusted");
   auto crl = ca_->current_crl(Profile::kDevice);
@@ -588,6 +593,201 @@ TEST_F(Pki, DeviceNamesAreRestrictedToAnUnambiguousAlphabet) {
   EXPECT_FALSE(parse_device_urn("urn:other:device:plc-x1:SN-1"));
   EXPECT_FALSE(CertificateRequest::for_device(*KeyPair::generate_p256(), {"SN 1", "plc"}));
   EXPECT_FALSE(CertificateRequest::for_device(*KeyPair::generate_p256(), {"SN_1", "plc"}));
+}
+
+// ---- One current certificate per device and key; revocation follows the key -------------------
+//
+// Invariants: a device serial holds at most one current (unrevoked, unexpired) certificate;
+// enrolling again with the key of that certificate mints nothing; keyCompromise reaches every
+// certificate of the key, and the key is never certified again.
+
+// Every current (unrevoked) certificate of a device serial in the index.
+std::vector<IndexEntry> current_of(CertificateAuthority& ca, const std::string& serial) {
+  std::vector<IndexEntry> out;
+  auto all = ca.list();
+  EXPECT_TRUE(all);
+  for (const auto& e : *all) {
+    if (e.device_serial == serial && !e.revoked) out.push_back(e);
+  }
+  return out;
+}
+
+std::string reason_of(CertificateAuthority& ca, const std::string& serial_hex) {
+  auto e = ca.find_serial(serial_hex);
+  EXPECT_TRUE(e && *e);
+  return (*e)->revoked ? (*e)->revocation_reason : "current";
+}
+
+TEST_F(Pki, ReEnrolmentWithTheSameKeySupersedesTheCurrentCertificate) {
+  IRONSEAL_REQUIREMENTS("CR 1.2; CR 1.9");
+  auto k = key();
+  auto first = issue_device(k, "SN-0040");
+  ASSERT_TRUE(first);
+  auto csr = CertificateRequest::for_device(k, {"SN-0040", "plc-x1"});
+  auto renewed =
+      ca_->issue(*csr, Profile::kDevice, replacing(kNow + 60, first->certificate.serial_hex()));
+  ASSERT_TRUE(renewed) << renewed.error().message;
+  EXPECT_FALSE(renewed->existing);
+  EXPECT_NE(renewed->certificate.serial_hex(), first->certificate.serial_hex());
+  EXPECT_EQ(reason_of(*ca_, first->certificate.serial_hex()), "superseded");
+  EXPECT_EQ(reason(verify(*first, Purpose::kDeviceClient, kNow + 60)), "revoked");
+  EXPECT_EQ(reason(verify(*renewed, Purpose::kDeviceClient, kNow + 60)), "trusted");
+  const auto current = current_of(*ca_, "SN-0040");
+  ASSERT_EQ(current.size(), 1u);
+  EXPECT_EQ(current.front().serial_hex, renewed->certificate.serial_hex());
+}
+
+TEST_F(Pki, AReplayedEnrolmentReturnsTheCurrentCertificateInsteadOfMintingAnother) {
+  IRONSEAL_REQUIREMENTS("CR 1.2; CR 1.9");
+  auto k = key();
+  auto csr = CertificateRequest::for_device(k, {"SN-0041", "plc-x1"});
+  auto first = ca_->issue(*csr, Profile::kDevice, at(kNow));
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(first->existing);
+  // The same CSR bytes again (simpleenroll replayed or retried): the current certificate.
+  auto replayed = ca_->issue(*csr, Profile::kDevice, at(kNow + 10));
+  ASSERT_TRUE(replayed) << replayed.error().message;
+  EXPECT_TRUE(replayed->existing);
+  EXPECT_EQ(replayed->certificate.fingerprint_hex(), first->certificate.fingerprint_hex());
+  // A re-enrolment from the current certificate renews once; replaying that request (it names a
+  // certificate that is no longer current) returns the renewed one.
+  auto renewed =
+      ca_->issue(*csr, Profile::kDevice, replacing(kNow + 20, first->certificate.serial_hex()));
+  ASSERT_TRUE(renewed);
+  EXPECT_FALSE(renewed->existing);
+  auto replayed_renewal =
+      ca_->issue(*csr, Profile::kDevice, replacing(kNow + 30, first->certificate.serial_hex()));
+  ASSERT_TRUE(replayed_renewal) << replayed_renewal.error().message;
+  EXPECT_TRUE(replayed_renewal->existing);
+  EXPECT_EQ(replayed_renewal->certificate.serial_hex(), renewed->certificate.serial_hex());
+  auto all = ca_->list();
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 2u);  // two minted, one of them superseded
+  EXPECT_EQ(current_of(*ca_, "SN-0041").size(), 1u);
+  // Once the current certificate has expired, the same key is certified afresh.
+  const UnixTime later = renewed->certificate.not_after() + 1;
+  auto fresh = ca_->issue(*csr, Profile::kDevice, at(later));
+  ASSERT_TRUE(fresh);
+  EXPECT_FALSE(fresh->existing);
+}
+
+TEST_F(Pki, KeyCompromiseRevokesEveryCertificateOfTheKeyAndTheKeyIsNeverCertifiedAgain) {
+  IRONSEAL_REQUIREMENTS("CR 1.2; CR 1.9");
+  auto k = key();
+  // Certificates of one key: an old one (superseded by a renewal with the same key), its
+  // successor, and one for a second serial that the same key was enrolled under.
+  auto old_cert = issue_device(k, "SN-0042");
+  ASSERT_TRUE(old_cert);
+  auto csr = CertificateRequest::for_device(k, {"SN-0042", "plc-x1"});
+  auto renewed =
+      ca_->issue(*csr, Profile::kDevice, replacing(kNow + 10, old_cert->certificate.serial_hex()));
+  ASSERT_TRUE(renewed);
+  auto twin = issue_device(k, "SN-0043", kNow + 10);
+  ASSERT_TRUE(twin);
+  auto bystander = issue_device(key(), "SN-0044");
+  ASSERT_TRUE(bystander);
+  // The operator knows the old certificate only.
+  auto out =
+      ca_->revoke(old_cert->certificate.serial_hex(), RevocationReason::kKeyCompromise, kNow + 20);
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(out->certificate.revocation_reason, "keyCompromise");  // was superseded
+  std::set<std::string> reached;
+  for (const auto& e : out->also_revoked) {
+    reached.insert(e.serial_hex);
+    EXPECT_EQ(e.revocation_reason, "keyCompromise");
+  }
+  EXPECT_EQ(reached, (std::set<std::string>{renewed->certificate.serial_hex(),
+                                            twin->certificate.serial_hex()}));
+  for (const auto* c : {&*old_cert, &*renewed, &*twin}) {
+    EXPECT_EQ(reason_of(*ca_, c->certificate.serial_hex()), "keyCompromise");
+    EXPECT_EQ(reason(verify(*c, Purpose::kDeviceClient, kNow + 30)), "revoked");
+  }
+  EXPECT_EQ(reason(verify(*bystander, Purpose::kDeviceClient, kNow + 30)), "trusted");
+  auto crl = ca_->current_crl(Profile::kDevice);
+  ASSERT_TRUE(crl);
+  EXPECT_EQ(crl->revoked_serials_hex().size(), 3u);
+  // The key is dead for every serial: no enrolment, no renewal, no replay brings it back.
+  auto again = ca_->issue(*csr, Profile::kDevice, at(kNow + 40));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kNotTrusted);
+  EXPECT_TRUE(again.error().message.starts_with("key_revoked")) << again.error().message;
+  auto elsewhere = issue_device(k, "SN-0045", kNow + 40);
+  ASSERT_FALSE(elsewhere);
+  EXPECT_TRUE(elsewhere.error().message.starts_with("key_revoked"));
+  // Nothing left to change: a second keyCompromise is refused as such.
+  auto twice =
+      ca_->revoke(renewed->certificate.serial_hex(), RevocationReason::kKeyCompromise, kNow + 50);
+  ASSERT_FALSE(twice);
+  EXPECT_TRUE(twice.error().message.starts_with("already_revoked")) << twice.error().message;
+}
+
+TEST_F(Pki, RevokeAllOfDeviceReachesTheDevicesOtherCertificates) {
+  IRONSEAL_REQUIREMENTS("CR 1.2; CR 1.9");
+  // SN-0046 re-enrolled with a new key: its first certificate is superseded, the second current.
+  auto first = issue_device(key(), "SN-0046");
+  ASSERT_TRUE(first);
+  auto fresh = key();
+  auto csr = CertificateRequest::for_device(fresh, {"SN-0046", "plc-x1"});
+  auto current =
+      ca_->issue(*csr, Profile::kDevice, replacing(kNow + 10, first->certificate.serial_hex()));
+  ASSERT_TRUE(current);
+  auto other_device = issue_device(key(), "SN-0047");
+  ASSERT_TRUE(other_device);
+  // Naming the old certificate alone changes nothing: it is already revoked.
+  auto named_only = ca_->revoke(first->certificate.serial_hex(),
+                                RevocationReason::kCessationOfOperation, kNow + 20);
+  ASSERT_FALSE(named_only);
+  EXPECT_TRUE(named_only.error().message.starts_with("already_revoked"));
+  EXPECT_EQ(reason(verify(*current, Purpose::kDeviceClient, kNow + 20)), "trusted");
+  // With all-of-device it reaches the current one.
+  auto all = ca_->revoke(first->certificate.serial_hex(), RevocationReason::kCessationOfOperation,
+                         kNow + 20, RevokeScope::kAllOfDevice);
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_EQ(all->certificate.revocation_reason, "superseded");  // not keyCompromise: kept
+  ASSERT_EQ(all->also_revoked.size(), 1u);
+  EXPECT_EQ(all->also_revoked.front().serial_hex, current->certificate.serial_hex());
+  EXPECT_EQ(all->also_revoked.front().revocation_reason, "cessationOfOperation");
+  EXPECT_EQ(reason(verify(*current, Purpose::kDeviceClient, kNow + 30)), "revoked");
+  EXPECT_EQ(reason(verify(*other_device, Purpose::kDeviceClient, kNow + 30)), "trusted");
+  // A server certificate has no device.
+  auto server_csr = CertificateRequest::for_server(key(), {"api.fleet.example"});
+  auto server = ca_->issue(*server_csr, Profile::kServer, at(kNow));
+  ASSERT_TRUE(server);
+  auto wrong = ca_->revoke(server->certificate.serial_hex(), RevocationReason::kUnspecified, kNow,
+                           RevokeScope::kAllOfDevice);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(wrong.error().message.starts_with("not_a_device")) << wrong.error().message;
+  EXPECT_EQ(reason_of(*ca_, server->certificate.serial_hex()), "current");
+}
+
+TEST_F(Pki, RefusesACsrNamingAnotherHardwareIdThanTheDeviceHas) {
+  IRONSEAL_REQUIREMENTS("CR 1.2; CR 1.9");
+  auto k = key();
+  auto evil = CertificateRequest::for_device(k, {"SN-0048", "evil-hw"});
+  ASSERT_TRUE(evil);
+  // The registry says plc-x1 (EST passes it): the CSR's hardware id is refused, nothing bound.
+  IssueOptions o = at(kNow);
+  o.expected_hardware_id = "plc-x1";
+  auto r = ca_->issue(*evil, Profile::kDevice, o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kNotTrusted);
+  EXPECT_TRUE(r.error().message.starts_with("hardware_mismatch")) << r.error().message;
+  EXPECT_TRUE(current_of(*ca_, "SN-0048").empty());
+  auto good = CertificateRequest::for_device(k, {"SN-0048", "plc-x1"});
+  auto issued = ca_->issue(*good, Profile::kDevice, o);
+  ASSERT_TRUE(issued) << issued.error().message;
+  EXPECT_EQ(issued->certificate.device_name()->hardware_id, "plc-x1");
+  // Without a registry, the serial's binding holds the hardware id: the same key asking for
+  // another, with or without naming the current certificate, is refused too.
+  auto rebound = ca_->issue(*evil, Profile::kDevice, at(kNow + 10));
+  ASSERT_FALSE(rebound);
+  EXPECT_TRUE(rebound.error().message.starts_with("hardware_mismatch")) << rebound.error().message;
+  auto renamed =
+      ca_->issue(*evil, Profile::kDevice, replacing(kNow + 10, issued->certificate.serial_hex()));
+  ASSERT_FALSE(renamed);
+  EXPECT_TRUE(renamed.error().message.starts_with("hardware_mismatch"));
+  EXPECT_EQ(current_of(*ca_, "SN-0048").size(), 1u);
 }
 
 }  // namespace
