@@ -123,10 +123,12 @@ Result<FleetConfig> load_config(const fs::path& path) {
                      &dl.report_bytes}}) {
       if (auto ok = budget(rate, burst, out); !ok) return std::unexpected(ok.error());
     }
-    dl.max_reports_per_device = limits.value("max_reports_per_device", dl.max_reports_per_device);
-    if (dl.max_reports_per_device < 1) {
+    const auto keep = limits.value("max_reports_per_device",
+                                   static_cast<std::int64_t>(dl.max_reports_per_device));
+    if (keep < 1) {
       return fail(ErrorCode::kInvalidArgument, "config: limits.max_reports_per_device must be >= 1");
     }
+    dl.max_reports_per_device = static_cast<std::size_t>(keep);
     c.database = resolve(j.value("database", std::string("fleet.db")));
     if (j.contains("repository")) {
       c.service.repository = resolve(j["repository"].get<std::string>());

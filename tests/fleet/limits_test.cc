@@ -4,8 +4,12 @@
 // Content-Type the JSON endpoints insist on. Service-level, with a made-up clock.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <fstream>
 #include <tuple>
 
+#include "fleet/config.h"
 #include "fleet/rate_limit.h"
 #include "fleet/request_parse.h"
 #include "fleet/service.h"
@@ -252,6 +256,41 @@ TEST(DeviceRateLimiter, TracksABoundedNumberOfDevices) {
     ASSERT_TRUE(kept.take("hammer", DeviceBudget::kCheckins, 1, t)) << i;
     (void)kept.take("idle-" + std::to_string(i), DeviceBudget::kReports, 1, t);
     ASSERT_LE(kept.tracked(), 64u) << i;
+  }
+}
+
+// The budgets come from the configuration's `limits`; a budget that could never be paid (or
+// never refills) is a configuration error, not a server that refuses every device.
+TEST(FleetConfig, ReadsDeviceBudgetsAndRefusesUnusableOnes) {
+  IRONSEAL_REQUIREMENTS("CR 7.2");
+  TempDir dir;
+  std::ofstream(dir / "server.key") << "not read here";
+  ASSERT_EQ(::chmod((dir / "server.key").c_str(), 0600), 0);
+  auto load = [&](const Json& limits) {
+    const Json config{
+        {"tls", {{"certificate_chain", "server.pem"}, {"private_key", "server.key"}}},
+        {"device_ca", "ca.pem"},
+        {"security_txt", {{"contact", "mailto:a@example.com"}, {"expires", "2027-11-01T00:00:00Z"}}},
+        {"limits", limits}};
+    std::ofstream(dir / "config.json") << config.dump();
+    return load_config(dir / "config.json");
+  };
+  auto c = load({{"device_checkins_per_minute", 6}, {"device_checkin_burst", 5},
+                 {"device_report_bytes_per_minute", 60000}, {"max_reports_per_device", 10}});
+  ASSERT_TRUE(c) << c.error().message;
+  const DeviceLimits& l = c->service.device_limits;
+  EXPECT_DOUBLE_EQ(l.checkins.per_second, 0.1);
+  EXPECT_DOUBLE_EQ(l.checkins.burst, 5);
+  EXPECT_DOUBLE_EQ(l.report_bytes.per_second, 1000);
+  EXPECT_DOUBLE_EQ(l.reports.burst, DeviceLimits{}.reports.burst);  // default kept
+  EXPECT_EQ(l.max_reports_per_device, 10u);
+  for (const Json& bad : {Json{{"device_checkin_burst", 0}}, Json{{"device_reports_per_minute", 0}},
+                          Json{{"device_report_bytes_per_minute", -5}},
+                          Json{{"max_reports_per_device", 0}}, Json{{"max_reports_per_device", -1}},
+                          Json{{"device_checkins_per_second", 1}}}) {
+    auto refused = load(bad);
+    ASSERT_FALSE(refused) << bad.dump();
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument) << bad.dump();
   }
 }
 
