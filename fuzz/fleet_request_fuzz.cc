@@ -3,7 +3,9 @@
 // Range header against a file size. Input: 8 bytes of file size (little-endian), then the text,
 // used as request target and as Range header. Invariants beyond "no crash": accepted paths hold
 // only allowed, non-empty, non-dot segments that rebuild the path; a query value lies inside
-// the target; a partial range lies inside the file; only a well-formed single range is refused.
+// the target; a partial range lies inside the file; only a well-formed single range is refused;
+// an endpoint's body limit is one of the documented ones, the largest only for an endpoint that
+// parses as such; a JSON media type starts with "application/json" once spaces are trimmed.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -58,6 +60,30 @@ void check_range(std::string_view header, std::uint64_t size) {
   }
 }
 
+void check_body_limit(std::string_view target) {
+  for (bool device : {true, false}) {
+    for (std::string_view method : {"POST", "GET"}) {
+      const std::size_t limit = endpoint_body_limit(device, method, target);
+      if (limit != kCheckinBodyLimit && limit != kReportBodyLimit && limit != kEnrolBodyLimit &&
+          limit != kOperatorBodyLimit && limit != kNoBodyLimit) {
+        std::abort();
+      }
+      if (limit != kNoBodyLimit && (method != "POST" || !split_path(target))) std::abort();
+    }
+  }
+}
+
+void check_media_type(std::string_view type) {
+  if (!is_json_media_type(type)) return;
+  const auto first = type.find_first_not_of(" \t");
+  if (first == std::string_view::npos || type.size() - first < 16) std::abort();
+  for (std::size_t i = 0; i < 16; ++i) {
+    const char c = type[first + i];
+    const char lower = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    if (lower != "application/json"[i]) std::abort();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -68,5 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_path(text);
   check_query(text);
   check_range(text, file_size);
+  check_body_limit(text);
+  check_media_type(text);
   return 0;
 }

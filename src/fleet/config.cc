@@ -2,6 +2,7 @@
 #include "fleet/config.h"
 
 #include <set>
+#include <tuple>
 
 #include "core/file.h"
 
@@ -81,7 +82,10 @@ Result<FleetConfig> load_config(const fs::path& path) {
     if (auto ok = only_keys(limits,
                             {"max_connections", "max_connections_per_client", "max_header_bytes", "max_body_bytes",
                              "handshake_timeout_ms", "request_timeout_ms", "write_timeout_ms",
-                             "max_requests_per_connection"},
+                             "max_requests_per_connection", "device_checkins_per_minute",
+                             "device_checkin_burst", "device_reports_per_minute",
+                             "device_report_burst", "device_report_bytes_per_minute",
+                             "device_report_burst_bytes", "max_reports_per_device"},
                             "limits");
         !ok) {
       return std::unexpected(ok.error());
@@ -100,6 +104,31 @@ Result<FleetConfig> load_config(const fs::path& path) {
         std::chrono::milliseconds(limits.value("write_timeout_ms", l.write_timeout.count()));
     l.max_requests_per_connection =
         limits.value("max_requests_per_connection", l.max_requests_per_connection);
+    // Per-device budgets: a rate per minute and a burst, both positive.
+    auto budget = [&](const char* rate_key, const char* burst_key, RateLimit* out) -> Result<void> {
+      const double per_minute = limits.value(rate_key, out->per_second * 60.0);
+      const double burst = limits.value(burst_key, out->burst);
+      if (!(per_minute > 0) || !(burst >= 1)) {
+        return fail(ErrorCode::kInvalidArgument, "config: limits.", rate_key, " must be > 0 and ",
+                    "limits.", burst_key, " >= 1");
+      }
+      *out = RateLimit{per_minute / 60.0, burst};
+      return {};
+    };
+    auto& dl = c.service.device_limits;
+    for (auto [rate, burst, out] :
+         {std::tuple{"device_checkins_per_minute", "device_checkin_burst", &dl.checkins},
+          std::tuple{"device_reports_per_minute", "device_report_burst", &dl.reports},
+          std::tuple{"device_report_bytes_per_minute", "device_report_burst_bytes",
+                     &dl.report_bytes}}) {
+      if (auto ok = budget(rate, burst, out); !ok) return std::unexpected(ok.error());
+    }
+    const auto keep = limits.value("max_reports_per_device",
+                                   static_cast<std::int64_t>(dl.max_reports_per_device));
+    if (keep < 1) {
+      return fail(ErrorCode::kInvalidArgument, "config: limits.max_reports_per_device must be >= 1");
+    }
+    dl.max_reports_per_device = static_cast<std::size_t>(keep);
     c.database = resolve(j.value("database", std::string("fleet.db")));
     if (j.contains("repository")) {
       c.service.repository = resolve(j["repository"].get<std::string>());

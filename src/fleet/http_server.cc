@@ -19,10 +19,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cstdio>
+#include <iterator>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "fleet/request_parse.h"
 
 namespace ironseal::fleet {
 namespace {
@@ -36,8 +39,25 @@ using net::awaitable;
 using net::use_awaitable;
 
 constexpr std::size_t kFileChunk = 64 * 1024;
+// Chunked requests: chunk extensions (all chunks of a request together) and trailer fields mean
+// nothing to this server; a little of either is tolerated, more is refused (400). The read buffer
+// holds at most a header plus this much, which bounds a chunk-size line or a trailer section
+// that never ends (Beast itself would buffer it all).
+constexpr std::size_t kMaxChunkExtensionBytes = 256;
+constexpr std::size_t kMaxTrailerBytes = 1024;
+constexpr std::size_t kReadBufferSlack = 4096;
+// Refused device handshakes are logged at most this often (an attacker decides how many there
+// are); the rest are counted in a "suppressed" summary and in the metrics.
+constexpr std::size_t kRefusalLogLines = 20;
+constexpr std::int64_t kRefusalLogIntervalMs = 10000;
 
 void log_line(const std::string& line) { std::fprintf(stderr, "ironseal-server: %s\n", line.c_str()); }
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // Why a device handshake failed, in words an operator can act on.
 std::string handshake_reason(SSL* ssl, const boost::system::error_code& ec, bool* cert_refusal) {
@@ -76,6 +96,14 @@ struct FleetServer::Impl {
   std::atomic<std::size_t> active{0};
   std::mutex per_client_mutex;
   std::unordered_map<std::string, std::size_t> per_client;  // open connections per address
+  LogThrottle refusal_log{"device connections refused (handshake or certificate)",
+                          kRefusalLogLines, kRefusalLogIntervalMs};
+
+  void log_refusal(const std::string& line) {
+    auto d = refusal_log.admit(steady_ms());
+    if (!d.summary.empty()) log_line(d.summary);
+    if (d.write) log_line(line);
+  }
 
   // Admits a connection from `address` within both limits; release() when it ends.
   bool admit(const std::string& address) {
@@ -216,7 +244,7 @@ struct FleetServer::Impl {
         bool cert_refusal = false;
         const std::string why = handshake_reason(stream.native_handle(), ec, &cert_refusal);
         if (cert_refusal) metrics.client_certificate_refusals++;
-        log_line("device TLS handshake from " + peer + " refused: " + why);
+        log_refusal("device TLS handshake from " + peer + " refused: " + why);
       }
       ERR_clear_error();
       if (ec != beast::error::timeout) co_await linger_close(stream);
@@ -227,22 +255,57 @@ struct FleetServer::Impl {
       auto id = trust->identity(stream.native_handle());
       if (!id) {
         co_await send_error(stream, listener, 403, "bad_certificate", "unusable client certificate");
-        log_line("device from " + peer + " refused: " + id.error().message);
+        log_refusal("device from " + peer + " refused: " + id.error().message);
         co_return;
       }
       identity = std::move(*id);
     }
 
-    beast::flat_buffer buffer;
+    // Bounded: a header, or a chunk-size line or trailer section of up to kReadBufferSlack bytes.
+    beast::flat_buffer buffer(config.limits.max_header_bytes + kReadBufferSlack);
     for (std::size_t served = 0; served < config.limits.max_requests_per_connection; ++served) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(config.limits.max_header_bytes));
       parser.body_limit(config.limits.max_body_bytes);
+      std::size_t extension_bytes = 0;
+      bool extensions_too_large = false;
+      auto on_chunk_header = [&](std::uint64_t, beast::string_view extensions,
+                                 boost::system::error_code& chunk_ec) {
+        extension_bytes += extensions.size();
+        if (extension_bytes > kMaxChunkExtensionBytes) {
+          extensions_too_large = true;
+          chunk_ec = http::error::bad_chunk_extension;
+        }
+      };
+      parser.on_chunk_header(on_chunk_header);
       // One deadline for the whole request, from waiting for it to its last byte: a client that
       // trickles bytes (slowloris) is cut off, however it paces them.
       beast::get_lowest_layer(stream).expires_after(config.limits.request_timeout);
       co_await http::async_read_header(stream, buffer, parser,
                                        net::redirect_error(use_awaitable, ec));
+      // What the service sees of the request comes from the header alone: trailer fields of a
+      // chunked body (merged into the same field list by Beast) never stand in for it.
+      HttpRequest r;
+      std::size_t header_fields = 0;
+      std::size_t body_limit = config.limits.max_body_bytes;
+      if (!ec) {
+        const auto& h = parser.get();
+        r.listener = listener;
+        r.method = std::string(h.method_string());
+        r.target = std::string(h.target());
+        r.authorization = std::string(h[http::field::authorization]);
+        r.content_type = std::string(h[http::field::content_type]);
+        r.range = std::string(h[http::field::range]);
+        header_fields = static_cast<std::size_t>(std::distance(h.begin(), h.end()));
+        // The endpoint's own limit, before a byte of the body is read (or "100 Continue" sent).
+        body_limit = std::min(body_limit, endpoint_body_limit(listener == Listener::kDevice,
+                                                              r.method, r.target));
+        if (parser.content_length() && *parser.content_length() > body_limit) {
+          ec = http::error::body_limit;
+        } else {
+          parser.body_limit(body_limit);
+        }
+      }
       // A client that announces its body (curl does above 1 KiB) waits for "100 Continue".
       if (!ec && !parser.is_done() &&
           beast::iequals(parser.get()[http::field::expect], "100-continue")) {
@@ -269,7 +332,24 @@ struct FleetServer::Impl {
       }
       if (ec == http::error::body_limit) {
         metrics.requests_too_large++;
-        co_await send_error(stream, listener, 413, "body_too_large", "request body too large");
+        const std::string why = "request body larger than " + std::to_string(body_limit) +
+                                " bytes, this endpoint's limit";
+        co_await send_error(stream, listener, 413, "body_too_large", why.c_str());
+        co_await linger_close(stream);
+        co_return;
+      }
+      if (ec == http::error::buffer_overflow) {
+        metrics.requests_too_large++;
+        co_await send_error(stream, listener, 400, "chunk_framing_too_large",
+                            "a chunk-size line or the trailer section is too large");
+        co_await linger_close(stream);
+        co_return;
+      }
+      if (ec == http::error::bad_chunk_extension && extensions_too_large) {
+        metrics.requests_too_large++;
+        const std::string why = "chunk extensions over " +
+                                std::to_string(kMaxChunkExtensionBytes) + " bytes";
+        co_await send_error(stream, listener, 400, "chunk_extension_too_large", why.c_str());
         co_await linger_close(stream);
         co_return;
       }
@@ -282,13 +362,25 @@ struct FleetServer::Impl {
         break;
       }
       auto req = parser.release();
-      HttpRequest r;
-      r.listener = listener;
-      r.method = std::string(req.method_string());
-      r.target = std::string(req.target());
-      r.authorization = std::string(req[http::field::authorization]);
-      r.content_type = std::string(req[http::field::content_type]);
-      r.range = std::string(req[http::field::range]);
+      {
+        // Trailer fields: what the field list holds beyond the header.
+        std::size_t trailer_bytes = 0;
+        auto it = req.begin();
+        std::advance(it, static_cast<std::ptrdiff_t>(std::min(
+                             header_fields, static_cast<std::size_t>(
+                                                std::distance(req.begin(), req.end())))));
+        for (; it != req.end(); ++it) {
+          trailer_bytes += it->name_string().size() + it->value().size() + 4;  // ": " CRLF
+        }
+        if (trailer_bytes > kMaxTrailerBytes) {
+          metrics.requests_too_large++;
+          const std::string why =
+              "trailer fields over " + std::to_string(kMaxTrailerBytes) + " bytes";
+          co_await send_error(stream, listener, 400, "trailer_too_large", why.c_str());
+          co_await linger_close(stream);
+          co_return;
+        }
+      }
       r.body = std::move(req.body());
       r.device = identity;
       r.peer = peer;
@@ -362,6 +454,7 @@ struct FleetServer::Impl {
       co_await timer.async_wait(net::redirect_error(use_awaitable, ec));
       if (ec) co_return;
       service.tick();
+      if (auto summary = refusal_log.flush(steady_ms()); !summary.empty()) log_line(summary);
     }
   }
 

@@ -81,4 +81,39 @@ ByteRange parse_range(std::string_view header, std::uint64_t size) {
   return whole;
 }
 
+bool is_json_media_type(std::string_view content_type) {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  auto space = [](char c) { return c == ' ' || c == '\t'; };
+  while (!type.empty() && space(type.front())) type.remove_prefix(1);
+  while (!type.empty() && space(type.back())) type.remove_suffix(1);
+  constexpr std::string_view kJson = "application/json";
+  return type.size() == kJson.size() &&
+         std::equal(type.begin(), type.end(), kJson.begin(), [](char a, char b) {
+           return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+         });
+}
+
+std::size_t endpoint_body_limit(bool device_listener, std::string_view method,
+                                std::string_view target) {
+  if (method != "POST") return kNoBodyLimit;
+  const auto path = split_path(target);
+  if (!path) return kNoBodyLimit;
+  const auto& p = *path;
+  if (p.size() == 3 && p[0] == ".well-known" && p[1] == "est" &&
+      (p[2] == "simpleenroll" || p[2] == "simplereenroll")) {
+    return kEnrolBodyLimit;
+  }
+  if (p.size() < 3 || p[0] != "api" || p[1] != "v1") return kNoBodyLimit;
+  if (device_listener) {
+    if (p.size() == 4 && p[2] == "device" && p[3] == "checkin") return kCheckinBodyLimit;
+    if (p.size() == 4 && p[2] == "device" && p[3] == "reports") return kReportBodyLimit;
+    return kNoBodyLimit;
+  }
+  if (p.size() == 3 && (p[2] == "login" || p[2] == "accounts" || p[2] == "devices" ||
+                        p[2] == "releases" || p[2] == "rollouts")) {
+    return kOperatorBodyLimit;
+  }
+  return kNoBodyLimit;
+}
+
 }  // namespace ironseal::fleet

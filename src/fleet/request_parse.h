@@ -4,6 +4,7 @@
 // (fuzz/fleet_request_fuzz.cc) and tested without a socket.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,5 +31,21 @@ struct ByteRange {
   std::uint64_t last = 0;
 };
 ByteRange parse_range(std::string_view header, std::uint64_t size);
+
+// Whether a Content-Type names JSON: "application/json", any case, optionally with parameters
+// ("; charset=utf-8"). Anything else, including none, is not (the JSON endpoints answer 415).
+bool is_json_media_type(std::string_view content_type);
+
+// The largest body the endpoint that `method` and `target` name accepts (docs/fleet-api.md):
+// the transport refuses a longer one with 413 before reading it, and counts a chunked body
+// against it as it arrives, so no endpoint buffers more than it can use. Endpoints that take no
+// body get a small allowance (an empty JSON object and the like).
+std::size_t endpoint_body_limit(bool device_listener, std::string_view method,
+                                std::string_view target);
+inline constexpr std::size_t kCheckinBodyLimit = 16 * 1024;  // the state a device reports
+inline constexpr std::size_t kReportBodyLimit = 20 * 1024;   // detail 16 KiB, reason 1 KiB, ...
+inline constexpr std::size_t kEnrolBodyLimit = 16 * 1024;    // a base64 CSR
+inline constexpr std::size_t kOperatorBodyLimit = 4 * 1024;  // login, accounts, devices, ...
+inline constexpr std::size_t kNoBodyLimit = 1024;            // GET, pause/resume/abort, unknown
 
 }  // namespace ironseal::fleet

@@ -79,8 +79,13 @@ bool valid_name(const std::string& s, std::size_t max = 128) {
          });
 }
 
-// The body as a JSON object, or an error response.
+// The body as a JSON object, or an error response (415 unless it is declared JSON).
 std::optional<Json> parse_object(const HttpRequest& r, HttpResponse* error) {
+  if (!is_json_media_type(r.content_type)) {
+    *error = error_response(415, "unsupported_media_type",
+                            "send the body as Content-Type: application/json");
+    return std::nullopt;
+  }
   Json j = Json::parse(r.body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     *error = error_response(400, "malformed_json", "the request body is not a JSON object");
@@ -133,7 +138,8 @@ FleetService::FleetService(ServiceConfig config, std::unique_ptr<Store> store,
       repositories_(std::move(repositories)),
       issuer_(issuer),
       metrics_(metrics),
-      clock_(clock ? std::move(clock) : Clock(system_now)) {
+      clock_(clock ? std::move(clock) : Clock(system_now)),
+      device_limiter_(config_.device_limits) {
   last_refresh_ = now();  // start-up re-signs what lags (reconcile); the rest can wait
 }
 
@@ -287,7 +293,33 @@ HttpResponse FleetService::serve_file(const HttpRequest& r, const fs::path& path
   return out;
 }
 
+std::optional<HttpResponse> FleetService::spend(const HttpRequest& r, const DeviceIdentity& id,
+                                                DeviceBudget budget, double cost) {
+  std::lock_guard lock(mutex_);
+  auto refused = device_limiter_.take(id.serial, budget, cost, now());
+  if (!refused) return std::nullopt;
+  metrics_.device_rate_limited++;
+  const std::string_view name = device_budget_name(budget);
+  if (refused->audit) {
+    // Once per device per window, however many requests it sends: the audit log must not become
+    // the next thing a device can flood.
+    (void)audit("device:" + id.serial, "device.rate_limit", "refused",
+                {{"budget", name}, {"refused", refused->refused}, {"path", r.target},
+                 {"peer", r.peer}, {"window_s", device_limiter_.limits().audit_window_s}});
+  }
+  const char* code = budget == DeviceBudget::kCheckins  ? "too_many_checkins"
+                     : budget == DeviceBudget::kReports ? "too_many_reports"
+                                                        : "report_volume_exceeded";
+  HttpResponse out = error_response(429, code,
+                                    "this device exceeded its " + std::string(name) +
+                                        " budget; retry after " +
+                                        std::to_string(refused->retry_after_s) + " s");
+  out.headers.emplace_back("Retry-After", std::to_string(refused->retry_after_s));
+  return out;
+}
+
 HttpResponse FleetService::device_checkin(const HttpRequest& r, const DeviceIdentity& id) {
+  if (auto limited = spend(r, id, DeviceBudget::kCheckins, 1)) return *limited;
   HttpResponse err;
   auto body = parse_object(r, &err);
   if (!body) return err;
@@ -323,6 +355,11 @@ HttpResponse FleetService::device_checkin(const HttpRequest& r, const DeviceIden
 }
 
 HttpResponse FleetService::device_report(const HttpRequest& r, const DeviceIdentity& id) {
+  if (auto limited = spend(r, id, DeviceBudget::kReports, 1)) return *limited;
+  // What a report costs in volume is what it asks the server to store: its body.
+  if (auto limited = spend(r, id, DeviceBudget::kReportBytes, static_cast<double>(r.body.size()))) {
+    return *limited;
+  }
   HttpResponse err;
   auto body = parse_object(r, &err);
   if (!body) return err;
@@ -360,9 +397,22 @@ HttpResponse FleetService::device_report(const HttpRequest& r, const DeviceIdent
     rep.target = target;
     rep.detail = detail;
     if (!reason.empty()) rep.detail["reason"] = reason;
+    // The rollout the report belongs to is the one that assigned the device what the director
+    // lists for it now, as the server knows it (never a device's say): taken before an outcome
+    // below moves the device on.
+    if (auto ok = load_cache(); !ok) return ok;
+    const auto dev = devices_.find(id.serial);
+    auto rollout = store_->assigning_rollout(
+        id.serial, dev == devices_.end() ? std::string() : dev->second.assigned_target);
+    if (!rollout) return std::unexpected(rollout.error());
+    rep.rollout_id = *rollout;
     auto rid = store_->add_report(rep);
     if (!rid) return std::unexpected(rid.error());
     report_id = *rid;
+    if (auto ok = store_->trim_reports(id.serial, config_.device_limits.max_reports_per_device);
+        !ok) {
+      return ok;
+    }
     if (final_ok || final_bad) {
       if (auto ok = audit("device:" + id.serial, "device.install", *step,
                           {{"target", target}, {"reason", reason}, {"report", report_id}});
@@ -937,6 +987,9 @@ std::string Metrics::render() const {
   counter("ironseal_login_failures_total", "Failed operator logins.", login_failures.load());
   counter("ironseal_director_publish_failures_total", "Director re-signing failures.",
           director_publish_failures.load());
+  counter("ironseal_device_rate_limited_total",
+          "Device check-ins and reports refused with 429 (per-device rate or volume limit).",
+          device_rate_limited.load());
   out += "# HELP ironseal_http_responses_total HTTP responses by listener and status class.\n"
          "# TYPE ironseal_http_responses_total counter\n";
   for (std::size_t l = 0; l < 2; ++l) {

@@ -25,6 +25,7 @@
 #include "core/result.h"
 #include "fleet/est.h"
 #include "fleet/metrics.h"
+#include "fleet/rate_limit.h"
 #include "fleet/repositories.h"
 #include "fleet/store.h"
 #include "fleet/tls.h"
@@ -69,6 +70,9 @@ struct ServiceConfig {
   // How often every assigned device's director metadata is re-signed, so its timestamp (1 day
   // by default) never expires while the server runs. 0 = never.
   std::int64_t director_refresh_s = 3600;
+  // Per device (by its certificate's serial): check-in and report rates, report volume, and how
+  // many reports the store keeps (docs/fleet-server.md, "Limits").
+  DeviceLimits device_limits;
 };
 
 using Clock = std::function<std::int64_t()>;  // unix seconds
@@ -111,6 +115,10 @@ class FleetService {
 
   HttpResponse device_checkin(const HttpRequest& r, const DeviceIdentity& id);
   HttpResponse device_report(const HttpRequest& r, const DeviceIdentity& id);
+  // 429 with Retry-After when the device's budget cannot pay `cost` (audited at most once per
+  // device per window); nullopt when it could.
+  std::optional<HttpResponse> spend(const HttpRequest& r, const DeviceIdentity& id,
+                                    DeviceBudget budget, double cost);
   HttpResponse est(const HttpRequest& r, const std::string& op);
 
   HttpResponse login(const HttpRequest& r);
@@ -179,6 +187,7 @@ class FleetService {
     std::int64_t locked_until = 0;
   };
   std::map<std::string, LoginThrottle> throttle_;
+  DeviceRateLimiter device_limiter_;  // under mutex_
 };
 
 // RFC 9116 security.txt from configuration: contact (one or more URIs), expires (RFC 3339), and

@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS rollout_members (
   rollout_id INTEGER NOT NULL, serial TEXT NOT NULL, position INTEGER NOT NULL,
   baseline_target TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL,
   updated_at INTEGER NOT NULL, PRIMARY KEY (rollout_id, serial));
+CREATE INDEX IF NOT EXISTS rollout_members_by_serial ON rollout_members(serial, rollout_id);
 CREATE TABLE IF NOT EXISTS accounts (
   name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
   created_at INTEGER NOT NULL);
@@ -300,6 +301,16 @@ class SqliteStore final : public Store {
     return s.integer(0);
   }
 
+  Result<void> trim_reports(const std::string& serial, std::size_t keep) override {
+    // The (keep+1)-th newest report and all older ones; nothing when there are fewer. One walk of
+    // the (serial, id) index, at most keep+1 entries long.
+    Statement s(cache_,
+                "DELETE FROM reports WHERE serial = ?1 AND id <= (SELECT id FROM reports "
+                "WHERE serial = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)");
+    s.bind(1, serial).bind(2, static_cast<std::int64_t>(keep));
+    return done(s, "trim reports", false);
+  }
+
   Result<void> add_release(const Release& r) override {
     Statement s(cache_,
                 "INSERT INTO releases(name, target, version, hardware_id, created_at) "
@@ -410,6 +421,20 @@ class SqliteStore final : public Store {
     s.bind(1, std::string(member_state_name(m.state))).bind(2, m.reason).bind(3, m.updated_at);
     s.bind(4, m.rollout_id).bind(5, m.serial);
     return done(s, "update member", false);
+  }
+
+  Result<std::int64_t> assigning_rollout(const std::string& serial,
+                                         const std::string& target) override {
+    if (target.empty()) return std::int64_t{0};
+    Statement s(cache_,
+                "SELECT m.rollout_id FROM rollout_members m JOIN rollouts r ON r.id = m.rollout_id "
+                "JOIN releases l ON l.name = r.release WHERE m.serial = ? AND l.target = ? AND "
+                "m.state IN ('assigned', 'confirmed', 'failed') ORDER BY m.rollout_id DESC LIMIT 1");
+    s.bind(1, serial).bind(2, target);
+    const int rc = s.step();
+    if (rc == SQLITE_DONE) return std::int64_t{0};
+    if (rc != SQLITE_ROW) return fail(ErrorCode::kIo, "store: assigning rollout: ", s.error());
+    return s.integer(0);
   }
 
   Result<void> add_account(const Account& a) override {

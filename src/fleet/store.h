@@ -139,6 +139,8 @@ class Store {
   virtual Result<std::int64_t> add_report(const Report& report) = 0;
   virtual Result<std::vector<Report>> reports(const std::string& serial, std::size_t limit) = 0;
   virtual Result<std::int64_t> report_count() = 0;
+  // Deletes all but the newest `keep` reports of `serial` (the per-device bound on stored reports).
+  virtual Result<void> trim_reports(const std::string& serial, std::size_t keep) = 0;
 
   virtual Result<void> add_release(const Release& release) = 0;  // kInvalidArgument when it exists
   virtual Result<std::optional<Release>> release(const std::string& name) = 0;
@@ -151,6 +153,10 @@ class Store {
   virtual Result<void> update_rollout(const Rollout& rollout) = 0;
   virtual Result<std::vector<RolloutMember>> members(std::int64_t rollout_id) = 0;
   virtual Result<void> update_member(const RolloutMember& member) = 0;
+  // The newest rollout that assigned `target` to `serial` (its release's target, the member
+  // reached: assigned, confirmed or failed); 0 when none did (or `target` is empty).
+  virtual Result<std::int64_t> assigning_rollout(const std::string& serial,
+                                                 const std::string& target) = 0;
 
   virtual Result<void> add_account(const Account& account) = 0;  // kInvalidArgument when it exists
   virtual Result<std::optional<Account>> account(const std::string& name) = 0;

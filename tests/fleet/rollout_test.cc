@@ -60,6 +60,7 @@ class Rollouts : public ::testing::Test {
     HttpRequest login;
     login.method = "POST";
     login.target = "/api/v1/login";
+    login.content_type = "application/json";
     login.body = R"({"name":"ops","password":"ops-password-1"})";
     token_ = Json::parse(service_->handle(login).body)["token"];
   }
@@ -70,6 +71,7 @@ class Rollouts : public ::testing::Test {
     r.method = method;
     r.target = target;
     r.authorization = "Bearer " + token_;
+    r.content_type = "application/json";
     if (!body.is_null()) r.body = body.dump();
     const HttpResponse out = service_->handle(r);
     return {out.status, Json::parse(out.body, nullptr, false)};
@@ -80,6 +82,7 @@ class Rollouts : public ::testing::Test {
     r.listener = Listener::kDevice;
     r.method = "POST";
     r.target = "/api/v1/device/reports";
+    r.content_type = "application/json";
     r.body = Json{{"step", step}, {"target", target}}.dump();
     r.device = DeviceIdentity{serial, "plc-x1", "01", 0, 0, false, ""};
     return service_->handle(r).status;
@@ -268,6 +271,57 @@ TEST_F(Rollouts, OneActiveRolloutPerGroupAndPhasesMustEndAt100) {
   EXPECT_EQ(body["error"], "conflict");
   EXPECT_EQ(op("POST", "/api/v1/rollouts", {{"release", "nope"}, {"group", "line"}}).first, 404);
   EXPECT_EQ(op("POST", "/api/v1/releases", {{"name", "rx"}, {"target", "v9.img"}}).first, 404);
+}
+
+// A report records the rollout that assigned the device what it runs toward, as the server knows
+// it: a device's own "rollout" field is ignored, a device not yet reached reports under none, and
+// the outcome report of a failing release still belongs to that release's rollout.
+TEST_F(Rollouts, AReportCarriesTheRolloutThatAssignedTheDevice) {
+  IRONSEAL_REQUIREMENTS("CR 2.8; CR 3.5");
+  start(3);
+  op("POST", "/api/v1/releases", {{"name", "r2"}, {"target", "v2.img"}});
+  op("POST", "/api/v1/releases", {{"name", "r3"}, {"target", "v3.img"}});
+  auto [status, ro2] = op("POST", "/api/v1/rollouts",
+                          {{"release", "r2"}, {"group", "line"}, {"phases", {1, "100%"}},
+                           {"max_failure_rate", 0.5}});
+  ASSERT_EQ(status, 201) << ro2.dump();
+  const std::int64_t r2 = ro2["id"];
+  EXPECT_EQ(report("SN-1", "downloading", "v2.img"), 201);
+  EXPECT_EQ(report("SN-2", "checking", ""), 201);  // not reached yet
+  {
+    HttpRequest r;  // a device claiming a rollout of its own choosing
+    r.listener = Listener::kDevice;
+    r.method = "POST";
+    r.target = "/api/v1/device/reports";
+    r.content_type = "application/json";
+    r.body = R"({"step":"installed","target":"v2.img","rollout":99})";
+    r.device = DeviceIdentity{"SN-1", "plc-x1", "01", 0, 0, false, ""};
+    EXPECT_EQ(service_->handle(r).status, 201);
+  }
+  EXPECT_EQ(report("SN-1", "confirmed", "v2.img"), 201);  // phase 100%: SN-2, SN-3 reached
+  EXPECT_EQ(report("SN-2", "installed", "v2.img"), 201);
+  EXPECT_EQ(report("SN-2", "confirmed", "v2.img"), 201);
+  EXPECT_EQ(report("SN-3", "confirmed", "v2.img"), 201);
+  ASSERT_EQ(op("GET", "/api/v1/rollouts/" + std::to_string(r2)).second["state"], "completed");
+
+  auto [status3, ro3] = op("POST", "/api/v1/rollouts",
+                           {{"release", "r3"}, {"group", "line"}, {"phases", {1, "100%"}}});
+  ASSERT_EQ(status3, 201) << ro3.dump();
+  const std::int64_t r3 = ro3["id"];
+  ASSERT_NE(r3, r2);
+  EXPECT_EQ(report("SN-1", "downloading", "v3.img"), 201);
+  EXPECT_EQ(report("SN-1", "reverted", "v3.img"), 201);  // sends SN-1 back to v2
+  EXPECT_EQ(report("SN-1", "checking", ""), 201);        // now under r2's assignment again
+
+  auto rollouts_of = [&](const std::string& serial) {
+    std::vector<std::int64_t> out;  // oldest first
+    const auto reports = op("GET", "/api/v1/devices/" + serial).second["reports"];
+    for (auto it = reports.rbegin(); it != reports.rend(); ++it) out.push_back((*it)["rollout"]);
+    return out;
+  };
+  EXPECT_EQ(rollouts_of("SN-1"), (std::vector<std::int64_t>{r2, r2, r2, r3, r3, r2}));
+  EXPECT_EQ(rollouts_of("SN-2"), (std::vector<std::int64_t>{0, r2, r2}));
+  EXPECT_EQ(rollouts_of("SN-3"), (std::vector<std::int64_t>{r2}));
 }
 
 }  // namespace

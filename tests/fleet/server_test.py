@@ -134,7 +134,12 @@ class Fleet:
         conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
         try:
             data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-            conn.request(method, path, body=data, headers=headers or {})
+            # Like the CLI and the agent: a POST says it is JSON unless told otherwise (None: no
+            # Content-Type at all).
+            hdrs = {"Content-Type": "application/json"} if method in ("POST", "PUT") else {}
+            hdrs.update(headers or {})
+            hdrs = {k: v for k, v in hdrs.items() if v is not None}
+            conn.request(method, path, body=data, headers=hdrs)
             resp = conn.getresponse()
             payload = resp.read()
             try:
@@ -534,14 +539,185 @@ def case_rollout(fleet):
     check(s == 200 and b == data, "whole artifact")
 
 
+def raw_exchange(fleet, serial, data, timeout=5):
+    """Sends `data` as is on a device connection with SERIAL's certificate; returns the status,
+    the parsed JSON error body and the headers of the first response (None, None, {} when the
+    server closed without one)."""
+    sock = fleet.ctx("dev-" + serial).wrap_socket(
+        socket.create_connection(("127.0.0.1", fleet.device_port)), server_hostname="127.0.0.1")
+    sock.settimeout(timeout)
+    buf = b""
+    try:
+        try:
+            sock.sendall(data)
+        except OSError:
+            pass  # refused while still sending: the answer may be there all the same
+        while b"\r\n\r\n" not in buf:
+            got = sock.recv(65536)
+            if not got:
+                return None, None, {}
+            buf += got
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        hdrs = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+        length = int(hdrs.get("content-length", "0"))
+        while len(rest) < length:
+            got = sock.recv(65536)
+            if not got:
+                break
+            rest += got
+        try:
+            parsed = json.loads(rest[:length]) if length else None
+        except ValueError:
+            parsed = None
+        return status, parsed, hdrs
+    except (socket.timeout, ssl.SSLError, OSError):
+        return None, None, {}
+    finally:
+        sock.close()
+
+
+def chunked(path, chunks, headers=b"Content-Type: application/json\r\n", trailer=b""):
+    """A chunked POST: `chunks` is a list of (data, extension) pairs."""
+    out = (b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n" + headers +
+           b"Transfer-Encoding: chunked\r\n\r\n")
+    for data, ext in chunks:
+        out += b"%x" % len(data) + ext + b"\r\n" + data + b"\r\n"
+    return out + b"0\r\n" + trailer + b"\r\n"
+
+
+def case_hostile(fleet):
+    """What one device, or anyone who can open connections, does to the others: floods of check-ins,
+    refused handshakes, hostile chunked bodies, bodies that are not what the endpoint takes."""
+    fleet.register_all()
+    log_path = os.path.join(fleet.work, "server.log")
+
+    def log_lines(text):
+        with open(log_path) as f:
+            return [l for l in f if text in l]
+
+    # 1. A burst of refused handshakes is a bounded number of log lines, then a summary.
+    n = 200
+    started = time.time()
+    for _ in range(n):
+        tls_refusal(fleet, None)
+    windows = int((time.time() - started) // 10) + 1  # 20 lines per 10 s
+    time.sleep(0.5)
+    lines = log_lines("device TLS handshake from")
+    check(len(lines) <= 20 * windows,
+          f"{n} refused handshakes: {len(lines)} log lines (at most {20 * windows})")
+
+    def suppressed():
+        return sum(int(l.split("suppressed ")[1].split()[0]) for l in log_lines("suppressed "))
+
+    deadline = time.time() + 15
+    while time.time() < deadline and suppressed() + len(lines) < n:
+        time.sleep(0.5)
+    check(suppressed() + len(lines) == n and 1 <= len(log_lines("suppressed ")) <= windows,
+          f"the rest is summarised: {log_lines('suppressed ')[:2]} ({len(lines)} lines)")
+    s, b, _ = fleet.operator("GET", "/metrics")
+    text = b.decode() if isinstance(b, bytes) else ""
+    check(f"ironseal_client_certificate_refusals_total {n}" in text,
+          "every refusal is still counted in /metrics")
+
+    # 2. JSON endpoints answer 415 to a body that is not declared JSON (both listeners).
+    for ct in (None, "text/plain", "application/x-www-form-urlencoded"):
+        s, b, _ = fleet.device("SN-4", "POST", "/api/v1/device/reports", {"step": "installed"},
+                               headers={"Content-Type": ct})
+        check(s == 415 and b["error"] == "unsupported_media_type", f"report as {ct}: {s} {b}")
+    for path, body in (("/api/v1/devices", {"serial": "SN-8", "hardware_id": HW}),
+                       ("/api/v1/releases", {"name": "r2", "target": "v2.img"}),
+                       ("/api/v1/rollouts", {"release": "r2", "group": "line-1"}),
+                       ("/api/v1/accounts", {"name": "v", "role": "viewer", "password": "x" * 9})):
+        s, b, _ = fleet.request(fleet.operator_port, fleet.ctx(), "POST", path, body,
+                                {"Authorization": "Bearer " + fleet.token,
+                                 "Content-Type": "text/plain"})
+        check(s == 415 and b["error"] == "unsupported_media_type", f"POST {path} as text: {s}")
+    s, b, _ = fleet.request(fleet.operator_port, fleet.ctx(), "POST", "/api/v1/login",
+                            raw=b"name=admin&password=x",
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    check(s == 415, f"a form login: {s}")
+    s, b, _ = fleet.operator("GET", "/api/v1/devices/SN-8")
+    check(s == 404, "nothing refused as 415 was stored")
+
+    # 3. Chunked bodies: a little extension and trailer is fine, more is refused with a reason.
+    path = "/api/v1/device/checkin"
+    s, b, _ = raw_exchange(fleet, "SN-3", chunked(path, [(b'{"version":', b";a=b"),
+                                                         (b'"1.0.0"}', b"")],
+                                                  trailer=b"X-Note: 1\r\n"))
+    check(s == 200, f"chunked with a small extension and trailer: {s}")
+    s, b, _ = raw_exchange(fleet, "SN-3", chunked(path, [(b'{"version":"1"}', b";x=" + b"e" * 1000)]))
+    check(s == 400 and b and b["error"] == "chunk_extension_too_large",
+          f"1 KB of chunk extensions: {s} {b}")
+    s, b, _ = raw_exchange(fleet, "SN-3", chunked(path, [(b"{", b";a=" + b"e" * 200)] +
+                                                  [(b" ", b";a=" + b"e" * 200)] * 2 + [(b"}", b"")]))
+    check(s == 400 and b and b["error"] == "chunk_extension_too_large",
+          f"extensions that add up over the limit: {s} {b}")
+    s, b, _ = raw_exchange(fleet, "SN-3", chunked(path, [(b'{"version":"1"}', b"")],
+                                                  trailer=b"X-Pad: " + b"t" * 4000 + b"\r\n"))
+    check(s == 400 and b and b["error"] == "trailer_too_large", f"4 KB of trailer: {s} {b}")
+    s, b, _ = raw_exchange(fleet, "SN-3", chunked(path, [(b'{"version":"1"}', b";x=" + b"e" * 65536)]))
+    check(s == 400 and b and b["error"] == "chunk_framing_too_large",
+          f"a 64 KB chunk-size line: {s} {b}")
+    s, b, _ = raw_exchange(fleet, "SN-3", chunked(path, [(b'{"version":"1"}', b"")], headers=b"",
+                                                  trailer=b"Content-Type: application/json\r\n"))
+    check(s == 415, f"a Content-Type in the trailer does not stand in for the header: {s}")
+    # Bodies over the endpoint's limit (a report takes 20 KiB), chunked or announced.
+    report = b'{"step":"downloading"' + b" " * 30000 + b"}"
+    s, b, _ = raw_exchange(fleet, "SN-4", chunked("/api/v1/device/reports",
+                                                  [(report[i:i + 4096], b"")
+                                                   for i in range(0, len(report), 4096)]))
+    check(s == 413 and b and b["error"] == "body_too_large", f"a 30 KB chunked report: {s} {b}")
+    started = time.time()
+    s, b, _ = raw_exchange(fleet, "SN-4", b"POST /api/v1/device/reports HTTP/1.1\r\nHost: x\r\n"
+                           b"Content-Type: application/json\r\nContent-Length: 30000\r\n\r\n")
+    check(s == 413 and b and b["error"] == "body_too_large" and time.time() - started < 3,
+          f"an announced 30 KB report is refused before its body is sent: {s} {b}")
+    s, b, _ = raw_exchange(fleet, "SN-4", chunked("/api/v1/device/reports",
+                                                  [(b'{"step":"installed"}', b"")]))
+    check(s == 201, f"a small chunked report is stored: {s}")
+    check(fleet.alive() and served_ok(fleet, "SN-2"), "the server serves on")
+
+    # 4. One device hammering check-ins is limited (429, Retry-After, one audit event); another
+    # is served as before. Limits for this case: 5 at once, then one per 10 s.
+    conn = http.client.HTTPSConnection("127.0.0.1", fleet.device_port,
+                                       context=fleet.ctx("dev-SN-1"), timeout=10)
+    codes, retry_after, error = [], None, None
+    for _ in range(40):
+        conn.request("POST", "/api/v1/device/checkin", body=b'{"version":"1.0.0"}',
+                     headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        body = r.read()
+        codes.append(r.status)
+        if r.status == 429:
+            retry_after = r.getheader("Retry-After")
+            error = json.loads(body)["error"]
+    conn.close()
+    check(codes[:5] == [200] * 5 and codes[5:] == [429] * 35,
+          f"SN-1: 5 check-ins served, then 429: {codes}")
+    check(error == "too_many_checkins" and retry_after is not None and 1 <= int(retry_after) <= 10,
+          f"429 says why and when to retry: {error}, Retry-After {retry_after}")
+    check(served_ok(fleet, "SN-2"), "SN-2 is served while SN-1 is limited")
+    s, b, _ = fleet.operator("GET", "/api/v1/events?limit=1000")
+    limited = [e for e in b["events"] if e["action"] == "device.rate_limit"]
+    check(len(limited) == 1 and limited[0]["actor"] == "device:SN-1" and
+          limited[0]["outcome"] == "refused" and limited[0]["detail"]["budget"] == "checkins",
+          f"35 refusals are one audit event: {limited}")
+    s, b, _ = fleet.operator("GET", "/metrics")
+    check("ironseal_device_rate_limited_total 35" in b.decode(), "the refusals counted in /metrics")
+
+
 CASES = {"mtls": case_mtls, "limits": case_limits, "operator": case_operator,
-         "rollout": case_rollout}
+         "rollout": case_rollout, "hostile": case_hostile}
 
 
 def main():
     work = tempfile.mkdtemp(prefix="ironseal-fleet-")
     limits = {"request_timeout_ms": 1500, "max_connections": 6,
               "max_connections_per_client": 4} if CASE == "limits" else None
+    if CASE == "hostile":
+        limits = {"device_checkin_burst": 5, "device_checkins_per_minute": 6}
     fleet = None
     try:
         fleet = Fleet(work, limits)
