@@ -2,6 +2,7 @@
 #include <charconv>
 #include <iostream>
 
+#include "boot/otp_map.h"
 #include "cli.h"
 #include "core/bytes.h"
 #include "core/endian.h"
@@ -163,6 +164,19 @@ Result<void> do_sign(const ImageArgs& a) {
     opt.class_uuid = *cid;
   }
 
+  // The OTP anti-rollback field holds kOtpCounterBits; a device that keeps its counter in fuses
+  // fuses at most that, and then protects only against images below it. Say so before signing.
+  std::string counter_warning;
+  if (opt.security_counter > boot::kOtpCounterBits) {
+    counter_warning =
+        "security counter " + std::to_string(opt.security_counter) + " is above " +
+        std::to_string(boot::kOtpCounterBits) +
+        ", what the OTP anti-rollback fuses hold: a device counting in fuses stops at " +
+        std::to_string(boot::kOtpCounterBits) +
+        " and then refuses only images below that (a TPM NV counter holds the value "
+        "exactly)";
+    std::cerr << "ironseal: warning: " << counter_warning << "\n";
+  }
   auto signer = crypto::open_signer(a.key);
   if (!signer) return std::unexpected(signer.error());
   ByteProgress bar("signing");
@@ -177,6 +191,7 @@ Result<void> do_sign(const ImageArgs& a) {
     nlohmann::json j = info_json(*info);
     j["file"] = a.out;
     j["file_size"] = file_size;
+    if (!counter_warning.empty()) j["warnings"] = {counter_warning};
     print_json(j);
   } else {
     std::cout << "signed " << a.out << ": version " << image::format_version(opt.version)

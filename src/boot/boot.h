@@ -1,6 +1,6 @@
 // The boot core: one power-on of a device (ROM stage, then stage-2), installing an image into the
-// inactive slot, and confirming a trial. One state machine (docs/boot-state-machine.md), used by
-// the simulated device on the host and by the Cortex-M33 bootloader.
+// inactive slot, and confirming a trial. One state machine (docs/boot-chain.md, "State machine"),
+// used by the simulated device on the host and by the Cortex-M33 bootloader.
 //
 // Power-on, in order:
 //   1. ROM: load the trust anchors (key store keys whose hash is fused in OTP) and verify the
@@ -102,10 +102,10 @@ enum class BootOutcome : std::uint8_t {
 struct BootReport {
   BootOutcome outcome = BootOutcome::kRecovery;
   SlotId slot = SlotId::kA;
-  image::ImageInfo info;                      // of the image to run
-  const image::ImageSource* image = nullptr;  // the verified bytes to run
-  BootEvent event = BootEvent::kNone;         // what this power-on changed
-  std::uint8_t reason = kCheckOk;             // why a slot was refused (the last refusal)
+  image::ImageInfo info;                               // of the image to run
+  const image::ImageSource* image = nullptr;           // the verified bytes to run
+  BootEvent event = BootEvent::kNone;                  // what this power-on changed
+  std::uint8_t reason = kCheckOk;                      // why a slot was refused (the last refusal)
   std::uint8_t slot_reason[2] = {kCheckOk, kCheckOk};  // why each slot was refused, this power-on
   bool stage2_trusted = false;
   std::uint8_t stage2_measurement[32] = {};  // SHA-256(zeros || stage-2 image digest)

@@ -102,8 +102,11 @@ std::unexpected<Error> bad_key_file(const std::filesystem::path& path, const Byt
   } else {
     hint = why.message;
   }
-  return fail(ErrorCode::kInvalidArgument, "bad_key_file: ", path.string(), ": not a usable ",
-              expected, " key (", hint, ")");
+  // A well-formed key of an algorithm ironseal does not take stays kUnsupported (also exit 2).
+  const ErrorCode code =
+      why.code == ErrorCode::kUnsupported ? ErrorCode::kUnsupported : ErrorCode::kInvalidArgument;
+  return fail(code, "bad_key_file: ", path.string(), ": not a usable ", expected, " key (", hint,
+              ")");
 }
 
 }  // namespace

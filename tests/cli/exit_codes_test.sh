@@ -140,6 +140,11 @@ expect 0 "a 300 MiB firmware signs in bounded memory" -- \
 expect 0 "and verifies" -- "$IRONSEAL" image verify --key k.pub big.img
 rm -f big.bin big.img
 
+# A security counter the OTP fuses cannot hold is signed, with a warning that says what it means.
+expect 0 "a security counter above 64 signs" -- "$IRONSEAL" image sign --key k.pem --version 1.0.0 --security-counter 70 fw.bin c70.img --json
+contains err.txt "warning: security counter 70 is above 64" "the fuse capacity is named"
+contains out.txt '"warnings"' "the warning is in the JSON too"
+
 # One value per option: `--key K IMG --json` keeps IMG and --json.
 expect 0 "--key takes one value" -- "$IRONSEAL" image verify --key k.pub fw.img --json
 contains out.txt '"trusted": true' "the options after IMG were read"

@@ -82,7 +82,56 @@ TEST(PrivateFileMode, RefusesGroupOrWorldAccess) {
 TEST(ReadFile, MissingFileIsNotFound) {
   TempDir dir;
   EXPECT_EQ(read_file(dir / "absent").error().code, ErrorCode::kNotFound);
-  EXPECT_EQ(read_file(dir.path()).error().code, ErrorCode::kInvalidArgument);  // a directory
+  // A directory is the environment failing (exit 3), not the user's input judged (issue 12).
+  EXPECT_EQ(read_file(dir.path()).error().code, ErrorCode::kIo);
+}
+
+TEST(ReadFile, NonRegularFilesAreRefusedWithoutBlockingAndLargeOnesBeforeReading) {
+  IRONSEAL_REQUIREMENTS("CR 3.5; CR 7.2");
+  TempDir dir;
+  const auto fifo = dir / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Opening a FIFO for reading without O_NONBLOCK waits for a writer forever; this returns.
+  auto r = read_file(fifo);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kIo);
+  EXPECT_NE(r.error().message.find("not_a_regular_file"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("is a FIFO"), std::string::npos);
+  auto dir_read = read_file(dir.path());
+  EXPECT_NE(dir_read.error().message.find("is a directory"), std::string::npos);
+
+  ASSERT_TRUE(write_file_atomic(dir / "big", Bytes(5000, 1)));
+  auto big = read_file(dir / "big", 4096);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(big.error().message.find("too_large"), std::string::npos);
+  EXPECT_TRUE(read_file(dir / "big", 5000));
+}
+
+TEST(AtomicFileWriter, NothingReplacesThePathUntilCommitAndAnAbandonedWriteLeavesNoTrace) {
+  IRONSEAL_REQUIREMENTS("CR 7.4");
+  TempDir dir;
+  const auto path = dir / "out";
+  ASSERT_TRUE(write_file_atomic(path, Bytes{'o', 'l', 'd'}));
+  {
+    auto w = AtomicFileWriter::create(path);
+    ASSERT_TRUE(w);
+    ASSERT_TRUE(w->write(Bytes{'n', 'e'}));
+    ASSERT_TRUE(w->write(Bytes{'w'}));
+    EXPECT_EQ(*read_file(path), (Bytes{'o', 'l', 'd'}));  // not yet
+    EXPECT_TRUE(std::filesystem::exists(w->temp_path()));
+    // dropped without commit()
+  }
+  EXPECT_EQ(*read_file(path), (Bytes{'o', 'l', 'd'}));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()),
+                          std::filesystem::directory_iterator()),
+            1);
+  auto w = AtomicFileWriter::create(path);
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(w->write(Bytes{'n', 'e', 'w'}));
+  ASSERT_TRUE(w->commit());
+  EXPECT_EQ(*read_file(path), (Bytes{'n', 'e', 'w'}));
+  EXPECT_FALSE(w->write(Bytes{'x'}));  // closed
 }
 
 TEST(ReadOnlyFile, ShortReadPastTheEndFails) {
