@@ -15,6 +15,10 @@
 //
 // A target that reverted on this device is not installed again by itself (the operator's
 // rollout decides what happens next), so a bad release cannot make a device loop.
+//
+// Thread-safety: not thread-safe. One Agent drives one device directory from one thread; a second
+// agent on the same directory is not supported (the installer's journal and agent.json assume a
+// single writer).
 #pragma once
 
 #include <filesystem>

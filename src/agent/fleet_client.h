@@ -1,6 +1,9 @@
 // The device's side of the fleet API (docs/fleet-api.md) over mutual TLS: check in with the
 // device's state, report each step of an install. The device's identity is its certificate; the
 // server takes the serial from it, never from these bodies.
+//
+// Thread-safety: not thread-safe; one FleetClient owns one libcurl handle and sends one request
+// at a time.
 #pragma once
 
 #include <memory>

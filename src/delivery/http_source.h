@@ -4,6 +4,9 @@
 // and transfers that stall (slow retrieval) or run too long. TLS peers are verified (the system CA store
 // or HttpLimits::tls.ca_file), with a client certificate for mutual TLS if one is configured;
 // nothing here can turn verification off.
+//
+// Thread-safety: not thread-safe; one HttpChunkSource holds one libcurl handle and serves one
+// fetch at a time (the installer's producer thread is its only user).
 #pragma once
 
 #include <memory>

@@ -11,6 +11,11 @@
 //    from flash, not downloaded again;
 //  - a chunk whose hash already occurs in the active slot is copied locally (delta);
 //  - the finished slot is verified as the bootloader will before it is marked pending.
+//
+// Thread-safety: install_chunked() is not reentrant for one device (one install at a time owns the
+// device and its journal). It runs two threads of its own: a producer that fetches and proves
+// chunks (the only user of `source`) and the calling thread, which writes and reads back flash;
+// `progress` is called on the calling thread.
 #pragma once
 
 #include <filesystem>

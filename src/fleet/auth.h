@@ -1,6 +1,9 @@
 // Operator authentication: roles, Argon2id password hashes (libsodium crypto_pwhash_str) and
 // bearer tokens. A token is 32 random bytes shown once to the operator; the store keeps only its
 // SHA-256, so a copy of the database does not let anyone log in.
+//
+// Thread-safety: the functions here are stateless and may be called from any thread; password
+// hashing is expensive (Argon2id) and never belongs on an event-loop thread.
 #pragma once
 
 #include <optional>

@@ -7,6 +7,10 @@
 //
 // The CSR's self-signature must verify, and any device serial it names must be the serial of the
 // TLS client certificate: the issued identity comes from the authenticated connection.
+//
+// Thread-safety: the EST functions are pure over their arguments; a CertificateIssuer is called
+// from any of the server's threads and must serialise its own state (PkiIssuer holds a mutex
+// around the CA).
 #pragma once
 
 #include <string>

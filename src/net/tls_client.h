@@ -6,6 +6,9 @@
 // usual 0600 check, or a TPM-resident key loaded through the tpm2 OpenSSL provider. It is given to
 // each connection's SSL_CTX directly (libcurl's own key-file options would need the key's bytes
 // in a file), so a key that cannot leave its TPM still authenticates.
+//
+// Thread-safety: a ClientIdentity is immutable after it is built and may be shared by the
+// transfers of several threads (each SSL_CTX takes its own reference to the key).
 #pragma once
 
 #include <openssl/types.h>
