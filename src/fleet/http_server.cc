@@ -21,11 +21,13 @@
 #include <cstdio>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "fleet/request_parse.h"
+#include "fleet/worker_pool.h"
 
 namespace ironseal::fleet {
 namespace {
@@ -82,7 +84,8 @@ struct FleetServer::Impl {
         device_ctx(net::ssl::context::tls_server),
         operator_ctx(net::ssl::context::tls_server),
         device_acceptor(ioc),
-        operator_acceptor(ioc) {}
+        operator_acceptor(ioc),
+        workers(c.limits.login_workers, c.limits.max_queued_logins, c.limits.login_worker_nice) {}
 
   ServerConfig config;
   FleetService& service;
@@ -104,6 +107,9 @@ struct FleetServer::Impl {
     if (!d.summary.empty()) log_line(d.summary);
     if (d.write) log_line(line);
   }
+  // After ioc, so it is destroyed first: a job still running then posts its answer to a live
+  // io_context.
+  WorkerPool workers;
 
   // Admits a connection from `address` within both limits; release() when it ends.
   bool admit(const std::string& address) {
@@ -218,6 +224,43 @@ struct FleetServer::Impl {
     metrics.count_response(static_cast<int>(listener), status);
     bool ok = false;
     co_await send(stream, res, &ok);
+  }
+
+  // The answer to a request: at once, or (a login) from a worker thread while this connection's
+  // coroutine waits; the I/O thread goes on serving the others. With the workers' queue full, the
+  // service's "busy" answer at once. The worker hands the answer back through the connection's
+  // strand and wakes the coroutine by cancelling a timer; the handle it holds is shared, so a
+  // connection that has gone away by then is simply not woken.
+  struct Handoff {
+    std::optional<HttpResponse> answer;
+    net::steady_timer* wake = nullptr;  // set while the coroutine waits; touched on the strand only
+  };
+
+  awaitable<HttpResponse> answer(const HttpRequest& r) {
+    FleetService::Dispatch d = service.dispatch(r);
+    if (!d.work) co_return std::move(d.response);
+    const auto strand = co_await net::this_coro::executor;
+    net::steady_timer wake(strand, net::steady_timer::time_point::max());
+    auto handoff = std::make_shared<Handoff>();
+    handoff->wake = &wake;
+    struct Unhook {  // however this frame ends, the worker's answer no longer finds the timer
+      Handoff& h;
+      ~Unhook() { h.wake = nullptr; }
+    } unhook{*handoff};
+    const bool queued = workers.submit(
+        [strand, handoff, work = std::move(d.work), busy = std::move(d.response)](bool run) mutable {
+          HttpResponse out = run ? work() : std::move(busy);
+          net::post(strand, [handoff, out = std::move(out)]() mutable {
+            handoff->answer = std::move(out);
+            if (handoff->wake != nullptr) handoff->wake->cancel();
+          });
+        });
+    if (!queued) metrics.login_busy++;
+    boost::system::error_code ec;
+    while (!handoff->answer) {
+      co_await wake.async_wait(net::redirect_error(use_awaitable, ec));
+    }
+    co_return std::move(*handoff->answer);
   }
 
   awaitable<void> session(tcp::socket socket, Listener listener) {
@@ -386,7 +429,7 @@ struct FleetServer::Impl {
       r.peer = peer;
       const bool head = req.method() == http::verb::head;
       if (head) r.method = "GET";
-      HttpResponse out = service.handle(r);
+      HttpResponse out = co_await answer(r);
       metrics.count_response(static_cast<int>(listener), out.status);
       const bool keep = req.keep_alive() && out.status < 500 &&
                         served + 1 < config.limits.max_requests_per_connection;

@@ -4,7 +4,8 @@
 //            revoked is required in the handshake; its identity is passed to the service;
 //   operator server-authenticated TLS; the service checks bearer tokens.
 // Limits against resource exhaustion: connection count, header and body sizes, a deadline for the
-// handshake, for each whole request (slow clients are cut off) and for each write.
+// handshake, for each whole request (slow clients are cut off) and for each write. Slow work the
+// service hands back (FleetService::dispatch: password checks) runs on a bounded worker pool.
 //
 // Boost stays behind this header (pimpl), so only http_server.cc pays its compile time.
 #pragma once
@@ -29,6 +30,13 @@ struct ServerLimits {
   std::chrono::milliseconds request_timeout{10000};  // from waiting for a request to its last byte
   std::chrono::milliseconds write_timeout{30000};    // per write of up to 64 KiB
   std::size_t max_requests_per_connection = 100000;
+  // Operator logins: Argon2id checks run on these threads, never on the I/O threads; at most
+  // max_queued_logins wait for one, and a login beyond that is answered 503 at once. One thread
+  // at a lower CPU priority (login_worker_nice) leaves the devices the rest: under contention the
+  // I/O threads come first. Argon2id "interactive" is some 50-100 ms of one core per check.
+  int login_workers = 1;
+  std::size_t max_queued_logins = 8;
+  int login_worker_nice = 10;
 };
 
 struct ServerConfig {

@@ -23,6 +23,8 @@ struct Metrics {
   std::atomic<std::uint64_t> trust_reloads{0};
   std::atomic<std::uint64_t> trust_reload_failures{0};
   std::atomic<std::uint64_t> login_failures{0};
+  std::atomic<std::uint64_t> login_throttled{0};  // 429 before the password check
+  std::atomic<std::uint64_t> login_busy{0};       // 503: the password workers' queue was full
   std::atomic<std::uint64_t> director_publish_failures{0};
   std::atomic<std::uint64_t> device_rate_limited{0};  // check-ins and reports answered 429
   // [listener: 0 device, 1 operator][status class 1xx..5xx -> 0..4]

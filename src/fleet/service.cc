@@ -18,8 +18,6 @@ using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
 constexpr ErrorCode kConflict = ErrorCode::kUnsupported;  // "not in a state that allows it"
-constexpr int kMaxLoginFailures = 5;
-constexpr std::int64_t kLoginLockSeconds = 30;
 constexpr std::size_t kMaxStateBytes = 16 * 1024;
 
 HttpResponse json_response(int status, const Json& body) {
@@ -139,7 +137,8 @@ FleetService::FleetService(ServiceConfig config, std::unique_ptr<Store> store,
       issuer_(issuer),
       metrics_(metrics),
       clock_(clock ? std::move(clock) : Clock(system_now)),
-      device_limiter_(config_.device_limits) {
+      device_limiter_(config_.device_limits),
+      login_throttle_(config_.login) {
   last_refresh_ = now();  // start-up re-signs what lags (reconcile); the rest can wait
 }
 
@@ -163,6 +162,14 @@ HttpResponse FleetService::handle(const HttpRequest& r) {
   HttpResponse out = route_common(r, *path, &hit);
   if (hit) return out;
   return r.listener == Listener::kDevice ? route_device(r, *path) : route_operator(r, *path);
+}
+
+FleetService::Dispatch FleetService::dispatch(const HttpRequest& r) {
+  if (r.listener == Listener::kOperator) {
+    auto path = split_path(r.target);
+    if (path && *path == std::vector<std::string>{"api", "v1", "login"}) return login(r);
+  }
+  return {handle(r), {}};
 }
 
 HttpResponse FleetService::route_common(const HttpRequest& r, const std::vector<std::string>& p,
@@ -609,7 +616,10 @@ HttpResponse FleetService::route_operator(const HttpRequest& r,
   if (p.size() < 3 || p[0] != "api" || p[1] != "v1") {
     return error_response(404, "not_found", "no such endpoint");
   }
-  if (p.size() == 3 && p[2] == "login") return login(r);
+  if (p.size() == 3 && p[2] == "login") {
+    Dispatch d = login(r);
+    return d.work ? d.work() : std::move(d.response);
+  }
   auto caller = authenticate(r);
   if (!caller) {
     HttpResponse out = error_response(401, "unauthorized", caller.error().message);
@@ -633,60 +643,81 @@ HttpResponse FleetService::route_operator(const HttpRequest& r,
   return error_response(404, "not_found", "no such endpoint");
 }
 
-HttpResponse FleetService::login(const HttpRequest& r) {
-  if (r.method != "POST") return method_not_allowed("POST");
+// The cheap half of a login, on the I/O thread: the body, the throttle and the account row. The
+// Argon2id check comes back as work to run elsewhere (finish_login).
+FleetService::Dispatch FleetService::login(const HttpRequest& r) {
+  if (r.method != "POST") return {method_not_allowed("POST"), {}};
   HttpResponse err;
   auto body = parse_object(r, &err);
-  if (!body) return err;
+  if (!body) return {err, {}};
   auto name = string_field(*body, "name");
   auto password = string_field(*body, "password");
   if (!name || !password || name->size() > 128 || password->size() > 1024) {
-    return error_response(400, "bad_field", "send {\"name\": ..., \"password\": ...}");
+    return {error_response(400, "bad_field", "send {\"name\": ..., \"password\": ...}"), {}};
+  }
+  auto decision = login_throttle_.admit(r.peer, *name, now());
+  if (!decision.ticket) {
+    const std::string_view reason = login_refusal_name(decision.refusal);
+    metrics_.login_throttled++;
+    if (decision.first_refusal) {  // once per lock: refusals in a flood cost no database write
+      std::lock_guard lock(mutex_);
+      (void)audit("operator:" + *name, "auth.login", "throttled",
+                  {{"peer", r.peer}, {"reason", reason}});
+    }
+    HttpResponse out = json_response(
+        429, Json{{"error", "too_many_attempts"},
+                  {"reason", reason},
+                  {"message", decision.refusal == LoginRefusal::kPeerBusy
+                                  ? "too many logins from this address at once; try again later"
+                                  : "too many failed logins from this address; try again later"}});
+    out.headers.emplace_back("Retry-After", std::to_string(decision.retry_after_s));
+    return {std::move(out), {}};
   }
   std::string hash;
   std::string role;
   {
     std::lock_guard lock(mutex_);
-    if (throttle_.size() > 10000) {  // bounded: names are chosen by unauthenticated clients
-      std::erase_if(throttle_, [&](const auto& kv) { return kv.second.locked_until <= now(); });
-    }
-    auto& t = throttle_[*name];
-    if (t.locked_until > now()) {
-      (void)audit("operator:" + *name, "auth.login", "throttled", {{"peer", r.peer}});
-      HttpResponse out = error_response(429, "too_many_attempts", "try again later");
-      out.headers.emplace_back("Retry-After", std::to_string(t.locked_until - now()));
-      return out;
-    }
     auto account = store_->account(*name);
-    if (!account) return from_error(account.error());
+    if (!account) return {from_error(account.error()), {}};
     if (*account) {
       hash = (*account)->password_hash;
       role = (*account)->role;
     }
   }
-  // Argon2id runs outside the lock (it takes tens of milliseconds on purpose). An unknown
-  // account costs the same as a wrong password.
+  HttpResponse busy =
+      error_response(503, "login_busy", "too many logins are being checked; try again shortly");
+  busy.headers.emplace_back("Retry-After", "1");
+  return {std::move(busy),
+          [this, ticket = std::move(*decision.ticket), name = std::move(*name),
+           password = std::move(*password), hash = std::move(hash), role = std::move(role),
+           peer = r.peer]() mutable {
+            return finish_login(std::move(ticket), name, password, hash, role, peer);
+          }};
+}
+
+// The expensive half, on a worker thread.
+HttpResponse FleetService::finish_login(LoginThrottle::Ticket ticket, const std::string& name,
+                                        const std::string& password, const std::string& hash,
+                                        const std::string& role, const std::string& peer) {
+  // An unknown account costs the same as a wrong password.
   static const std::string kDummy = hash_password("not-a-real-password").value_or("");
-  const bool ok = verify_password(hash.empty() ? kDummy : hash, *password) && !hash.empty();
+  const bool ok = verify_password(hash.empty() ? kDummy : hash, password) && !hash.empty();
+  const LoginRefusal locked = login_throttle_.record(std::move(ticket), ok, now());
   std::lock_guard lock(mutex_);
-  auto& t = throttle_[*name];
   if (!ok) {
     metrics_.login_failures++;
-    if (++t.failures >= kMaxLoginFailures) {
-      t.locked_until = now() + kLoginLockSeconds;
-      t.failures = 0;
-    }
-    (void)audit("operator:" + *name, "auth.login", "refused", {{"peer", r.peer}});
+    Json detail{{"peer", peer}};
+    if (locked != LoginRefusal::kNone) detail["locks"] = login_refusal_name(locked);
+    (void)audit("operator:" + name, "auth.login", "refused", std::move(detail));
     return error_response(401, "unauthorized", "wrong account name or password");
   }
-  throttle_.erase(*name);
   auto token = new_token();
   if (!token) return from_error(token.error());
   const std::int64_t expires = now() + config_.token_lifetime_s;
-  if (auto stored = store_->add_token({token_digest(*token), *name, expires}); !stored) {
+  if (auto stored = store_->add_token({token_digest(*token), name, expires}); !stored) {
     return from_error(stored.error());
   }
-  (void)audit("operator:" + *name, "auth.login", "ok", {{"peer", r.peer}});
+  (void)audit("operator:" + name, "auth.login", "ok", {{"peer", peer}});
   return json_response(200, Json{{"token", *token}, {"role", role}, {"expires_at", expires}});
 }
 
@@ -985,6 +1016,11 @@ std::string Metrics::render() const {
   counter("ironseal_trust_reload_failures_total", "Device CA/CRL reloads that failed.",
           trust_reload_failures.load());
   counter("ironseal_login_failures_total", "Failed operator logins.", login_failures.load());
+  counter("ironseal_login_throttled_total",
+          "Logins refused before their password check (429: failures or checks in flight).",
+          login_throttled.load());
+  counter("ironseal_login_busy_total", "Logins refused with every password worker busy (503).",
+          login_busy.load());
   counter("ironseal_director_publish_failures_total", "Director re-signing failures.",
           director_publish_failures.load());
   counter("ironseal_device_rate_limited_total",

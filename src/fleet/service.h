@@ -24,6 +24,7 @@
 #include "core/file.h"
 #include "core/result.h"
 #include "fleet/est.h"
+#include "fleet/login_throttle.h"
 #include "fleet/metrics.h"
 #include "fleet/rate_limit.h"
 #include "fleet/repositories.h"
@@ -73,6 +74,7 @@ struct ServiceConfig {
   // Per device (by its certificate's serial): check-in and report rates, report volume, and how
   // many reports the store keeps (docs/fleet-server.md, "Limits").
   DeviceLimits device_limits;
+  LoginPolicy login;  // failed-login throttling (CR 1.11, docs/fleet-server.md)
 };
 
 using Clock = std::function<std::int64_t()>;  // unix seconds
@@ -86,6 +88,19 @@ class FleetService {
                Metrics& metrics, Clock clock = {});
 
   HttpResponse handle(const HttpRequest& request);
+
+  // The slow part of a request (an operator login's Argon2id check), to be run off the I/O
+  // threads; it returns the answer.
+  using DeferredWork = std::move_only_function<HttpResponse()>;
+  struct Dispatch {
+    // The answer; when `work` is set, the answer to give instead of running it when it cannot be
+    // run now (every worker busy: 503 with Retry-After).
+    HttpResponse response;
+    DeferredWork work;
+  };
+  // What the transport calls: cheap requests are answered at once, an operator login comes back
+  // as work for a worker thread. handle() is dispatch() running any such work on the caller.
+  Dispatch dispatch(const HttpRequest& request);
 
   // Startup: re-publishes any device whose director metadata lags the store (a crash between
   // commit and publish), then lets active rollouts take their next step.
@@ -121,7 +136,10 @@ class FleetService {
                                     DeviceBudget budget, double cost);
   HttpResponse est(const HttpRequest& r, const std::string& op);
 
-  HttpResponse login(const HttpRequest& r);
+  Dispatch login(const HttpRequest& r);
+  HttpResponse finish_login(LoginThrottle::Ticket ticket, const std::string& name,
+                            const std::string& password, const std::string& hash,
+                            const std::string& role, const std::string& peer);
   Result<Caller> authenticate(const HttpRequest& r);
   HttpResponse op_devices(const HttpRequest& r, const Caller& c,
                           const std::vector<std::string>& path);
@@ -182,12 +200,8 @@ class FleetService {
     std::int64_t time = 0;
   };
   std::unordered_map<std::string, PendingCheckin> checkins_;
-  struct LoginThrottle {
-    int failures = 0;
-    std::int64_t locked_until = 0;
-  };
-  std::map<std::string, LoginThrottle> throttle_;
   DeviceRateLimiter device_limiter_;  // under mutex_
+  LoginThrottle login_throttle_;  // its own lock: no mutex_ needed
 };
 
 // RFC 9116 security.txt from configuration: contact (one or more URIs), expires (RFC 3339), and
