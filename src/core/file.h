@@ -81,6 +81,9 @@ class ReadOnlyFile {
   std::uint64_t size() const { return size_; }
   // Reads exactly `out.size()` bytes at `offset`; false on any short read or error.
   bool read_at(std::uint64_t offset, std::span<std::uint8_t> out) const;
+  // Tells the kernel the file will be read front to back (a larger read-ahead window when it is
+  // not in the page cache). Only a hint: nothing to check, nothing changes if it is ignored.
+  void advise_sequential() const;
 
  private:
   ReadOnlyFile(int fd, std::uint64_t size) : fd_(fd), size_(size) {}

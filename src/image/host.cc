@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 
 namespace ironseal::image {
@@ -104,11 +105,11 @@ Result<ImageInfo> verify_image_source(const ImageSource& source,
                                       std::span<const crypto::PublicKey> keys) {
   const std::vector<TrustedKey> trusted = to_trusted_keys(keys);
   OpenSslBackend backend;
-  std::vector<std::uint8_t> scratch(1 << 20);
+  const auto scratch = std::make_unique_for_overwrite<std::uint8_t[]>(kHostScratchSize);
   ImageInfo info;
   const Status s = verify_image(
       VerifyRequest{&source, trusted.data(), static_cast<std::uint32_t>(trusted.size()), &backend,
-                    scratch.data(), scratch.size()},
+                    scratch.get(), kHostScratchSize},
       &info);
   if (s != Status::kOk) return std::unexpected(status_error(s));
   return info;
@@ -118,6 +119,7 @@ Result<ImageInfo> verify_image_file(const std::filesystem::path& path,
                                     std::span<const crypto::PublicKey> keys) {
   auto file = ReadOnlyFile::open(path);
   if (!file) return std::unexpected(file.error());
+  file->advise_sequential();
   FileSource source(*file);
   return verify_image_source(source, keys);
 }
