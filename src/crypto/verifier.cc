@@ -28,8 +28,8 @@ namespace {
 std::shared_ptr<const VerifyKey> make_key(std::shared_ptr<const PublicKey::Handle> handle,
                                           KeyType type) {
   if (type == KeyType::kEd25519) {
-    return std::make_shared<const VerifyKey>(VerifyKey{std::move(handle), nullptr,
-                                                       VerifyKey::Padding::kNone, "ed25519"});
+    return std::make_shared<const VerifyKey>(
+        VerifyKey{std::move(handle), nullptr, VerifyKey::Padding::kNone, "ed25519"});
   }
   return std::make_shared<const VerifyKey>(
       VerifyKey{std::move(handle), EVP_sha256(), VerifyKey::Padding::kNone, "ecdsa-p256-sha256"});
@@ -44,8 +44,8 @@ std::shared_ptr<const VerifyKey> make_key(ossl::PkeyPtr pkey, const EVP_MD* md,
 Result<void> verify_message(const VerifyKey& key, ByteView message, ByteView signature) {
   ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-  bool ready = ctx && EVP_DigestVerifyInit(ctx.get(), &pctx, key.md, nullptr,
-                                           key.handle->pkey.get()) == 1;
+  bool ready =
+      ctx && EVP_DigestVerifyInit(ctx.get(), &pctx, key.md, nullptr, key.handle->pkey.get()) == 1;
   if (ready && key.padding == VerifyKey::Padding::kRsaPss) {
     ready = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, key.md) == 1 &&
@@ -91,11 +91,10 @@ Result<Verifier> typed_verifier(Result<PublicKey> key, KeyType want) {
 }
 
 // TUF's PEM keys: a SubjectPublicKeyInfo of the algorithm (and curve) the scheme names.
-Result<ossl::PkeyPtr> tuf_pem_key(std::string_view pem, const char* algorithm,
-                                  const char* curve) {
+Result<ossl::PkeyPtr> tuf_pem_key(std::string_view pem, const char* algorithm, const char* curve) {
   auto bio = ossl::mem_bio(pem);
-  ossl::PkeyPtr pkey(
-      bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, ossl::no_passphrase, nullptr) : nullptr);
+  ossl::PkeyPtr pkey(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, ossl::no_passphrase, nullptr)
+                         : nullptr);
   if (!pkey) {
     ossl::drain_errors();
     return fail(ErrorCode::kMalformed, "malformed_key: not a PEM SubjectPublicKeyInfo");
@@ -111,8 +110,8 @@ Result<ossl::PkeyPtr> tuf_pem_key(std::string_view pem, const char* algorithm,
     if (EVP_PKEY_get_group_name(pkey.get(), group, sizeof group, &len) != 1 ||
         std::string_view(group) != curve) {
       ossl::drain_errors();
-      return fail(ErrorCode::kUnsupported, "key_type_mismatch: an EC key on ", group,
-                  " where ", curve, " is required");
+      return fail(ErrorCode::kUnsupported, "key_type_mismatch: an EC key on ", group, " where ",
+                  curve, " is required");
     }
   }
   return pkey;
@@ -189,8 +188,8 @@ Result<Verifier> Verifier::from_tuf_key(std::string_view keytype, std::string_vi
     ossl::PkeyPtr pkey(
         EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw->data(), raw->size()));
     if (!pkey) {
-      return fail(ErrorCode::kMalformed, "malformed_key: not an Ed25519 public key: ",
-                  ossl::drain_errors());
+      return fail(ErrorCode::kMalformed,
+                  "malformed_key: not an Ed25519 public key: ", ossl::drain_errors());
     }
     return Verifier(make_key(std::move(pkey), nullptr, VerifyKey::Padding::kNone, "ed25519"));
   }

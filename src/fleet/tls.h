@@ -1,6 +1,6 @@
 // TLS policy of the fleet server, in plain OpenSSL (no Boost here): the server's contexts, the
 // device trust store with its CRLs (reloaded when the files change), and the device identity read
-// from a verified client certificate (or claimed by an EST request). The fleet's only OpenSSL.
+// from a verified client certificate (or claimed by an EST request). The fleet's only OpenSSL code.
 //
 // Device identity comes only from the certificate: the serial in a URI SAN
 // `urn:ironseal:device:<hardware-id>:<serial>`, or else the subject's serialNumber attribute.

@@ -1,6 +1,8 @@
 // crypto::Verifier and its typed forms: the key decides the scheme, a verifier can only verify,
 // and pre-hashed verification exists only for ECDSA P-256 (checked by the compiler, not at run
 // time). Also the TUF key encodings, the (r, s) -> DER encoding and PublicKey::from_raw.
+#include "crypto/verifier.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -9,7 +11,6 @@
 #include "core/bytes.h"
 #include "crypto/hash.h"
 #include "crypto/key.h"
-#include "crypto/verifier.h"
 #include "support/requirements.h"
 #include "support/test_env.h"
 
@@ -19,12 +20,17 @@ namespace {
 // ---- What the types allow (the compile-time half of the contract) ----------------------------
 
 template <typename V>
-concept VerifiesDigests = requires(const V& v, Sha256View d, ByteView s) { v.verify_digest(d, s); };
+concept VerifiesDigests = requires(const V& v, Sha256View d, ByteView s) {
+  v.verify_digest(d, s);
+};
 template <typename K>
-concept KeyVerifiesDigests =
-    requires(const K& k, ByteView d, ByteView s) { k.verify_sha256_digest(d, s); };
+concept KeyVerifiesDigests = requires(const K& k, ByteView d, ByteView s) {
+  k.verify_sha256_digest(d, s);
+};
 template <typename V>
-concept Signs = requires(const V& v, ByteView m) { v.sign(m); };
+concept Signs = requires(const V& v, ByteView m) {
+  v.sign(m);
+};
 
 // Only the ECDSA P-256 verifier verifies a digest; no key offers it and then refuses at run time.
 static_assert(VerifiesDigests<EcdsaP256Verifier>);
@@ -160,18 +166,14 @@ TEST(Verifier, FromTufKeyRefusesAKeyThatDoesNotMatchItsScheme) {
       {"ecdsa", "ecdsa-sha2-nistp521", ec.to_pem(), ErrorCode::kUnsupported,
        "unsupported_scheme: "},
       {"rsa", "rsassa-pss-md5", rsa, ErrorCode::kUnsupported, "unsupported_scheme: "},
-      {"ed25519", "ed25519", to_hex(ed.raw()).substr(2), ErrorCode::kMalformed,
-       "malformed_key: "},
+      {"ed25519", "ed25519", to_hex(ed.raw()).substr(2), ErrorCode::kMalformed, "malformed_key: "},
       {"ed25519", "ed25519", ed.to_pem(), ErrorCode::kMalformed, "malformed_key: "},
-      {"ecdsa", "ecdsa-sha2-nistp256", to_hex(ec.raw()), ErrorCode::kMalformed,
-       "malformed_key: "},
+      {"ecdsa", "ecdsa-sha2-nistp256", to_hex(ec.raw()), ErrorCode::kMalformed, "malformed_key: "},
       {"ecdsa", "ecdsa-sha2-nistp256", p384, ErrorCode::kUnsupported, "key_type_mismatch: "},
-      {"ecdsa", "ecdsa-sha2-nistp384", ec.to_pem(), ErrorCode::kUnsupported,
-       "key_type_mismatch: "},
+      {"ecdsa", "ecdsa-sha2-nistp384", ec.to_pem(), ErrorCode::kUnsupported, "key_type_mismatch: "},
       {"ecdsa", "ecdsa-sha2-nistp256", rsa, ErrorCode::kUnsupported, "key_type_mismatch: "},
       {"rsa", "rsassa-pss-sha256", ec.to_pem(), ErrorCode::kUnsupported, "key_type_mismatch: "},
-      {"ecdsa", "ecdsa-sha2-nistp256", ed.to_pem(), ErrorCode::kUnsupported,
-       "key_type_mismatch: "},
+      {"ecdsa", "ecdsa-sha2-nistp256", ed.to_pem(), ErrorCode::kUnsupported, "key_type_mismatch: "},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(std::string(c.keytype) + " / " + c.scheme);
