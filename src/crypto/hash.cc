@@ -1,8 +1,5 @@
 #include "crypto/hash.h"
 
-#include <openssl/bn.h>
-#include <openssl/ecdsa.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include <cstdlib>
@@ -11,52 +8,6 @@
 
 namespace ironseal::crypto {
 
-namespace ossl {
-std::string drain_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
-
-int no_passphrase(char*, int, int, void*) {
-  return -1;
-}
-
-BioPtr mem_bio(std::string_view text) {
-  return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
-}
-
-std::string bio_text(BIO* bio) {
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<std::size_t>(len));
-}
-
-Result<Bytes> ecdsa_der(ByteView r, ByteView s) {
-  ECDSA_SIG* sig = ECDSA_SIG_new();
-  BIGNUM* br = BN_bin2bn(r.data(), static_cast<int>(r.size()), nullptr);
-  BIGNUM* bs = BN_bin2bn(s.data(), static_cast<int>(s.size()), nullptr);
-  if (sig == nullptr || br == nullptr || bs == nullptr || ECDSA_SIG_set0(sig, br, bs) != 1) {
-    BN_free(br);
-    BN_free(bs);
-    ECDSA_SIG_free(sig);
-    return fail(ErrorCode::kCrypto, "cannot encode an ECDSA signature");
-  }
-  unsigned char* der = nullptr;
-  const int len = i2d_ECDSA_SIG(sig, &der);
-  ECDSA_SIG_free(sig);  // owns br and bs now
-  if (len <= 0) return fail(ErrorCode::kCrypto, "cannot encode an ECDSA signature");
-  Bytes out(der, der + len);
-  OPENSSL_free(der);
-  return out;
-}
-}  // namespace ossl
-
 struct Hasher::Ctx {
   ossl::MdCtxPtr md;
   const EVP_MD* type;
@@ -64,9 +15,23 @@ struct Hasher::Ctx {
 
 namespace {
 const EVP_MD* md_for(HashAlgorithm alg) {
-  return alg == HashAlgorithm::kSha256 ? EVP_sha256() : EVP_sha512();
+  switch (alg) {
+    case HashAlgorithm::kSha224: return EVP_sha224();
+    case HashAlgorithm::kSha256: return EVP_sha256();
+    case HashAlgorithm::kSha384: return EVP_sha384();
+    case HashAlgorithm::kSha512: return EVP_sha512();
+  }
+  return EVP_sha512();
 }
 }  // namespace
+
+std::optional<HashAlgorithm> hash_algorithm_from_name(std::string_view name) {
+  if (name == "sha224") return HashAlgorithm::kSha224;
+  if (name == "sha256") return HashAlgorithm::kSha256;
+  if (name == "sha384") return HashAlgorithm::kSha384;
+  if (name == "sha512") return HashAlgorithm::kSha512;
+  return std::nullopt;
+}
 
 Hasher::Hasher(HashAlgorithm alg, std::unique_ptr<Ctx> ctx) : alg_(alg), ctx_(std::move(ctx)) {}
 Hasher::Hasher(Hasher&&) noexcept = default;

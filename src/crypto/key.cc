@@ -7,39 +7,20 @@
 #include <openssl/x509.h>
 
 #include <cstring>
+#include <string>
 
 #include "core/file.h"
 #include "crypto/ossl.h"
 #include "crypto/pkcs11.h"
 #include "crypto/signer.h"
+#include "crypto/verifier.h"
 
 namespace ironseal::crypto {
-
-struct PublicKey::Handle {
-  ossl::PkeyPtr pkey;
-};
 
 namespace {
 
 using Handle = PublicKey::Handle;
-
-// Identifies the key's type, refusing anything but Ed25519 and EC on P-256.
-Result<KeyType> classify(EVP_PKEY* pkey) {
-  if (EVP_PKEY_is_a(pkey, "ED25519")) return KeyType::kEd25519;
-  if (EVP_PKEY_is_a(pkey, "EC")) {
-    char group[64] = {};
-    size_t len = 0;
-    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                       &len) == 1 &&
-        std::string_view(group, len) == "prime256v1") {
-      return KeyType::kEcdsaP256;
-    }
-    return fail(ErrorCode::kUnsupported, "EC key is not on curve P-256 (", group, ")");
-  }
-  return fail(ErrorCode::kUnsupported, "key algorithm ", EVP_PKEY_get0_type_name(pkey),
-              " is not supported (use ed25519 or ecdsa-p256)");
-}
-
+using ossl::classify;
 using ossl::bio_text;
 using ossl::mem_bio;
 using ossl::no_passphrase;
@@ -147,33 +128,40 @@ Bytes PublicKey::raw() const {
 }
 
 Result<void> PublicKey::verify(ByteView message, ByteView signature) const {
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
-  const EVP_MD* md = type_ == KeyType::kEd25519 ? nullptr : EVP_sha256();
-  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, handle_->pkey.get()) != 1) {
-    return fail(ErrorCode::kCrypto, "verify init failed: ", ossl::drain_errors());
-  }
-  const int rc = EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), message.data(),
-                                  message.size());
-  ossl::drain_errors();
-  if (rc != 1) return fail(ErrorCode::kNotTrusted, "bad signature");
-  return {};
+  return verifier().verify(message, signature);
 }
 
-Result<void> PublicKey::verify_sha256_digest(ByteView digest, ByteView signature) const {
-  if (type_ != KeyType::kEcdsaP256) {
-    return fail(ErrorCode::kInvalidArgument, "pre-hashed verification is for ECDSA keys only");
+Result<PublicKey> PublicKey::from_raw(KeyType type, ByteView raw) {
+  ossl::PkeyPtr pkey;
+  if (type == KeyType::kEd25519) {
+    if (raw.size() != 32) {
+      return fail(ErrorCode::kMalformed, "an Ed25519 public key is 32 bytes, not ",
+                  std::to_string(raw.size()));
+    }
+    pkey.reset(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw.data(), raw.size()));
+  } else {
+    if (raw.size() != 65 || raw[0] != 0x04) {
+      return fail(ErrorCode::kMalformed,
+                  "an ECDSA P-256 public key is the 65-byte uncompressed point (04 || x || y)");
+    }
+    Bytes point(raw.begin(), raw.end());
+    char group[] = "P-256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
+        OSSL_PARAM_END};
+    ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+    EVP_PKEY* made = nullptr;
+    if (ctx && EVP_PKEY_fromdata_init(ctx.get()) == 1 &&
+        EVP_PKEY_fromdata(ctx.get(), &made, EVP_PKEY_PUBLIC_KEY, params) == 1) {
+      pkey.reset(made);
+    }
   }
-  if (digest.size() != 32) return fail(ErrorCode::kInvalidArgument, "digest must be 32 bytes");
-  ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new(handle_->pkey.get(), nullptr));
-  if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 ||
-      EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1) {
-    return fail(ErrorCode::kCrypto, "verify init failed: ", ossl::drain_errors());
+  if (!pkey) {
+    return fail(ErrorCode::kMalformed, "not a valid ", key_type_name(type),
+                " public key: ", ossl::drain_errors());
   }
-  const int rc =
-      EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest.data(), digest.size());
-  ossl::drain_errors();
-  if (rc != 1) return fail(ErrorCode::kNotTrusted, "bad signature");
-  return {};
+  return PublicKey(std::make_shared<Handle>(Handle{std::move(pkey)}), type);
 }
 
 // ---- PrivateKey ------------------------------------------------------------------------------

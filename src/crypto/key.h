@@ -1,7 +1,8 @@
 // Asymmetric keys over OpenSSL 3: Ed25519 (ironseal's default) and ECDSA P-256.
 //
 // The algorithm is chosen by the key, never by a flag at the call site (Tink's stance): a caller
-// holding a PublicKey can only verify; signing needs a PrivateKey or a Signer (crypto/signer.h).
+// holding a PublicKey can only verify (through its Verifier, crypto/verifier.h); signing needs a
+// PrivateKey or a Signer (crypto/signer.h).
 // Keys are immutable after creation and safe to share between threads.
 #pragma once
 
@@ -16,6 +17,8 @@
 namespace ironseal::crypto {
 
 enum class KeyType { kEd25519, kEcdsaP256 };
+
+class Verifier;  // crypto/verifier.h
 
 std::string_view key_type_name(KeyType type);  // "ed25519", "ecdsa-p256"
 Result<KeyType> parse_key_type(std::string_view name);
@@ -33,13 +36,18 @@ class PublicKey {
   // Ed25519: the 32-byte key. ECDSA P-256: the 65-byte uncompressed point.
   Bytes raw() const;
 
-  // Ed25519: PureEdDSA (RFC 8032) over `message`. ECDSA P-256: ECDSA over SHA-256(message), with
-  // a DER signature. A signature that does not verify is ErrorCode::kNotTrusted.
-  Result<void> verify(ByteView message, ByteView signature) const;
-  // ECDSA P-256 only: `signature` over an already computed SHA-256 digest.
-  Result<void> verify_sha256_digest(ByteView digest, ByteView signature) const;
+  // The inverse of raw(): Ed25519's 32 bytes, or P-256's 65-byte uncompressed point (checked to
+  // be on the curve). Anything else is kMalformed.
+  static Result<PublicKey> from_raw(KeyType type, ByteView raw);
 
-  struct Handle;  // internal: wraps EVP_PKEY
+  // This key's verifier (crypto/verifier.h): the only way to check a signature with it.
+  Verifier verifier() const;
+  // Shorthand for verifier().verify(): Ed25519 is PureEdDSA (RFC 8032) over `message`; ECDSA
+  // P-256 is ECDSA over SHA-256(message), with a DER signature. A signature that does not verify
+  // is ErrorCode::kNotTrusted. (A digest is verified by an EcdsaP256Verifier, never by a key.)
+  Result<void> verify(ByteView message, ByteView signature) const;
+
+  struct Handle;  // internal (crypto/ossl.h): wraps EVP_PKEY
 
  private:
   PublicKey(std::shared_ptr<Handle> h, KeyType t) : handle_(std::move(h)), type_(t) {}

@@ -4,6 +4,7 @@
 #include "crypto/pkcs11.h"
 
 #include "crypto/ossl.h"
+#include "crypto/verifier.h"
 
 #include <dlfcn.h>
 #include <openssl/crypto.h>
@@ -570,7 +571,7 @@ class Pkcs11Signer final : public Signer {
       return fail(ErrorCode::kCrypto, "PKCS#11 ECDSA signature has ", std::to_string(rs.size()),
                   " bytes, expected 64 (r||s)");
     }
-    return crypto::ossl::ecdsa_der(ByteView(rs.data(), 32), ByteView(rs.data() + 32, 32));
+    return ecdsa_der_signature(ByteView(rs.data(), 32), ByteView(rs.data() + 32, 32));
   }
 
   std::shared_ptr<Session> session_;

@@ -3,8 +3,6 @@
 // This is the only translation unit that includes Beast (compile time).
 #include "fleet/http_server.h"
 
-#include <openssl/err.h>
-
 #include <array>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
@@ -63,11 +61,10 @@ std::int64_t steady_ms() {
 
 // Why a device handshake failed, in words an operator can act on.
 std::string handshake_reason(SSL* ssl, const boost::system::error_code& ec, bool* cert_refusal) {
-  const long verify = SSL_get_verify_result(ssl);
   *cert_refusal = false;
-  if (verify != X509_V_OK) {
+  if (auto refusal = client_certificate_refusal(ssl)) {
     *cert_refusal = true;
-    return std::string("client certificate refused: ") + X509_verify_cert_error_string(verify);
+    return "client certificate refused: " + *refusal;
   }
   std::string msg = ec.message();
   if (msg.find("certificate") != std::string::npos) *cert_refusal = true;
@@ -289,7 +286,7 @@ struct FleetServer::Impl {
         if (cert_refusal) metrics.client_certificate_refusals++;
         log_refusal("device TLS handshake from " + peer + " refused: " + why);
       }
-      ERR_clear_error();
+      clear_openssl_errors();
       if (ec != beast::error::timeout) co_await linger_close(stream);
       co_return;
     }

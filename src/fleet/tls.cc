@@ -17,13 +17,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct StoreFree {
-  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
+// One RAII family for OpenSSL handles (crypto/ossl.h).
+using crypto::ossl::BioPtr;
+using crypto::ossl::BnPtr;
+using crypto::ossl::Free;
+using crypto::ossl::Owned;
+using crypto::ossl::OwnedMemory;
+using X509Ptr = Owned<X509, X509_free>;
+using CrlPtr = Owned<X509_CRL, X509_CRL_free>;
+using ReqPtr = Owned<X509_REQ, X509_REQ_free>;
+using GeneralNamesPtr = Owned<GENERAL_NAMES, GENERAL_NAMES_free>;
+void free_extension_stack(STACK_OF(X509_EXTENSION) * s) {
+  sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free);
+}
+using ExtStackPtr = Owned<STACK_OF(X509_EXTENSION), free_extension_stack>;
 
 constexpr std::string_view kUriPrefix = "urn:ironseal:device:";
 
@@ -42,11 +49,11 @@ std::int64_t to_unix(const ASN1_TIME* t) {
 }
 
 Result<std::vector<X509Ptr>> read_certificates(const fs::path& path) {
-  BIO* bio = BIO_new_file(path.c_str(), "r");
-  if (bio == nullptr) return fail(ErrorCode::kIo, "cannot read ", path.string());
+  BioPtr bio(BIO_new_file(path.c_str(), "r"));
+  if (!bio) return fail(ErrorCode::kIo, "cannot read ", path.string());
   std::vector<X509Ptr> out;
-  while (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) out.emplace_back(x);
-  BIO_free(bio);
+  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(x);
+  bio.reset();
   ERR_clear_error();  // the read loop ends on "no start line"
   if (out.empty()) return fail(ErrorCode::kMalformed, path.string(), ": no PEM certificate");
   return out;
@@ -66,12 +73,12 @@ std::string openssl_errors() {
 Result<DeviceIdentity> identity_from_certificate(X509* cert) {
   if (cert == nullptr) return fail(ErrorCode::kNotTrusted, "no client certificate");
   DeviceIdentity id;
-  auto* sans = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  const GeneralNamesPtr sans(static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   int uri_count = 0;
-  if (sans != nullptr) {
-    for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
-      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
+  if (sans) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans.get()); ++i) {
+      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
       if (gn->type != GEN_URI) continue;
       const auto* s = gn->d.uniformResourceIdentifier;
       std::string_view uri(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
@@ -84,7 +91,6 @@ Result<DeviceIdentity> identity_from_certificate(X509* cert) {
       id.hardware_id = std::string(rest.substr(0, colon));
       id.serial = std::string(rest.substr(colon + 1));
     }
-    GENERAL_NAMES_free(sans);
   }
   if (uri_count > 1) {
     return fail(ErrorCode::kNotTrusted, "certificate names more than one device");
@@ -114,12 +120,10 @@ Result<DeviceIdentity> identity_from_certificate(X509* cert) {
     return fail(ErrorCode::kNotTrusted, "certificate carries a malformed hardware id");
   }
   if (const ASN1_INTEGER* n = X509_get0_serialNumber(cert)) {
-    BIGNUM* bn = ASN1_INTEGER_to_BN(n, nullptr);
-    if (bn != nullptr) {
-      char* hex = BN_bn2hex(bn);
-      if (hex != nullptr) id.certificate_serial = hex;
-      OPENSSL_free(hex);
-      BN_free(bn);
+    const BnPtr bn(ASN1_INTEGER_to_BN(n, nullptr));
+    if (bn) {
+      const OwnedMemory<char> hex(BN_bn2hex(bn.get()));
+      if (hex) id.certificate_serial = hex.get();
     }
   }
   id.not_before = to_unix(X509_get0_notBefore(cert));
@@ -192,7 +196,7 @@ std::vector<std::pair<std::int64_t, std::uintmax_t>> TrustStore::stamps() const 
 
 Result<std::shared_ptr<const TrustStore::Snapshot>> TrustStore::build() const {
   auto snap = std::make_shared<Snapshot>();
-  snap->store.reset(X509_STORE_new(), StoreFree());
+  snap->store.reset(X509_STORE_new(), Free<X509_STORE_free>());
   if (!snap->store) return fail(ErrorCode::kCrypto, "TLS: out of memory");
   auto add_cas = [&](const std::vector<fs::path>& files, bool device) -> Result<void> {
     for (const auto& f : files) {
@@ -204,7 +208,7 @@ Result<std::shared_ptr<const TrustStore::Snapshot>> TrustStore::build() const {
         }
         if (device) {
           X509_up_ref(c.get());
-          snap->device_cas.emplace_back(c.get(), X509Free());
+          snap->device_cas.emplace_back(c.get(), Free<X509_free>());
         }
       }
     }
@@ -213,15 +217,14 @@ Result<std::shared_ptr<const TrustStore::Snapshot>> TrustStore::build() const {
   if (auto ok = add_cas(config_.device_ca, true); !ok) return std::unexpected(ok.error());
   if (auto ok = add_cas(config_.enrol_ca, false); !ok) return std::unexpected(ok.error());
   for (const auto& f : config_.crl) {
-    BIO* bio = BIO_new_file(f.c_str(), "r");
-    if (bio == nullptr) return fail(ErrorCode::kIo, "TLS: cannot read CRL ", f.string());
+    BioPtr bio(BIO_new_file(f.c_str(), "r"));
+    if (!bio) return fail(ErrorCode::kIo, "TLS: cannot read CRL ", f.string());
     int count = 0;
-    while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio, nullptr, nullptr, nullptr)) {
-      X509_STORE_add_crl(snap->store.get(), crl);
-      X509_CRL_free(crl);
+    while (CrlPtr crl{PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)}) {
+      X509_STORE_add_crl(snap->store.get(), crl.get());
       ++count;
     }
-    BIO_free(bio);
+    bio.reset();
     ERR_clear_error();
     if (count == 0) return fail(ErrorCode::kMalformed, "TLS: ", f.string(), ": no PEM CRL");
   }
@@ -294,6 +297,60 @@ Result<bool> TrustStore::reload_if_changed() {
 std::uint64_t TrustStore::reloads() const {
   std::lock_guard lock(mutex_);
   return reloads_;
+}
+
+Result<RequestedIdentity> identity_from_request(ByteView der) {
+  const unsigned char* p = der.data();
+  ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+  if (!req || p != der.data() + der.size()) {
+    ERR_clear_error();
+    return fail(ErrorCode::kMalformed, "CSR: not a DER PKCS#10 request");
+  }
+  EVP_PKEY* key = X509_REQ_get0_pubkey(req.get());
+  if (key == nullptr || X509_REQ_verify(req.get(), key) != 1) {
+    ERR_clear_error();
+    return fail(ErrorCode::kNotTrusted, "CSR: its signature does not verify with its own key");
+  }
+  // The identity the CSR claims, read the way certificates are read.
+  X509Ptr probe(X509_new());
+  if (!probe || X509_set_subject_name(probe.get(), X509_REQ_get_subject_name(req.get())) != 1) {
+    return fail(ErrorCode::kCrypto, "CSR: cannot read its subject: ", openssl_errors());
+  }
+  if (const ExtStackPtr exts{X509_REQ_get_extensions(req.get())}) {
+    for (int i = 0; i < sk_X509_EXTENSION_num(exts.get()); ++i) {
+      X509_add_ext(probe.get(), sk_X509_EXTENSION_value(exts.get(), i), -1);
+    }
+  }
+  ERR_clear_error();  // a request without extensions leaves a "not found" behind
+  RequestedIdentity out;
+  // A CSR may name no device (the connection's identity is used), but one that names a device
+  // must name it well: a malformed or contradictory name is refused here rather than ignored.
+  auto id = identity_from_certificate(probe.get());
+  if (id) {
+    out.serial = id->serial;
+    out.hardware_id = id->hardware_id;
+  } else {
+    const bool names_serial =
+        X509_NAME_get_index_by_NID(X509_REQ_get_subject_name(req.get()), NID_serialNumber, -1) >=
+        0;
+    const bool names_none = !names_serial && id.error().message.starts_with(
+                                                 "certificate carries no usable device serial");
+    if (!names_none) {
+      return fail(ErrorCode::kMalformed, "the CSR's device identity is malformed: ",
+                  id.error().message);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> client_certificate_refusal(const SSL* ssl) {
+  const long verify = SSL_get_verify_result(ssl);
+  if (verify == X509_V_OK) return std::nullopt;
+  return std::string(X509_verify_cert_error_string(verify));
+}
+
+void clear_openssl_errors() {
+  ERR_clear_error();
 }
 
 }  // namespace ironseal::fleet

@@ -1,6 +1,6 @@
 // TLS policy of the fleet server, in plain OpenSSL (no Boost here): the server's contexts, the
 // device trust store with its CRLs (reloaded when the files change), and the device identity read
-// from a verified client certificate.
+// from a verified client certificate (or claimed by an EST request). The fleet's only OpenSSL code.
 //
 // Device identity comes only from the certificate: the serial in a URI SAN
 // `urn:ironseal:device:<hardware-id>:<serial>`, or else the subject's serialNumber attribute.
@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bytes.h"
 #include "core/result.h"
 
 namespace ironseal::fleet {
@@ -89,5 +90,21 @@ class TrustStore {
 
 // OpenSSL's error queue as one line (empty when it is empty).
 std::string openssl_errors();
+// Empties OpenSSL's error queue (after a failed handshake, so it is not blamed on the next one).
+void clear_openssl_errors();
+
+// Why the handshake on `ssl` refused the client's certificate (OpenSSL's verify error text), or
+// nullopt when the certificate check did not fail.
+std::optional<std::string> client_certificate_refusal(const SSL* ssl);
+
+// The device a PKCS#10 request (DER) names, read by the rules of identity_from_certificate, once
+// its self-signature verifies with its own key. kMalformed when it does not parse or names a
+// device badly; kNotTrusted when the signature does not verify. Both fields are empty when the
+// request names no device (the connection's identity is used then).
+struct RequestedIdentity {
+  std::string serial;
+  std::string hardware_id;
+};
+Result<RequestedIdentity> identity_from_request(ByteView der);
 
 }  // namespace ironseal::fleet

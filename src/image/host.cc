@@ -5,6 +5,8 @@
 #include <memory>
 #include <optional>
 
+#include "crypto/verifier.h"
+
 namespace ironseal::image {
 
 OpenSslBackend::OpenSslBackend() {
@@ -31,19 +33,11 @@ void OpenSslBackend::hash_finish(std::uint8_t* out) {
   std::copy(d.begin(), d.end(), out);
 }
 
-namespace {
-std::optional<crypto::PublicKey> to_public_key(const TrustedKey& key) {
-  auto pk = crypto::PublicKey::from_der(ByteView(key.spki, key.spki_size));
-  if (!pk) return std::nullopt;
-  return *pk;
-}
-}  // namespace
-
 bool OpenSslBackend::ed25519_verify(const TrustedKey& key, const std::uint8_t* message,
                                     std::size_t length, const std::uint8_t (&signature)[64]) {
-  auto pk = to_public_key(key);
-  return pk && pk->type() == crypto::KeyType::kEd25519 &&
-         pk->verify(ByteView(message, length), ByteView(signature, 64)).has_value();
+  // from_spki refuses a key of another type, so it never verifies here.
+  auto verifier = crypto::Ed25519Verifier::from_spki(ByteView(key.spki, key.spki_size));
+  return verifier && verifier->verify(ByteView(message, length), ByteView(signature, 64));
 }
 
 bool OpenSslBackend::ed25519_verify_source(const TrustedKey& key, const ImageSource& source,
@@ -64,9 +58,8 @@ bool OpenSslBackend::ed25519_verify_source(const TrustedKey& key, const ImageSou
 bool OpenSslBackend::ecdsa_p256_verify_digest(const TrustedKey& key,
                                               const std::uint8_t (&digest)[32],
                                               const std::uint8_t* der, std::size_t der_length) {
-  auto pk = to_public_key(key);
-  return pk && pk->type() == crypto::KeyType::kEcdsaP256 &&
-         pk->verify_sha256_digest(ByteView(digest, 32), ByteView(der, der_length)).has_value();
+  auto verifier = crypto::EcdsaP256Verifier::from_spki(ByteView(key.spki, key.spki_size));
+  return verifier && verifier->verify_digest(digest, ByteView(der, der_length));
 }
 
 TrustedKey to_trusted_key(const crypto::PublicKey& key) {

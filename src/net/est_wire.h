@@ -8,13 +8,14 @@
 
 #include "core/bytes.h"
 #include "core/result.h"
+#include "crypto/base64.h"
 
 namespace ironseal::net {
 
-// Decodes base64; whitespace and line breaks are allowed, anything else is kMalformed.
-Result<Bytes> base64_decode(std::string_view text);
-// Encodes with a line break every 64 characters.
-std::string base64_encode(ByteView bytes);
+// Base64 with whitespace and line breaks allowed (decode) and a line break every 64 characters
+// (encode): crypto/base64.h.
+using crypto::base64_decode;
+using crypto::base64_encode;
 
 // A degenerate "certs-only" PKCS#7 SignedData (RFC 7030 section 4.1.3) holding `certs`, base64.
 Result<std::string> certs_only_base64(const std::vector<Bytes>& certs_der);

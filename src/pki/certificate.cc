@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "crypto/hash.h"
 #include "crypto/key.h"
+#include "crypto/verifier.h"
 #include "pki/ossl_x509.h"
 
 namespace ironseal::pki {
@@ -272,9 +273,9 @@ Result<void> check_key_allowed(ByteView spki_der) {
 }
 
 Result<void> verify_with_spki(ByteView spki_der, ByteView message, ByteView signature) {
-  auto key = crypto::PublicKey::from_der(spki_der);
-  if (!key) return std::unexpected(key.error());
-  return key->verify(message, signature);
+  auto verifier = crypto::Verifier::from_spki(spki_der);
+  if (!verifier) return std::unexpected(verifier.error());
+  return verifier->verify(message, signature);
 }
 
 // ---- Certificate --------------------------------------------------------------------------------
@@ -411,7 +412,7 @@ Result<void> write_pem_bundle(const std::filesystem::path& path,
 }
 
 Result<Bytes> certs_only_pkcs7(const std::vector<Certificate>& certs) {
-  std::unique_ptr<PKCS7, ossl::Deleter<PKCS7, PKCS7_free>> p7(PKCS7_new());
+  ossl::Owned<PKCS7, PKCS7_free> p7(PKCS7_new());
   // SignedData with no signers and an absent (detached) data content: RFC 7030's certs-only.
   if (!p7 || PKCS7_set_type(p7.get(), NID_pkcs7_signed) != 1 ||
       PKCS7_content_new(p7.get(), NID_pkcs7_data) != 1 || PKCS7_set_detached(p7.get(), 1) != 1) {

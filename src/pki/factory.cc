@@ -1,9 +1,8 @@
 #include "pki/factory.h"
 
-#include <openssl/rand.h>
-
 #include "core/file.h"
 #include "crypto/hash.h"
+#include "crypto/random.h"
 #include "pki/device_identity.h"
 #include "pki/sqlite.h"
 #include "pki/verify.h"
@@ -167,13 +166,11 @@ CheckReport factory_check(const fs::path& device_dir, ManufacturingRecord& recor
       // The key must also work: a fresh challenge signed by it (by the TPM, for a TPM key)
       // verifies with the certificate's public key.
       const auto v = [&]() -> Result<void> {
-        Bytes challenge(32);
-        if (RAND_bytes(challenge.data(), static_cast<int>(challenge.size())) != 1) {
-          return fail(ErrorCode::kCrypto, "no random challenge");
-        }
-        auto sig = key->sign(challenge);
+        auto challenge = crypto::random_bytes(32);
+        if (!challenge) return fail(ErrorCode::kCrypto, "no random challenge");
+        auto sig = key->sign(*challenge);
         if (!sig) return std::unexpected(sig.error());
-        return verify_with_spki(cert->spki_der(), challenge, *sig);
+        return verify_with_spki(cert->spki_der(), *challenge, *sig);
       }();
       add("key_signs", v.has_value(),
           v ? "a fresh challenge signed by the device key verifies with the certificate"

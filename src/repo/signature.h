@@ -1,4 +1,5 @@
-// Signature and hash checks of TUF metadata with OpenSSL 3 (EVP only).
+// Signature and hash checks of TUF metadata, through src/crypto (crypto::Verifier::from_tuf_key,
+// crypto::digest); no OpenSSL here.
 //
 // Supported keys (securesystemslib's encodings): "ed25519"/"ed25519" (keyval.public = hex of the
 // raw 32-byte key); "ecdsa" or "ecdsa-sha2-nistp256"/"ecdsa-sha2-nistp256" and the nistp384 pair

@@ -1,11 +1,8 @@
 #include "tpm/attest.h"
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include "core/ct.h"
 #include "crypto/hash.h"
-#include "crypto/ossl.h"
+#include "crypto/verifier.h"
 #include "tpm/attest_parse.h"
 
 namespace ironseal::tpm {
@@ -39,10 +36,8 @@ Result<std::vector<Digest>> boot_measurements(ByteView stage2_digest, ByteView i
 
 Result<VerifiedQuote> verify_quote(const QuoteEvidence& ev, std::string_view ak_pem, ByteView nonce,
                                    const std::vector<Digest>& expected) {
-  crypto::ossl::BioPtr bio(BIO_new_mem_buf(ak_pem.data(), static_cast<int>(ak_pem.size())));
-  crypto::ossl::PkeyPtr ak(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-  if (!ak || EVP_PKEY_get_base_id(ak.get()) != EVP_PKEY_EC || EVP_PKEY_get_bits(ak.get()) != 256) {
-    crypto::ossl::drain_errors();
+  auto ak = crypto::EcdsaP256Verifier::from_pem(ak_pem);
+  if (!ak) {
     return fail(ErrorCode::kInvalidArgument,
                 "the attestation key is not a PEM ECDSA P-256 public key");
   }
@@ -52,14 +47,8 @@ Result<VerifiedQuote> verify_quote(const QuoteEvidence& ev, std::string_view ak_
     return refuse("malformed", std::string("TPMS_ATTEST ") + attest_status_name(ps));
   }
   // The signature first: nothing in the body means anything before it is proven to be the TPM's.
-  crypto::ossl::MdCtxPtr md(EVP_MD_CTX_new());
-  if (!md || EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, ak.get()) != 1) {
-    return fail(ErrorCode::kCrypto, "verify init failed: ", crypto::ossl::drain_errors());
-  }
-  const int v = EVP_DigestVerify(md.get(), ev.signature.data(), ev.signature.size(),
-                                 ev.attest.data(), ev.attest.size());
-  crypto::ossl::drain_errors();
-  if (v != 1) {
+  if (auto v = ak->verify(ev.attest, ev.signature); !v) {
+    if (v.error().code != ErrorCode::kNotTrusted) return std::unexpected(v.error());
     return refuse("bad_signature",
                   "the quote is not signed by this attestation key (tampered, or another TPM)");
   }

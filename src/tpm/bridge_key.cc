@@ -31,6 +31,7 @@ namespace {
 
 using crypto::ossl::drain_errors;
 using crypto::ossl::PkeyCtxPtr;
+using EcKeyPtr = crypto::ossl::Owned<EC_KEY, EC_KEY_free>;
 
 // The TPM key rides on the EC_KEY as ex_data, released with it.
 void free_tpm_key(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
@@ -115,24 +116,23 @@ Result<PkeyPtr> default_context_key(PkeyPtr tpm_key) {
     return fail(ErrorCode::kCrypto, "cannot read the TPM key's public point: ", drain_errors());
   }
   const EC_KEY_METHOD* method = bridge_method();
-  EC_KEY* ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+  EcKeyPtr ec(EC_KEY_new_by_curve_name(NID_X9_62_prime256v1));
+  EC_KEY* target = ec.get();
   const unsigned char* p = point;
-  if (method == nullptr || ec == nullptr ||
-      o2i_ECPublicKey(&ec, &p, static_cast<long>(point_len)) == nullptr ||
-      EC_KEY_check_key(ec) != 1 || EC_KEY_set_method(ec, method) != 1) {
-    EC_KEY_free(ec);
+  if (method == nullptr || !ec ||
+      o2i_ECPublicKey(&target, &p, static_cast<long>(point_len)) == nullptr ||
+      EC_KEY_check_key(ec.get()) != 1 || EC_KEY_set_method(ec.get(), method) != 1) {
     return fail(ErrorCode::kCrypto, "cannot set up the TPM key for OpenSSL: ", drain_errors());
   }
-  if (EC_KEY_set_ex_data(ec, tpm_key_index(), tpm_key.get()) != 1) {
-    EC_KEY_free(ec);
+  if (EC_KEY_set_ex_data(ec.get(), tpm_key_index(), tpm_key.get()) != 1) {
     return fail(ErrorCode::kCrypto, "cannot attach the TPM key: ", drain_errors());
   }
-  tpm_key.release();  // owned by the EC_KEY now (free_tpm_key)
+  (void)tpm_key.release();  // owned by the EC_KEY now (free_tpm_key)
   PkeyPtr out(EVP_PKEY_new());
-  if (!out || EVP_PKEY_assign_EC_KEY(out.get(), ec) != 1) {
-    EC_KEY_free(ec);
+  if (!out || EVP_PKEY_assign_EC_KEY(out.get(), ec.get()) != 1) {
     return fail(ErrorCode::kCrypto, "cannot wrap the TPM key: ", drain_errors());
   }
+  (void)ec.release();  // owned by `out` now
   return out;
 }
 

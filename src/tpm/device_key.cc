@@ -24,12 +24,9 @@ using crypto::ossl::PkeyCtxPtr;
 // to the default provider's software key.
 constexpr const char* kTpmOnly = "provider=tpm2";
 
-struct EncoderCtxFree {
-  void operator()(OSSL_ENCODER_CTX* p) const { OSSL_ENCODER_CTX_free(p); }
-};
-struct DecoderCtxFree {
-  void operator()(OSSL_DECODER_CTX* p) const { OSSL_DECODER_CTX_free(p); }
-};
+using EncoderCtxPtr = crypto::ossl::Owned<OSSL_ENCODER_CTX, OSSL_ENCODER_CTX_free>;
+using DecoderCtxPtr = crypto::ossl::Owned<OSSL_DECODER_CTX, OSSL_DECODER_CTX_free>;
+using LibCtxPtr = crypto::ossl::Owned<OSSL_LIB_CTX, OSSL_LIB_CTX_free>;
 
 struct Context {
   OSSL_LIB_CTX* ctx = nullptr;
@@ -41,22 +38,20 @@ struct Context {
 const Context& context() {
   static const Context c = [] {
     Context r;
-    OSSL_LIB_CTX* ctx = OSSL_LIB_CTX_new();
-    if (ctx == nullptr) {
+    LibCtxPtr ctx(OSSL_LIB_CTX_new());
+    if (!ctx) {
       r.error = "cannot create an OpenSSL library context";
       return r;
     }
-    if (OSSL_PROVIDER_load(ctx, "default") == nullptr) {
+    if (OSSL_PROVIDER_load(ctx.get(), "default") == nullptr) {
       r.error = "cannot load the OpenSSL default provider: " + drain_errors();
-      OSSL_LIB_CTX_free(ctx);
       return r;
     }
-    if (OSSL_PROVIDER_load(ctx, "tpm2") == nullptr) {
+    if (OSSL_PROVIDER_load(ctx.get(), "tpm2") == nullptr) {
       r.error =
           "cannot load the tpm2 OpenSSL provider (package tpm2-openssl; is the TPM "
           "reachable through TPM2OPENSSL_TCTI?): " +
           drain_errors();
-      OSSL_LIB_CTX_free(ctx);
       return r;
     }
     // Prefer the TPM's implementations wherever it has one. OpenSSL fetches a signature
@@ -64,19 +59,18 @@ const Context& context() {
     // the tpm2 provider exports only the public half, so an ECDSA signature fetched from the
     // default provider would fail with "missing private key". With this preference, signing
     // stays inside the TPM (the tpm2-openssl documentation's "-propquery ?provider=tpm2").
-    if (EVP_set_default_properties(ctx, "?provider=tpm2") != 1) {
+    if (EVP_set_default_properties(ctx.get(), "?provider=tpm2") != 1) {
       r.error = "cannot set the TPM property preference: " + drain_errors();
-      OSSL_LIB_CTX_free(ctx);
       return r;
     }
-    r.ctx = ctx;
+    r.ctx = ctx.release();  // process lifetime (see above)
     return r;
   }();
   return c;
 }
 
 Result<std::string> encode_tss2_pem(EVP_PKEY* key) {
-  std::unique_ptr<OSSL_ENCODER_CTX, EncoderCtxFree> enc(
+  EncoderCtxPtr enc(
       OSSL_ENCODER_CTX_new_for_pkey(key, EVP_PKEY_KEYPAIR, "PEM", nullptr, kTpmOnly));
   if (!enc || OSSL_ENCODER_CTX_get_num_encoders(enc.get()) == 0) {
     return fail(ErrorCode::kCrypto,
@@ -84,11 +78,12 @@ Result<std::string> encode_tss2_pem(EVP_PKEY* key) {
   }
   unsigned char* data = nullptr;
   std::size_t len = 0;
-  if (OSSL_ENCODER_to_data(enc.get(), &data, &len) != 1) {
+  const int encoded = OSSL_ENCODER_to_data(enc.get(), &data, &len);
+  const crypto::ossl::OwnedMemory<unsigned char> owned(data);
+  if (encoded != 1) {
     return fail(ErrorCode::kCrypto, "cannot encode the TPM key blob: ", drain_errors());
   }
   std::string pem(reinterpret_cast<const char*>(data), len);
-  OPENSSL_free(data);
   // The blob must be the TPM-wrapped form; anything else would be a key in the clear.
   if (pem.rfind("-----BEGIN TSS2 PRIVATE KEY-----", 0) != 0) {
     return fail(ErrorCode::kCrypto, "the tpm2 provider did not produce a TSS2 PRIVATE KEY blob");
@@ -160,7 +155,7 @@ Result<PkeyPtr> load_device_key(const std::filesystem::path& path) {
                 " is not a TSS2 PRIVATE KEY (a TPM-wrapped key blob)");
   }
   EVP_PKEY* raw = nullptr;
-  std::unique_ptr<OSSL_DECODER_CTX, DecoderCtxFree> dec(
+  DecoderCtxPtr dec(
       OSSL_DECODER_CTX_new_for_pkey(&raw, "PEM", nullptr, "EC", EVP_PKEY_KEYPAIR, *ctx, kTpmOnly));
   if (!dec || OSSL_DECODER_CTX_get_num_decoders(dec.get()) == 0) {
     return fail(ErrorCode::kUnsupported,
@@ -168,7 +163,9 @@ Result<PkeyPtr> load_device_key(const std::filesystem::path& path) {
   }
   const unsigned char* data = text->data();
   std::size_t len = text->size();
-  if (OSSL_DECODER_from_data(dec.get(), &data, &len) != 1 || raw == nullptr) {
+  const int decoded = OSSL_DECODER_from_data(dec.get(), &data, &len);
+  PkeyPtr key(raw);
+  if (decoded != 1 || !key) {
     // The provider decodes by loading the blob under the storage root key: a blob from another
     // TPM (or from before an owner clear) fails its integrity check inside the TPM.
     return fail(ErrorCode::kNotTrusted, path.string(),
@@ -176,7 +173,6 @@ Result<PkeyPtr> load_device_key(const std::filesystem::path& path) {
                 "cleared): ",
                 drain_errors());
   }
-  PkeyPtr key(raw);
   if (!is_tpm_key(key.get()) || EVP_PKEY_get_bits(key.get()) != 256) {
     return fail(ErrorCode::kNotTrusted, path.string(), " did not load as a TPM P-256 key");
   }

@@ -20,13 +20,13 @@
 #include <memory>
 
 #include "core/result.h"
+#include "crypto/ossl.h"
 
 namespace ironseal::tpm {
 
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+// The one RAII family (crypto/ossl.h): this header is provider glue, and hands EVP_PKEYs to the
+// X.509 code of src/pki and the TLS set-up.
+using PkeyPtr = crypto::ossl::PkeyPtr;
 
 // The process-wide library context with the default and tpm2 providers loaded, or an error if
 // the tpm2 provider cannot be loaded (module missing) — never a context without it.

@@ -1,9 +1,5 @@
 #include "tpm/esys.h"
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/param_build.h>
-#include <openssl/pem.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
@@ -12,12 +8,11 @@
 #include <cstring>
 
 #include "crypto/hash.h"
-#include "crypto/ossl.h"
+#include "crypto/key.h"
+#include "crypto/verifier.h"
 
 namespace ironseal::tpm {
 namespace {
-
-using crypto::ossl::drain_errors;
 
 std::string rc_text(TSS2_RC rc) {
   const char* s = Tss2_RC_Decode(rc);
@@ -326,25 +321,12 @@ Result<std::string> ecc_public_pem(const TPMT_PUBLIC& p) {
   point[0] = 0x04;
   std::memcpy(point + 1, x.buffer, 32);
   std::memcpy(point + 33, y.buffer, 32);
-  char group[] = "P-256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
-      OSSL_PARAM_END};
-  crypto::ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  EVP_PKEY* raw = nullptr;
-  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
-      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-    return fail(ErrorCode::kCrypto, "cannot build the attestation public key: ", drain_errors());
+  auto key = crypto::PublicKey::from_raw(crypto::KeyType::kEcdsaP256, ByteView(point));
+  if (!key) {
+    return fail(ErrorCode::kCrypto, "cannot build the attestation public key: ",
+                key.error().message);
   }
-  crypto::ossl::PkeyPtr key(raw);
-  crypto::ossl::BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PUBKEY(bio.get(), key.get()) != 1) {
-    return fail(ErrorCode::kCrypto, "cannot encode the attestation public key");
-  }
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(n));
+  return key->to_pem();
 }
 
 // The persistent attestation key, or an error if it is not there (or is not one).
@@ -437,7 +419,7 @@ Result<Quote> quote(Tpm& tpm, ByteView nonce) {
   q.attest.assign(attest->attestationData, attest->attestationData + attest->size);
   const auto& r = sig->signature.ecdsa.signatureR;
   const auto& s = sig->signature.ecdsa.signatureS;
-  auto der = crypto::ossl::ecdsa_der(ByteView(r.buffer, r.size), ByteView(s.buffer, s.size));
+  auto der = crypto::ecdsa_der_signature(ByteView(r.buffer, r.size), ByteView(s.buffer, s.size));
   if (!der) return std::unexpected(der.error());
   q.signature = std::move(*der);
   auto pcr = read_pcr(tpm);

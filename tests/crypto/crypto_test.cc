@@ -6,6 +6,7 @@
 #include "crypto/hash.h"
 #include "crypto/key.h"
 #include "crypto/signer.h"
+#include "crypto/verifier.h"
 #include "support/requirements.h"
 #include "support/rfc8032.h"
 #include "support/test_env.h"
@@ -107,7 +108,9 @@ TEST(EcdsaP256, SignsVerifiesAndRefusesWrongKeyOrTamper) {
   ASSERT_TRUE(sig);
   EXPECT_TRUE(pub.verify(as_bytes("firmware"), *sig));
   // The same signature, checked against the pre-computed digest (how images are verified).
-  EXPECT_TRUE(pub.verify_sha256_digest(sha256(as_bytes("firmware")), *sig));
+  const Bytes digest = sha256(as_bytes("firmware"));
+  EXPECT_TRUE(EcdsaP256Verifier::from_spki(pub.spki_der())
+                  ->verify_digest(Sha256View(digest.data(), 32), *sig));
   EXPECT_EQ(pub.verify(as_bytes("firmwarE"), *sig).error().code, ErrorCode::kNotTrusted);
   auto other = PrivateKey::generate(KeyType::kEcdsaP256)->public_key();
   EXPECT_EQ(other.verify(as_bytes("firmware"), *sig).error().code, ErrorCode::kNotTrusted);

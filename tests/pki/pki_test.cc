@@ -467,7 +467,7 @@ TEST_F(Pki, CertsOnlyPkcs7CarriesTheChainForEst) {
   auto der = certs_only_pkcs7({issued->certificate, issued->issuing_ca});
   ASSERT_TRUE(der) << der.error().message;
   const unsigned char* p = der->data();
-  std::unique_ptr<PKCS7, ossl::Deleter<PKCS7, PKCS7_free>> p7(
+  ossl::Owned<PKCS7, PKCS7_free> p7(
       d2i_PKCS7(nullptr, &p, static_cast<long>(der->size())));
   ASSERT_TRUE(p7);
   ASSERT_TRUE(PKCS7_type_is_signed(p7.get()));
