@@ -898,16 +898,7 @@ Result<std::optional<IndexEntry>> CertificateAuthority::find_fingerprint(
 }
 
 Result<std::vector<IndexEntry>> CertificateAuthority::list() {
-  auto q = state_->db.prepare(std::string(kSelectEntry) + "ORDER BY not_before, serial");
-  if (!q) return std::unexpected(q.error());
-  std::vector<IndexEntry> out;
-  for (;;) {
-    auto row = q->step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) break;
-    out.push_back(entry_from(*q));
-  }
-  return out;
+  return select_entries(state_->db, "ORDER BY not_before, serial", [](sql::Statement&) {});
 }
 
 Result<std::vector<Bytes>> issue_device_der(CertificateAuthority& ca, ByteView csr_der,
