@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "crypto/hash.h"
 #include "pki/ossl_x509.h"
+#include "pki/profile.h"
 #include "pki/sqlite.h"
 
 namespace ironseal::pki {
@@ -18,10 +19,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::int64_t kDay = 24 * 60 * 60;
-// Certificates are valid from a little before issuance, so a device whose clock lags the CA's by
-// a few minutes does not refuse a certificate it has just received.
-constexpr std::int64_t kBackdate = 5 * 60;
+using profile::kBackdate;
+using profile::kDay;
+using profile::add_conf_extensions;
+using profile::add_name_constraints;
+using profile::make_name;
+using profile::new_certificate;
+using profile::sign_certificate;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,121 +54,6 @@ CREATE TABLE IF NOT EXISTS crl_numbers(ca TEXT PRIMARY KEY, last INTEGER NOT NUL
 
 std::string ca_dir_name(Profile p) {
   return p == Profile::kDevice ? "device-ca" : "server-ca";
-}
-
-struct Extension {
-  int nid;
-  const char* value;
-};
-
-Result<void> add_conf_extensions(X509* cert, X509* issuer, std::initializer_list<Extension> exts) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  for (const auto& e : exts) {
-    ossl::ExtPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, e.nid, e.value));
-    if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) {
-      return fail(ErrorCode::kCrypto, "cannot add extension ", OBJ_nid2sn(e.nid), ": ",
-                  ossl::drain_errors());
-    }
-  }
-  return {};
-}
-
-Result<void> add_general_names(X509* cert, int nid, int type,
-                               const std::vector<std::string>& values, bool critical) {
-  ossl::GeneralNamesPtr names(GENERAL_NAMES_new());
-  for (const auto& v : values) {
-    ossl::GeneralNamePtr gn(GENERAL_NAME_new());
-    ASN1_IA5STRING* s = ASN1_IA5STRING_new();
-    if (!gn || s == nullptr || ASN1_STRING_set(s, v.data(), static_cast<int>(v.size())) != 1) {
-      ASN1_IA5STRING_free(s);
-      return fail(ErrorCode::kCrypto, "cannot build names: ", ossl::drain_errors());
-    }
-    GENERAL_NAME_set0_value(gn.get(), type, s);
-    sk_GENERAL_NAME_push(names.get(), gn.release());
-  }
-  if (X509_add1_ext_i2d(cert, nid, names.get(), critical ? 1 : 0, X509V3_ADD_DEFAULT) != 1) {
-    return fail(ErrorCode::kCrypto, "cannot add subjectAltName: ", ossl::drain_errors());
-  }
-  return {};
-}
-
-// Name constraints of an issuing CA: subjects must lie under O=<organization>; with a domain, DNS
-// names must lie in it.
-Result<void> add_name_constraints(X509* cert, const std::string& organization,
-                                  const std::string& dns_domain) {
-  ossl::NameConstraintsPtr nc(NAME_CONSTRAINTS_new());
-  nc->permittedSubtrees = sk_GENERAL_SUBTREE_new_null();
-  auto push = [&](GENERAL_NAME* gn) {
-    GENERAL_SUBTREE* st = GENERAL_SUBTREE_new();
-    GENERAL_NAME_free(st->base);
-    st->base = gn;
-    sk_GENERAL_SUBTREE_push(nc->permittedSubtrees, st);
-  };
-  X509_NAME* dir = X509_NAME_new();
-  X509_NAME_add_entry_by_NID(dir, NID_organizationName, MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(organization.data()),
-                             static_cast<int>(organization.size()), -1, 0);
-  GENERAL_NAME* dir_gn = GENERAL_NAME_new();
-  GENERAL_NAME_set0_value(dir_gn, GEN_DIRNAME, dir);
-  push(dir_gn);
-  if (!dns_domain.empty()) {
-    ASN1_IA5STRING* s = ASN1_IA5STRING_new();
-    ASN1_STRING_set(s, dns_domain.data(), static_cast<int>(dns_domain.size()));
-    GENERAL_NAME* dns_gn = GENERAL_NAME_new();
-    GENERAL_NAME_set0_value(dns_gn, GEN_DNS, s);
-    push(dns_gn);
-  }
-  if (X509_add1_ext_i2d(cert, NID_name_constraints, nc.get(), 1, X509V3_ADD_DEFAULT) != 1) {
-    return fail(ErrorCode::kCrypto, "cannot add name constraints: ", ossl::drain_errors());
-  }
-  return {};
-}
-
-Result<ossl::NamePtr> make_name(std::initializer_list<std::pair<int, std::string>> entries) {
-  ossl::NamePtr name(X509_NAME_new());
-  for (const auto& [nid, value] : entries) {
-    if (X509_NAME_add_entry_by_NID(name.get(), nid, MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>(value.data()),
-                                   static_cast<int>(value.size()), -1, 0) != 1) {
-      return fail(ErrorCode::kCrypto, "cannot build name: ", ossl::drain_errors());
-    }
-  }
-  return name;
-}
-
-// A new certificate with a random positive 128-bit serial, the given subject, key and validity.
-Result<ossl::X509Ptr> new_certificate(const X509_NAME* subject, const X509_NAME* issuer,
-                                      EVP_PKEY* subject_key, UnixTime not_before,
-                                      UnixTime not_after) {
-  ossl::X509Ptr x(X509_new());
-  unsigned char serial[16];
-  if (!x || RAND_bytes(serial, sizeof serial) != 1) {
-    return fail(ErrorCode::kCrypto, "cannot create certificate: ", ossl::drain_errors());
-  }
-  serial[0] = static_cast<unsigned char>((serial[0] & 0x7f) | 0x40);  // positive, 16 bytes
-  ossl::BnPtr bn(BN_bin2bn(serial, sizeof serial, nullptr));
-  ossl::AsnIntPtr asn_serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
-  ossl::AsnTimePtr nb(ASN1_TIME_set(nullptr, static_cast<time_t>(not_before)));
-  ossl::AsnTimePtr na(ASN1_TIME_set(nullptr, static_cast<time_t>(not_after)));
-  if (!asn_serial || !nb || !na || X509_set_version(x.get(), X509_VERSION_3) != 1 ||
-      X509_set_serialNumber(x.get(), asn_serial.get()) != 1 ||
-      X509_set_subject_name(x.get(), subject) != 1 || X509_set_issuer_name(x.get(), issuer) != 1 ||
-      X509_set1_notBefore(x.get(), nb.get()) != 1 || X509_set1_notAfter(x.get(), na.get()) != 1 ||
-      X509_set_pubkey(x.get(), subject_key) != 1) {
-    return fail(ErrorCode::kCrypto, "cannot create certificate: ", ossl::drain_errors());
-  }
-  return x;
-}
-
-Result<Certificate> sign_certificate(ossl::X509Ptr x, EVP_PKEY* issuer_key) {
-  if (X509_sign(x.get(), issuer_key, EVP_sha256()) <= 0) {
-    return fail(ErrorCode::kCrypto, "cannot sign certificate: ", ossl::drain_errors());
-  }
-  auto h = std::make_shared<CertificateHandle>();
-  h->x509 = std::move(x);
-  return Certificate::adopt(std::move(h));
 }
 
 Result<void> make_private_dir(const fs::path& dir) {
@@ -504,7 +393,6 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
   if (auto r = check_key_allowed(spki); !r) return std::unexpected(r.error());
   const std::string key_hash = spki_hash(spki);
 
-  ossl::NamePtr subject;
   DeviceName device;
   std::vector<std::string> dns;
   if (profile == Profile::kDevice) {
@@ -527,11 +415,6 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
                   device.hardware_id, "', device ", device.serial, " is registered as '",
                   *o.expected_hardware_id, "'");
     }
-    auto n = make_name({{NID_organizationName, st.organization},
-                        {NID_commonName, device.serial},
-                        {NID_serialNumber, device.serial}});
-    if (!n) return std::unexpected(n.error());
-    subject = std::move(*n);
   } else {
     dns = csr.requested_dns_names();
     if (dns.empty() || !csr.requested_uris().empty()) {
@@ -544,9 +427,6 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
                     "' is not a lower-case host name in ", st.server_domain);
       }
     }
-    auto n = make_name({{NID_organizationName, st.organization}, {NID_commonName, dns.front()}});
-    if (!n) return std::unexpected(n.error());
-    subject = std::move(*n);
   }
 
   auto tx = st.db.begin();
@@ -637,28 +517,10 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
       profile == Profile::kDevice ? st.lifetimes.device_days : st.lifetimes.server_days;
   // Never beyond the issuing CA: a chain is only as valid as its shortest-lived link.
   const UnixTime not_after = std::min<UnixTime>(o.now + days * kDay, ca.not_after());
-  auto x =
-      new_certificate(subject.get(), X509_get_subject_name(ca.handle().x509.get()),
-                      X509_REQ_get0_pubkey(csr.handle().req.get()), o.now - kBackdate, not_after);
-  if (!x) return std::unexpected(x.error());
-  if (auto r = add_conf_extensions(
-          x->get(), ca.handle().x509.get(),
-          {{NID_basic_constraints, "critical,CA:FALSE"},
-           {NID_key_usage, "critical,digitalSignature"},
-           {NID_ext_key_usage, profile == Profile::kDevice ? "clientAuth" : "serverAuth"},
-           {NID_subject_key_identifier, "hash"},
-           {NID_authority_key_identifier, "keyid:always"}});
-      !r) {
-    return std::unexpected(r.error());
-  }
-  if (auto r = profile == Profile::kDevice
-                   ? add_general_names(x->get(), NID_subject_alt_name, GEN_URI,
-                                       {device_urn(device)}, false)
-                   : add_general_names(x->get(), NID_subject_alt_name, GEN_DNS, dns, false);
-      !r) {
-    return std::unexpected(r.error());
-  }
-  auto cert = sign_certificate(std::move(*x), st.key(profile).handle().pkey.get());
+  const profile::EndEntity ee{&ca, &st.key(profile), X509_REQ_get0_pubkey(csr.handle().req.get()),
+                              st.organization, o.now - kBackdate, not_after};
+  auto cert = profile == Profile::kDevice ? profile::sign_device_certificate(ee, device)
+                                          : profile::sign_server_certificate(ee, dns);
   if (!cert) return std::unexpected(cert.error());
 
   auto ins = st.db.prepare(
