@@ -3,7 +3,14 @@
 #include <openssl/rand.h>
 
 namespace ironseal::pki::profile {
+namespace {
 
+struct Extension {
+  int nid;
+  const char* value;
+};
+
+// Extensions in OpenSSL's configuration syntax, with `issuer` as the authority.
 Result<void> add_conf_extensions(X509* cert, X509* issuer, std::initializer_list<Extension> exts) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
@@ -18,6 +25,7 @@ Result<void> add_conf_extensions(X509* cert, X509* issuer, std::initializer_list
   return {};
 }
 
+// subjectAltName-style names of one GEN_* type.
 Result<void> add_general_names(X509* cert, int nid, int type,
                                const std::vector<std::string>& values, bool critical) {
   ossl::GeneralNamesPtr names(GENERAL_NAMES_new());
@@ -37,6 +45,8 @@ Result<void> add_general_names(X509* cert, int nid, int type,
   return {};
 }
 
+// Name constraints of an issuing CA: subjects must lie under O=<organization>; with a domain, DNS
+// names must lie in it.
 Result<void> add_name_constraints(X509* cert, const std::string& organization,
                                   const std::string& dns_domain) {
   ossl::NameConstraintsPtr nc(NAME_CONSTRAINTS_new());
@@ -67,6 +77,7 @@ Result<void> add_name_constraints(X509* cert, const std::string& organization,
   return {};
 }
 
+// A name of (NID, value) entries in order; entries with an empty value are left out.
 Result<ossl::NamePtr> make_name(std::initializer_list<std::pair<int, std::string>> entries) {
   ossl::NamePtr name(X509_NAME_new());
   for (const auto& [nid, value] : entries) {
@@ -80,6 +91,7 @@ Result<ossl::NamePtr> make_name(std::initializer_list<std::pair<int, std::string
   return name;
 }
 
+// A new certificate with a random positive 128-bit serial, the given subject, key and validity.
 Result<ossl::X509Ptr> new_certificate(const X509_NAME* subject, const X509_NAME* issuer,
                                       EVP_PKEY* subject_key, UnixTime not_before,
                                       UnixTime not_after) {
@@ -103,6 +115,7 @@ Result<ossl::X509Ptr> new_certificate(const X509_NAME* subject, const X509_NAME*
   return x;
 }
 
+// Signs with ECDSA-SHA256 and hands the result over as a Certificate.
 Result<Certificate> sign_certificate(ossl::X509Ptr x, EVP_PKEY* issuer_key) {
   if (X509_sign(x.get(), issuer_key, EVP_sha256()) <= 0) {
     return fail(ErrorCode::kCrypto, "cannot sign certificate: ", ossl::drain_errors());
@@ -111,8 +124,6 @@ Result<Certificate> sign_certificate(ossl::X509Ptr x, EVP_PKEY* issuer_key) {
   h->x509 = std::move(x);
   return Certificate::adopt(std::move(h));
 }
-
-namespace {
 
 Result<Certificate> sign_end_entity(const EndEntity& e, const X509_NAME* subject,
                                     const char* extended_key_usage, int name_type,
@@ -138,6 +149,52 @@ Result<Certificate> sign_end_entity(const EndEntity& e, const X509_NAME* subject
 }
 
 }  // namespace
+
+Result<Certificate> sign_root_certificate(const KeyPair& key, const std::string& organization,
+                                          UnixTime not_before, UnixTime not_after) {
+  auto name = make_name(
+      {{NID_organizationName, organization}, {NID_commonName, organization + " Root CA"}});
+  if (!name) return std::unexpected(name.error());
+  EVP_PKEY* pkey = key.handle().pkey.get();
+  auto x = new_certificate(name->get(), name->get(), pkey, not_before, not_after);
+  if (!x) return std::unexpected(x.error());
+  if (auto r = add_conf_extensions(x->get(), x->get(),
+                                   {{NID_basic_constraints, "critical,CA:TRUE,pathlen:1"},
+                                    {NID_key_usage, "critical,keyCertSign,cRLSign"},
+                                    {NID_subject_key_identifier, "hash"}});
+      !r) {
+    return std::unexpected(r.error());
+  }
+  return sign_certificate(std::move(*x), pkey);
+}
+
+Result<Certificate> sign_issuing_ca_certificate(const Certificate& root, const KeyPair& root_key,
+                                                const KeyPair& key, Profile profile,
+                                                const std::string& organization,
+                                                const std::string& dns_domain,
+                                                UnixTime not_before, UnixTime not_after) {
+  const bool device = profile == Profile::kDevice;
+  const std::string cn = organization + (device ? " Device Issuing CA" : " Server Issuing CA");
+  auto name = make_name({{NID_organizationName, organization}, {NID_commonName, cn}});
+  if (!name) return std::unexpected(name.error());
+  X509* root_cert = root.handle().x509.get();
+  auto x = new_certificate(name->get(), X509_get_subject_name(root_cert), key.handle().pkey.get(),
+                           not_before, not_after);
+  if (!x) return std::unexpected(x.error());
+  if (auto r = add_conf_extensions(x->get(), root_cert,
+                                   {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
+                                    {NID_key_usage, "critical,keyCertSign,cRLSign"},
+                                    {NID_ext_key_usage, device ? "clientAuth" : "serverAuth"},
+                                    {NID_subject_key_identifier, "hash"},
+                                    {NID_authority_key_identifier, "keyid:always"}});
+      !r) {
+    return std::unexpected(r.error());
+  }
+  if (auto r = add_name_constraints(x->get(), organization, device ? "" : dns_domain); !r) {
+    return std::unexpected(r.error());
+  }
+  return sign_certificate(std::move(*x), root_key.handle().pkey.get());
+}
 
 Result<Certificate> sign_device_certificate(const EndEntity& e, const DeviceName& device) {
   auto subject = make_name({{NID_organizationName, e.organization},

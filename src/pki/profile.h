@@ -1,18 +1,17 @@
-// The certificate profiles of ironseal's PKI, encoded in one place (docs/pki.md): what a device
-// and a server certificate carry, and the X.509 building blocks the CA certificates are made of.
-// Internal to src/pki: CertificateAuthority (pki/ca.h) and DeviceIssuer (pki/device_issuer.h)
-// issue through it, so there is one encoding of each profile, never a second one.
+// The certificate profiles of ironseal's PKI, encoded in one place (docs/pki.md): what the root,
+// the issuing CAs, a device and a server certificate carry. Internal to src/pki:
+// CertificateAuthority (pki/ca.h) and DeviceIssuer (pki/device_issuer.h) issue through it, so
+// there is one encoding of each profile, never a second one.
 //
 // These functions decide nothing: the caller has checked the names and the key against its
 // policy. Stateless, so safe from any thread.
 #pragma once
 
-#include <initializer_list>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "core/result.h"
+#include "pki/ca.h"
 #include "pki/certificate.h"
 #include "pki/ossl_x509.h"
 
@@ -23,29 +22,6 @@ constexpr std::int64_t kDay = 24 * 60 * 60;
 // a few minutes does not refuse a certificate it has just received.
 constexpr std::int64_t kBackdate = 5 * 60;
 
-struct Extension {
-  int nid;
-  const char* value;
-};
-
-// Extensions in OpenSSL's configuration syntax, with `issuer` as the authority.
-Result<void> add_conf_extensions(X509* cert, X509* issuer, std::initializer_list<Extension> exts);
-// subjectAltName-style names of one GEN_* type.
-Result<void> add_general_names(X509* cert, int nid, int type,
-                               const std::vector<std::string>& values, bool critical);
-// Name constraints of an issuing CA: subjects must lie under O=<organization>; with a domain, DNS
-// names must lie in it.
-Result<void> add_name_constraints(X509* cert, const std::string& organization,
-                                  const std::string& dns_domain);
-// A name of (NID, value) entries in order; entries with an empty value are left out.
-Result<ossl::NamePtr> make_name(std::initializer_list<std::pair<int, std::string>> entries);
-// A new certificate with a random positive 128-bit serial, the given subject, key and validity.
-Result<ossl::X509Ptr> new_certificate(const X509_NAME* subject, const X509_NAME* issuer,
-                                      EVP_PKEY* subject_key, UnixTime not_before,
-                                      UnixTime not_after);
-// Signs with ECDSA-SHA256 and hands the result over as a Certificate.
-Result<Certificate> sign_certificate(ossl::X509Ptr x, EVP_PKEY* issuer_key);
-
 // What an end-entity certificate is made from besides its names.
 struct EndEntity {
   const Certificate* issuer = nullptr;
@@ -55,6 +31,20 @@ struct EndEntity {
   UnixTime not_before = 0;
   UnixTime not_after = 0;
 };
+
+// Root profile: self-signed, subject O=<organization>, CN=<organization> Root CA; CA:TRUE with
+// pathlen 1, keyCertSign and cRLSign; subject key identifier.
+Result<Certificate> sign_root_certificate(const KeyPair& key, const std::string& organization,
+                                          UnixTime not_before, UnixTime not_after);
+// Issuing CA profile: signed by the root, subject O=<organization>, CN=<organization> Device (or
+// Server) Issuing CA; CA:TRUE with pathlen 0, keyCertSign and cRLSign; clientAuth (device) or
+// serverAuth (server) only; name constraints: subjects under O=<organization>, and for a server
+// CA DNS names in `dns_domain`; key identifiers.
+Result<Certificate> sign_issuing_ca_certificate(const Certificate& root, const KeyPair& root_key,
+                                                const KeyPair& key, Profile profile,
+                                                const std::string& organization,
+                                                const std::string& dns_domain,
+                                                UnixTime not_before, UnixTime not_after);
 
 // Device profile: subject O=<organization>, CN=<serial>, serialNumber=<serial>; subjectAltName
 // URI urn:ironseal:device:<hardware-id>:<serial>; CA:FALSE, digitalSignature, clientAuth; key

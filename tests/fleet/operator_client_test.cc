@@ -90,7 +90,7 @@ TEST_F(OperatorApi, RegistersListsAndRegistersAgainIdempotently) {
   IRONSEAL_REQUIREMENTS("CR 1.1;CR 2.1;CR 3.1");
   auto c = OperatorClient::create(endpoint(token_of("ops", "operator-password-1")));
   ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->url().back(), '1');  // the trailing slash is dropped
+  EXPECT_NE(c->url().back(), '/');  // the trailing slash is dropped
   auto first = c->ensure_registered("SN-1", "plc-x1", "line-1");
   ASSERT_TRUE(first) << first.error().message;
   EXPECT_TRUE(*first);
