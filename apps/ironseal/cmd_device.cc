@@ -105,7 +105,8 @@ Result<void> do_init(const DeviceArgs& a) {
   if ((*hd)->tpm()) {
     std::cout << "TPM: measured boot into PCR " << tpm::kMeasuredBootPcr
               << ", attestation key at 0x81000010 (public key in "
-              << boot::device_files(a.dir).attestation_key.string() << "), anti-rollback counter in "
+              << boot::device_files(a.dir).attestation_key.string()
+              << "), anti-rollback counter in "
               << (config.tpm_counter ? "a TPM NV counter" : "OTP fuses") << "\n";
   }
   return {};

@@ -72,7 +72,8 @@ Result<void> do_install(const InstallArgs& a) {
   if (!a.chunk_index.empty()) {
     if (a.index_sha256.empty()) {
       return fail(ErrorCode::kInvalidArgument,
-                  "index_required: --chunk-index needs --index-sha256: a chunk index is trusted only through the "
+                  "index_required: --chunk-index needs --index-sha256: a chunk index is trusted "
+                  "only through the "
                   "SHA-256 that signed metadata states for it (ironseal image chunk --json prints "
                   "it for an image you have verified); without it no chunk would be proven");
     }

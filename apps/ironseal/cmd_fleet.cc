@@ -1,6 +1,7 @@
 // `ironseal fleet ...`: the operator's side of the fleet service, over its HTTPS API
 // (docs/fleet-api.md). Server, token and CA come from options or the environment
-// (IRONSEAL_FLEET_URL, IRONSEAL_FLEET_TOKEN, IRONSEAL_FLEET_CACERT) so scripts need not repeat them.
+// (IRONSEAL_FLEET_URL, IRONSEAL_FLEET_TOKEN, IRONSEAL_FLEET_CACERT) so scripts need not repeat
+// them.
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -214,12 +215,14 @@ void register_rollout_create(CLI::App* rollout, const std::shared_ptr<FleetArgs>
   create->add_option("--phases", *phases,
                      "Comma-separated cumulative phases: device counts or percentages, ending "
                      "with 100% (default 1,100%)");
-  create->add_option("--max-failure-rate", req->max_failure_rate,
-                     "Pause by itself when this share of reached devices failed (default 0.2)")
+  create
+      ->add_option("--max-failure-rate", req->max_failure_rate,
+                   "Pause by itself when this share of reached devices failed (default 0.2)")
       ->check(CLI::Range(0.0, 1.0));
-  create->add_option("--phase-timeout", req->phase_timeout_s,
-                     "Seconds a device may stay assigned without an outcome before it counts as "
-                     "failed (a silent device cannot hold its phase forever; default 0: wait)")
+  create
+      ->add_option("--phase-timeout", req->phase_timeout_s,
+                   "Seconds a device may stay assigned without an outcome before it counts as "
+                   "failed (a silent device cannot hold its phase forever; default 0: wait)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{90} * 24 * 3600));
   set_action(create, [a, req, phases]() -> Result<void> {
     auto list = parse_phases(*phases);

@@ -40,8 +40,7 @@ nlohmann::json tlv_json(const image::InspectedTlv& t) {
 
 void print_text(const InspectArgs& a, const image::Inspection& in, const nlohmann::json& tlvs) {
   const auto& h = in.layout.header;
-  std::cout << a.in << " (" << in.file_size
-            << " bytes; inspection checks structure, not trust)\n"
+  std::cout << a.in << " (" << in.file_size << " bytes; inspection checks structure, not trust)\n"
             << "  version          " << image::format_version(h.version) << "\n"
             << "  header size      " << h.header_size << "\n"
             << "  body size        " << h.image_size << "\n"

@@ -190,4 +190,3 @@ void register_pki_commands(CLI::App& app) {
 }
 
 }  // namespace ironseal::cli
-

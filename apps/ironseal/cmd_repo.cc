@@ -5,8 +5,8 @@
 #include <iostream>
 
 #include "cli.h"
-#include "repo_cli.h"
 #include "repo/repository.h"
+#include "repo_cli.h"
 
 namespace ironseal::cli {
 namespace {

@@ -155,8 +155,11 @@ Result<void> set_up(const SimArgs& a, const std::vector<std::string>& serials) {
     std::cout << "\n" << std::flush;
   }
   if (a.setup_only && a.json) {
-    print_json({{"devices", a.devices}, {"created", missing.size()}, {"registered", registered},
-                {"setup_s", setup_s}, {"register_s", register_s}});
+    print_json({{"devices", a.devices},
+                {"created", missing.size()},
+                {"registered", registered},
+                {"setup_s", setup_s},
+                {"register_s", register_s}});
   }
   return {};
 }
@@ -268,7 +271,8 @@ void register_simulate_commands(CLI::App& app) {
   CLI::App* fleet = app.get_subcommand("fleet");
   auto a = std::make_shared<SimArgs>();
   CLI::App* sim = fleet->add_subcommand(
-      "simulate", "Drive N simulated devices in this one process against a fleet server (scale tests).");
+      "simulate",
+      "Drive N simulated devices in this one process against a fleet server (scale tests).");
   sim->footer(
       "Each device is a device directory under DIR (flash, OTP, boot state, identity/) with its\n"
       "own key and certificate, and runs the real agent: check-in over mutual TLS, director,\n"

@@ -70,7 +70,8 @@ std::string simulated_serial(std::string_view prefix, std::uint32_t index) {
   return std::string(prefix) + buf;
 }
 
-// ---- Set-up ---------------------------------------------------------------------------------------
+// ---- Set-up
+// ---------------------------------------------------------------------------------------
 
 Result<SimDeviceTemplate> load_sim_template(const SimDeviceSources& s,
                                             const boot::DeviceConfig& config) {
@@ -146,8 +147,8 @@ Result<int> simulated_power_cycle(const fs::path& dir,
   boot::power_on((*hd)->device(), &loader, &report);
   if (auto saved = boot::save_device(dir, **hd); !saved) return std::unexpected(saved.error());
   if (report.outcome == boot::BootOutcome::kRecovery) {
-    return fail(ErrorCode::kNotTrusted, dir.string(), ": device is in recovery: ",
-                boot::check_name(report.reason));
+    return fail(ErrorCode::kNotTrusted, dir.string(),
+                ": device is in recovery: ", boot::check_name(report.reason));
   }
   if (report.outcome == boot::BootOutcome::kPowerLost) return 128;
   const std::string version = image::format_version(report.info.header.version);
@@ -160,10 +161,11 @@ Result<int> simulated_power_cycle(const fs::path& dir,
   const auto r = boot::confirm((*hd)->device(), report.slot);
   if (auto saved = boot::save_device(dir, **hd); !saved) return std::unexpected(saved.error());
   return r == boot::ConfirmResult::kConfirmed || r == boot::ConfirmResult::kAlreadyConfirmed ? 0
-                                                                                              : 1;
+                                                                                             : 1;
 }
 
-// ---- Running the fleet ----------------------------------------------------------------------------
+// ---- Running the fleet
+// ----------------------------------------------------------------------------
 
 namespace {
 
@@ -220,12 +222,16 @@ Result<std::unique_ptr<Agent>> device_agent(const SimDevice& d, const SimRunOpti
 class Scheduler {
  public:
   Scheduler(std::vector<SimDevice>& fleet, const SimRunOptions& o, Log& log)
-      : fleet_(fleet), o_(o), log_(log), rng_(std::random_device{}()),
-        start_(Clock::now()), deadline_(start_ + seconds(o.timeout_s)),
+      : fleet_(fleet),
+        o_(o),
+        log_(log),
+        rng_(std::random_device{}()),
+        start_(Clock::now()),
+        deadline_(start_ + seconds(o.timeout_s)),
         remaining_(static_cast<std::uint32_t>(fleet.size())) {
     for (std::uint32_t i = 0; i < fleet_.size(); ++i) {
-      queue_.emplace(start_ + seconds(std::uniform_real_distribution<double>(0, o.interval_s)(rng_)),
-                     i);
+      queue_.emplace(
+          start_ + seconds(std::uniform_real_distribution<double>(0, o.interval_s)(rng_)), i);
     }
   }
 
@@ -313,8 +319,7 @@ class Scheduler {
 
   bool reached(const SimDevice& d) const {
     if (!o_.until_target.empty()) {
-      return d.target == o_.until_target &&
-             (d.outcome == "confirmed" || d.outcome == "up_to_date");
+      return d.target == o_.until_target && (d.outcome == "confirmed" || d.outcome == "up_to_date");
     }
     return o_.cycles != 0 && d.cycles >= o_.cycles;
   }

@@ -32,7 +32,8 @@ class DeviceIssuer;
 
 namespace ironseal::agent {
 
-// ---- Set-up ---------------------------------------------------------------------------------------
+// ---- Set-up
+// ---------------------------------------------------------------------------------------
 
 // "PREFIX" + the 1-based index in five digits: SIM-00001, SIM-00002, ...
 std::string simulated_serial(std::string_view prefix, std::uint32_t index);
@@ -66,7 +67,8 @@ Result<SimDeviceTemplate> load_sim_template(const SimDeviceSources& sources,
 // is built in DEVICE_DIR.partial and renamed when complete, so an interrupted set-up leaves no
 // half device under the real name. Refuses a `device_dir` that exists (kInvalidArgument "...
 // exists but holds no device (device.json); refusing to touch it").
-Result<void> make_simulated_device(const SimDeviceTemplate& t, const std::filesystem::path& device_dir,
+Result<void> make_simulated_device(const SimDeviceTemplate& t,
+                                   const std::filesystem::path& device_dir,
                                    const std::string& serial);
 
 // make_simulated_device for each serial under `dir`, on up to `threads` threads; the first error
@@ -83,7 +85,8 @@ Result<void> make_simulated_devices(const SimDeviceTemplate& t, const std::files
 Result<int> simulated_power_cycle(const std::filesystem::path& device_dir,
                                   const std::vector<std::string>& unhealthy_versions);
 
-// ---- Running the fleet ----------------------------------------------------------------------------
+// ---- Running the fleet
+// ----------------------------------------------------------------------------
 
 struct SimRunOptions {
   std::string server;           // device API, https://HOST:PORT
@@ -102,8 +105,8 @@ struct SimRunOptions {
 
 struct SimRunSummary {
   std::uint32_t devices = 0;
-  std::uint32_t reached = 0;    // devices that reached the goal
-  double all_reached_s = -1;    // when the last one did; -1: not all did
+  std::uint32_t reached = 0;  // devices that reached the goal
+  double all_reached_s = -1;  // when the last one did; -1: not all did
   double elapsed_s = 0;
   std::uint64_t cycles = 0;
   std::uint64_t cycle_errors = 0;

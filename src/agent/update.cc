@@ -113,7 +113,8 @@ Result<void> install_update_roots(const std::filesystem::path& device_dir,
   for (auto [src, sub] : {std::pair{image_root, "image"}, std::pair{director_root, "director"}}) {
     auto bytes = read_file(src);
     if (!bytes) return std::unexpected(bytes.error());
-    if (auto r = repo::init_metadata_dir(boot::device_files(device_dir).update_metadata / sub, *bytes);
+    if (auto r =
+            repo::init_metadata_dir(boot::device_files(device_dir).update_metadata / sub, *bytes);
         !r) {
       return std::unexpected(repo::to_error(r.error()));
     }

@@ -158,8 +158,8 @@ nlohmann::json config_json(const DeviceConfig& c) {
 }  // namespace
 
 DeviceFiles device_files(const std::filesystem::path& dir) {
-  return {dir / "device.json",    dir / "flash.img", dir / "otp.bin",
-          dir / "ak.pub.pem",     dir / "tuf",       dir / "install.journal"};
+  return {dir / "device.json", dir / "flash.img", dir / "otp.bin",
+          dir / "ak.pub.pem",  dir / "tuf",       dir / "install.journal"};
 }
 
 bool holds_device(const std::filesystem::path& dir) {
@@ -302,7 +302,7 @@ Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir
   if (!otp) return damaged(files.otp, otp.error().message);
   if (otp->size() != (*hd)->otp().bytes().size()) {
     return damaged(files.otp, "is " + std::to_string(otp->size()) + " bytes, the OTP is " +
-                                        std::to_string((*hd)->otp().bytes().size()));
+                                  std::to_string((*hd)->otp().bytes().size()));
   }
   (*hd)->otp().bytes() = std::move(*otp);
   const DeviceConfig& config = *c;

@@ -33,7 +33,7 @@ struct Inspection {
   std::uint64_t file_size = 0;
   Status layout_status = Status::kOk;  // not kOk: nothing else below is set
   Layout layout;
-  std::vector<InspectedTlv> tlvs;  // as far as the TLV areas could be walked
+  std::vector<InspectedTlv> tlvs;   // as far as the TLV areas could be walked
   Status tlv_status = Status::kOk;  // the first structural problem in the TLV areas
   // The protected security counter TLV, if the image has one.
   std::optional<std::uint32_t> security_counter;

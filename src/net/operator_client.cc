@@ -161,8 +161,8 @@ Result<Json> OperatorClient::steer_rollout(std::int64_t id, std::string_view ver
 }
 
 Result<Json> OperatorClient::rollout_status(std::int64_t id) {
-  return call("GET", id == 0 ? std::string("/api/v1/rollouts")
-                             : "/api/v1/rollouts/" + std::to_string(id));
+  return call("GET",
+              id == 0 ? std::string("/api/v1/rollouts") : "/api/v1/rollouts/" + std::to_string(id));
 }
 
 }  // namespace ironseal::net

@@ -14,19 +14,18 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "core/result.h"
 
 namespace ironseal::net {
 
 struct OperatorEndpoint {
-  std::string url;                 // https://HOST:PORT; trailing slashes are dropped
-  std::string token;               // bearer token; empty: no Authorization header (login)
-  std::filesystem::path ca_file;   // trust anchors for the server; empty: the system store
+  std::string url;                // https://HOST:PORT; trailing slashes are dropped
+  std::string token;              // bearer token; empty: no Authorization header (login)
+  std::filesystem::path ca_file;  // trust anchors for the server; empty: the system store
 };
 
 // The environment the operator CLI documents: IRONSEAL_FLEET_URL, when set, takes the place of

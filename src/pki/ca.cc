@@ -10,9 +10,9 @@
 
 #include "core/file.h"
 #include "crypto/hash.h"
+#include "pki/ca_index.h"
 #include "pki/ossl_x509.h"
 #include "pki/profile.h"
-#include "pki/ca_index.h"
 #include "pki/sqlite.h"
 
 namespace ironseal::pki {
@@ -115,8 +115,8 @@ Result<void> mark_revoked(sql::Database& db, std::string_view serial_hex, UnixTi
 using ca_index::ca_dir_name;
 using ca_index::entry_from;
 using ca_index::kSelectEntry;
-using ca_index::select_entries;
 using ca_index::mark_revoked;
+using ca_index::select_entries;
 
 std::string_view profile_name(Profile p) {
   return p == Profile::kDevice ? "device" : "server";
@@ -205,8 +205,8 @@ Result<void> CertificateAuthority::init(const fs::path& dir, const CaInitOptions
   // The root: self-signed, may sign CAs one level down only (pathlen 1).
   auto root_key = KeyPair::generate_p256();
   if (!root_key) return std::unexpected(root_key.error());
-  auto root = profile::sign_root_certificate(*root_key, o.organization, start,
-                                             o.now + lt.root_days * kDay);
+  auto root =
+      profile::sign_root_certificate(*root_key, o.organization, start, o.now + lt.root_days * kDay);
   if (!root) return std::unexpected(root.error());
   if (auto r = root_key->save(dir / "offline" / "root-ca.key.pem"); !r) return r;
 
@@ -387,9 +387,10 @@ struct BindingDecision {
 // the current certificate of the bound key (`replaces`); anything else that names another key or
 // hardware id is refused.
 Result<void> update_binding(sql::Database& db, const DeviceName& device,
-                            const std::string& key_hash, const IndexEntry* replaced,
-                            UnixTime now, bool* same_key) {
-  auto q = db.prepare("SELECT spki_sha256, hardware_id FROM device_bindings WHERE device_serial = ?");
+                            const std::string& key_hash, const IndexEntry* replaced, UnixTime now,
+                            bool* same_key) {
+  auto q =
+      db.prepare("SELECT spki_sha256, hardware_id FROM device_bindings WHERE device_serial = ?");
   if (!q) return std::unexpected(q.error());
   q->bind(1, device.serial);
   auto row = q->step();
@@ -400,7 +401,11 @@ Result<void> update_binding(sql::Database& db, const DeviceName& device,
         "INSERT INTO device_bindings(device_serial, spki_sha256, hardware_id, bound_at) "
         "VALUES (?, ?, ?, ?)");
     if (!ins) return std::unexpected(ins.error());
-    return ins->bind(1, device.serial).bind(2, key_hash).bind(3, device.hardware_id).bind(4, now).run();
+    return ins->bind(1, device.serial)
+        .bind(2, key_hash)
+        .bind(3, device.hardware_id)
+        .bind(4, now)
+        .run();
   }
   if (q->text(1) != device.hardware_id) {
     return fail(ErrorCode::kNotTrusted, "hardware_mismatch: device serial ", device.serial,
@@ -412,12 +417,11 @@ Result<void> update_binding(sql::Database& db, const DeviceName& device,
     return {};
   }
   if (replaced == nullptr || replaced->spki_sha256_hex != q->text(0)) {
-    return fail(ErrorCode::kNotTrusted, "serial_bound_to_other_key: device serial ",
-                device.serial, " is already bound to another key (SHA-256 of its public key ",
-                q->text(0), ")");
+    return fail(ErrorCode::kNotTrusted, "serial_bound_to_other_key: device serial ", device.serial,
+                " is already bound to another key (SHA-256 of its public key ", q->text(0), ")");
   }
-  auto upd =
-      db.prepare("UPDATE device_bindings SET spki_sha256 = ?, bound_at = ? WHERE device_serial = ?");
+  auto upd = db.prepare(
+      "UPDATE device_bindings SET spki_sha256 = ?, bound_at = ? WHERE device_serial = ?");
   if (!upd) return std::unexpected(upd.error());
   return upd->bind(1, key_hash).bind(2, now).bind(3, device.serial).run();
 }
@@ -514,8 +518,12 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
       profile == Profile::kDevice ? st.lifetimes.device_days : st.lifetimes.server_days;
   // Never beyond the issuing CA: a chain is only as valid as its shortest-lived link.
   const UnixTime not_after = std::min<UnixTime>(o.now + days * kDay, ca.not_after());
-  const profile::EndEntity ee{&ca, &st.key(profile), X509_REQ_get0_pubkey(csr.handle().req.get()),
-                              st.organization, o.now - kBackdate, not_after};
+  const profile::EndEntity ee{&ca,
+                              &st.key(profile),
+                              X509_REQ_get0_pubkey(csr.handle().req.get()),
+                              st.organization,
+                              o.now - kBackdate,
+                              not_after};
   auto cert = profile == Profile::kDevice ? profile::sign_device_certificate(ee, names->device)
                                           : profile::sign_server_certificate(ee, names->dns);
   if (!cert) return std::unexpected(cert.error());

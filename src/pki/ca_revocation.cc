@@ -1,7 +1,5 @@
 // Revocation and CRLs of the certificate authority (pki/ca.h): revocation follows the key, and
 // every change republishes the CRLs concerned.
-#include "pki/ca.h"
-
 #include <openssl/x509v3.h>
 
 #include <algorithm>
@@ -9,6 +7,7 @@
 #include <tuple>
 
 #include "core/file.h"
+#include "pki/ca.h"
 #include "pki/ca_index.h"
 #include "pki/ossl_x509.h"
 #include "pki/profile.h"
@@ -16,9 +15,9 @@
 namespace ironseal::pki {
 
 using ca_index::ca_dir_name;
-using profile::kDay;
 using ca_index::mark_revoked;
 using ca_index::select_entries;
+using profile::kDay;
 
 // ---- revocation
 // -----------------------------------------------------------------------------------

@@ -48,8 +48,8 @@ Result<DeviceIssuer> DeviceIssuer::load(const fs::path& certificate_pem, const f
 
 Result<Certificate> DeviceIssuer::issue(const KeyPair& device_key, const DeviceName& device,
                                         UnixTime now, std::int64_t days) const {
-  for (auto [what, value] : {std::pair{"serial", &device.serial},
-                             std::pair{"hardware id", &device.hardware_id}}) {
+  for (auto [what, value] :
+       {std::pair{"serial", &device.serial}, std::pair{"hardware id", &device.hardware_id}}) {
     if (auto r = check_identifier(what, *value); !r) {
       return fail(ErrorCode::kNotTrusted, "identity_invalid: ", r.error().message);
     }

@@ -141,8 +141,7 @@ Result<Certificate> sign_end_entity(const EndEntity& e, const X509_NAME* subject
       !r) {
     return std::unexpected(r.error());
   }
-  if (auto r = add_general_names(x->get(), NID_subject_alt_name, name_type, alt_names, false);
-      !r) {
+  if (auto r = add_general_names(x->get(), NID_subject_alt_name, name_type, alt_names, false); !r) {
     return std::unexpected(r.error());
   }
   return sign_certificate(std::move(*x), e.issuer_key->handle().pkey.get());
@@ -171,8 +170,8 @@ Result<Certificate> sign_root_certificate(const KeyPair& key, const std::string&
 Result<Certificate> sign_issuing_ca_certificate(const Certificate& root, const KeyPair& root_key,
                                                 const KeyPair& key, Profile profile,
                                                 const std::string& organization,
-                                                const std::string& dns_domain,
-                                                UnixTime not_before, UnixTime not_after) {
+                                                const std::string& dns_domain, UnixTime not_before,
+                                                UnixTime not_after) {
   const bool device = profile == Profile::kDevice;
   const std::string cn = organization + (device ? " Device Issuing CA" : " Server Issuing CA");
   auto name = make_name({{NID_organizationName, organization}, {NID_commonName, cn}});

@@ -43,8 +43,8 @@ Result<Certificate> sign_root_certificate(const KeyPair& key, const std::string&
 Result<Certificate> sign_issuing_ca_certificate(const Certificate& root, const KeyPair& root_key,
                                                 const KeyPair& key, Profile profile,
                                                 const std::string& organization,
-                                                const std::string& dns_domain,
-                                                UnixTime not_before, UnixTime not_after);
+                                                const std::string& dns_domain, UnixTime not_before,
+                                                UnixTime not_after);
 
 // Device profile: subject O=<organization>, CN=<serial>, serialNumber=<serial>; subjectAltName
 // URI urn:ironseal:device:<hardware-id>:<serial>; CA:FALSE, digitalSignature, clientAuth; key

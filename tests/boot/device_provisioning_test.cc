@@ -57,7 +57,8 @@ TEST_F(DeviceProvisioning, RefusesADirectoryThatHoldsADevice) {
   ASSERT_TRUE(provision_device_dir(dir, testing::small_config(), provisioning(v1_)));
   const auto otp_before = read_file(device_files(dir).otp);
   ASSERT_TRUE(otp_before);
-  auto again = provision_device_dir(dir, testing::small_config(), provisioning(firmware("2.0.0", 2)));
+  auto again =
+      provision_device_dir(dir, testing::small_config(), provisioning(firmware("2.0.0", 2)));
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, ErrorCode::kInvalidArgument);
   EXPECT_TRUE(again.error().message.ends_with("already holds a device; refusing to overwrite it"))

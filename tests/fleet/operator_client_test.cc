@@ -28,8 +28,8 @@ class OperatorApi : public ::testing::Test {
   // One test PKI for the suite (openssl runs take seconds); a server and store per test.
   static void SetUpTestSuite() {
     pki_dir_ = new TempDir;
-    const std::string cmd = "bash " IRONSEAL_TESTS_DIR "/fleet/make_test_pki.sh " +
-                            pki().string() + " plc-x1 >/dev/null 2>&1";
+    const std::string cmd = "bash " IRONSEAL_TESTS_DIR "/fleet/make_test_pki.sh " + pki().string() +
+                            " plc-x1 >/dev/null 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   }
   static void TearDownTestSuite() {
