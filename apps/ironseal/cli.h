@@ -23,6 +23,8 @@ void register_image_commands(CLI::App& app);
 void register_device_commands(CLI::App& app);
 void register_repo_commands(CLI::App& app);
 void register_update_commands(CLI::App& app);
+void register_ca_commands(CLI::App& app);
+void register_cert_commands(CLI::App& app);
 // After register_device_commands: adds `device decommission` to it.
 void register_pki_commands(CLI::App& app);
 void register_fleet_commands(CLI::App& app);

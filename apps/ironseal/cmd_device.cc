@@ -1,179 +1,48 @@
 // `ironseal device ...`: a simulated device (a directory holding flash.img, otp.bin and
-// device.json) with the real boot core: init (factory), boot (one power-on), install, confirm,
-// status, run (several power cycles). Fault injection (--power-cut-after, --torn) exists for the
-// simulation only, so that anyone can replay a cut point and watch the device recover.
-#include <sys/wait.h>
-#include <unistd.h>
-
+// device.json; boot/host_device.h) with the real boot core: init (the factory step,
+// boot/device_provisioning.h), attest, status here; boot, install, confirm and run in
+// cmd_device_boot.cc and cmd_device_install.cc.
 #include <iostream>
 
 #include "agent/device_status.h"
 #include "agent/update.h"
-#include "boot/exec.h"
+#include "boot/device_provisioning.h"
 #include "boot/host_device.h"
-#include "boot/otp_map.h"
 #include "cli.h"
 #include "core/file.h"
-#include "crypto/hash.h"
 #include "crypto/key.h"
-#include "delivery/installer.h"
+#include "device_cli.h"
 #include "image/sign.h"
-#include "progress.h"
 #include "tpm/esys.h"
 
 namespace ironseal::cli {
 namespace {
-
-using boot::BootOutcome;
-using boot::SlotId;
 
 struct DeviceArgs {
   std::string dir;
   std::vector<std::string> root_keys;
   std::string stage2;
   std::string firmware;
-  std::string image;
-  std::string chunk_index;
-  std::string index_sha256;
   std::string vid;
   std::string cid;
   std::string serial;
   std::string hardware_id;
   std::string image_root;
   std::string director_root;
-  std::string slot;
   std::uint32_t slot_size = 4 * 1024 * 1024;
   std::uint32_t block_size = 4096;
   std::uint32_t page_size = 256;
   std::uint32_t attempts = 3;
-  std::uint32_t boots = 1;
-  std::int64_t power_cut_after = -1;
-  bool torn = false;
   bool json = false;
-  bool no_exec = false;
   bool tpm = false;
   std::string rollback_counter = "otp";
   std::string nonce;
   std::string out;
 };
 
-std::string hex32(const std::uint8_t (&d)[32]) {
-  return to_hex(ByteView(d, 32));
-}
-std::string reason_text(std::uint8_t r) {
-  return boot::check_name(r);
-}
-
-void arm_faults(const DeviceArgs& a, boot::HostDevice& d) {
-  if (a.power_cut_after >= 0)
-    d.faults().cut_after(static_cast<std::uint64_t>(a.power_cut_after), a.torn);
-}
-
-Error power_cut_error(boot::HostDevice& d) {
-  return Error{ErrorCode::kIo, "POWER CUT (simulated) after " +
-                                   std::to_string(d.faults().operations() - 1) +
-                                   " flash/OTP operations; the device keeps what landed"};
-}
-
 Result<nlohmann::json> status_json(boot::HostDevice& hd) { return agent::device_status(hd); }
 
-nlohmann::json boot_json(const boot::BootReport& r) {
-  const char* outcome = r.outcome == BootOutcome::kBoot       ? "boot"
-                        : r.outcome == BootOutcome::kTrial    ? "trial"
-                        : r.outcome == BootOutcome::kRecovery ? "recovery"
-                                                              : "power_lost";
-  nlohmann::json j = {{"outcome", outcome},
-                      {"stage2_trusted", r.stage2_trusted},
-                      {"event", boot::boot_event_name(r.event)},
-                      {"reason", reason_text(r.reason)},
-                      {"otp_counter", r.otp_counter}};
-  if (r.stage2_trusted) j["stage2_measurement"] = hex32(r.stage2_measurement);
-  if (r.outcome == BootOutcome::kBoot || r.outcome == BootOutcome::kTrial) {
-    j["slot"] = std::string(1, boot::slot_name(r.slot));
-    j["version"] = image::format_version(r.info.header.version);
-    j["security_counter"] = r.info.security_counter;
-    j["measurement"] = hex32(r.measurement);
-  }
-  return j;
-}
-
-void print_boot(const boot::BootReport& r) {
-  if (!r.stage2_trusted) {
-    std::cout << "ROM: stage-2 NOT trusted: " << reason_text(r.reason) << "; nothing runs\n";
-    return;
-  }
-  std::cout << "ROM: stage-2 verified against the OTP root-key hashes (measurement "
-            << hex32(r.stage2_measurement).substr(0, 16) << "...)\n";
-  if (r.event == boot::BootEvent::kRevertedUnconfirmed) {
-    std::cout << "stage-2: REVERT: the trial image was not confirmed within its attempts\n";
-  } else if (r.event == boot::BootEvent::kRevertedInvalid) {
-    std::cout << "stage-2: REVERT: the pending image failed verification: " << reason_text(r.reason)
-              << "\n";
-  } else if (r.event == boot::BootEvent::kPrimaryInvalid) {
-    std::cout << "stage-2: the confirmed slot failed verification (" << reason_text(r.reason)
-              << "); falling back to the other slot\n";
-  }
-  if (r.outcome == BootOutcome::kRecovery) {
-    std::cout << "stage-2: RECOVERY: no slot holds an image this device may run (last refusal: "
-              << reason_text(r.reason) << "); nothing runs\n";
-    return;
-  }
-  if (r.outcome == BootOutcome::kPowerLost) return;
-  std::cout << "stage-2: " << (r.outcome == BootOutcome::kTrial ? "TRIAL boot" : "boot")
-            << " of slot " << boot::slot_name(r.slot) << ": version "
-            << image::format_version(r.info.header.version) << ", security counter "
-            << r.info.security_counter << " (OTP counter " << r.otp_counter << ")";
-  if (r.outcome == BootOutcome::kTrial) {
-    std::cout << ", " << static_cast<int>(r.state.attempts_left)
-              << " attempt(s) left after this one";
-  }
-  std::cout << "\nstage-2: measured boot digest " << hex32(r.measurement) << "\n";
-}
-
-// One power-on; saves what it changed. `loader` keeps the verified copy for the exec.
-Result<boot::BootReport> power_on_once(const DeviceArgs& a, boot::HostDevice& hd,
-                                       boot::RamLoader& loader) {
-  boot::BootReport r;
-  boot::power_on(hd.device(), &loader, &r);
-  if (auto saved = boot::save_device(a.dir, hd); !saved) return std::unexpected(saved.error());
-  if (auto m = boot::measure_boot_into_tpm(hd, r); !m) return std::unexpected(m.error());
-  return r;
-}
-
-std::vector<std::string> firmware_argv(const DeviceArgs& a, const boot::BootReport& r) {
-  return {"plc-runtime",
-          "--device",
-          a.dir,
-          "--slot",
-          std::string(1, boot::slot_name(r.slot)),
-          "--trial",
-          r.outcome == BootOutcome::kTrial ? "1" : "0",
-          "--measurement",
-          hex32(r.measurement),
-          "--version",
-          image::format_version(r.info.header.version)};
-}
-
-Result<void> do_init(const DeviceArgs& a) {
-  if (std::filesystem::exists(std::filesystem::path(a.dir) / "device.json")) {
-    return fail(ErrorCode::kInvalidArgument, a.dir,
-                " already holds a device; refusing to overwrite it");
-  }
-  boot::DeviceConfig config;
-  config.slot_size = a.slot_size;
-  config.block_size = a.block_size;
-  config.serial = a.serial;
-  config.hardware_id = a.hardware_id;
-  config.page_size = a.page_size;
-  config.trial_attempts = static_cast<std::uint8_t>(a.attempts);
-  if (a.rollback_counter != "otp" && a.rollback_counter != "tpm") {
-    return fail(ErrorCode::kInvalidArgument, "--rollback-counter is otp or tpm");
-  }
-  config.tpm_counter = a.rollback_counter == "tpm";
-  config.tpm = a.tpm || config.tpm_counter;
-  if (a.attempts == 0 || a.attempts > 255) {
-    return fail(ErrorCode::kInvalidArgument, "--attempts must be 1..255");
-  }
+Result<boot::Provisioning> provisioning(const DeviceArgs& a) {
   boot::Provisioning p;
   for (const auto& k : a.root_keys) {
     auto key = crypto::PublicKey::load(k);
@@ -194,40 +63,33 @@ Result<void> do_init(const DeviceArgs& a) {
     if (!cid) return std::unexpected(cid.error());
     p.class_uuid = *cid;
   }
-  if (auto r = boot::create_device_dir(a.dir, config); !r) return r;
-  auto hd = boot::load_device(a.dir);
+  return p;
+}
+
+Result<void> do_init(const DeviceArgs& a) {
+  if (boot::holds_device(a.dir)) {
+    return fail(ErrorCode::kInvalidArgument, a.dir,
+                " already holds a device; refusing to overwrite it");
+  }
+  boot::DeviceConfig config;
+  config.slot_size = a.slot_size;
+  config.block_size = a.block_size;
+  config.serial = a.serial;
+  config.hardware_id = a.hardware_id;
+  config.page_size = a.page_size;
+  config.trial_attempts = static_cast<std::uint8_t>(a.attempts);
+  if (a.rollback_counter != "otp" && a.rollback_counter != "tpm") {
+    return fail(ErrorCode::kInvalidArgument, "--rollback-counter is otp or tpm");
+  }
+  config.tpm_counter = a.rollback_counter == "tpm";
+  config.tpm = a.tpm || config.tpm_counter;
+  if (a.attempts == 0 || a.attempts > 255) {
+    return fail(ErrorCode::kInvalidArgument, "--attempts must be 1..255");
+  }
+  auto p = provisioning(a);
+  if (!p) return std::unexpected(p.error());
+  auto hd = boot::provision_device_dir(a.dir, config, *p);
   if (!hd) return std::unexpected(hd.error());
-  if (auto r = boot::provision(**hd, p); !r) {
-    // A half-made device must not be mistaken for a good one: remove exactly what init created
-    // (and the directory only if that leaves it empty).
-    std::error_code ec;
-    for (const char* f : {"device.json", "flash.img", "otp.bin", "ak.pub.pem"}) {
-      std::filesystem::remove(std::filesystem::path(a.dir) / f, ec);
-    }
-    std::filesystem::remove(a.dir, ec);
-    if (config.tpm_counter && (*hd)->tpm()) {
-      // The counter init defined belongs to no device: give the TPM back its handles.
-      (*hd)->device().counter = nullptr;
-      if (auto u = tpm::NvCounter::undefine_counter(*(*hd)->tpm(), config.tpm_counter_index); !u) {
-        return fail(r.error().code, r.error().message,
-                    "; and the TPM counter could not be "
-                    "removed: ",
-                    u.error().message);
-      }
-    }
-    return r;
-  }
-  if (auto r = boot::save_device(a.dir, **hd); !r) return r;
-  if ((*hd)->tpm()) {
-    // The attestation key is made with the device; its public half is what the factory records
-    // for verifiers (ironseal attest verify --ak).
-    auto ak = tpm::ensure_attestation_key(*(*hd)->tpm());
-    if (!ak) return std::unexpected(ak.error());
-    if (auto w = write_file_atomic(std::filesystem::path(a.dir) / "ak.pub.pem", as_bytes(*ak));
-        !w) {
-      return w;
-    }
-  }
   if (!a.image_root.empty()) {
     if (auto r = agent::install_update_roots(a.dir, a.image_root, a.director_root); !r) return r;
   }
@@ -235,229 +97,17 @@ Result<void> do_init(const DeviceArgs& a) {
     auto st = status_json(**hd);
     if (!st) return std::unexpected(st.error());
     print_json(*st);
-  } else {
-    std::cout << "device " << a.dir << ": " << p.root_keys.size()
-              << " root key hash(es) fused, lifecycle secured, stage-2 and firmware written to "
-                 "slot A (confirmed)\n";
-    if ((*hd)->tpm()) {
-      std::cout << "TPM: measured boot into PCR " << tpm::kMeasuredBootPcr
-                << ", attestation key at 0x81000010 (public key in " << a.dir
-                << "/ak.pub.pem), anti-rollback counter in "
-                << (config.tpm_counter ? "a TPM NV counter" : "OTP fuses") << "\n";
-    }
+    return {};
   }
-  return {};
-}
-
-Result<void> do_boot(const DeviceArgs& a) {
-  auto hd = boot::load_device(a.dir);
-  if (!hd) return std::unexpected(hd.error());
-  arm_faults(a, **hd);
-  boot::RamLoader loader;
-  auto r = power_on_once(a, **hd, loader);
-  if (!r) return std::unexpected(r.error());
-  if (a.json)
-    print_json(boot_json(*r));
-  else
-    print_boot(*r);
-  if (r->outcome == BootOutcome::kPowerLost) return std::unexpected(power_cut_error(**hd));
-  if (r->outcome == BootOutcome::kRecovery) {
-    return fail(ErrorCode::kNotTrusted, "device is in recovery: ", reason_text(r->reason));
-  }
-  if (a.no_exec) return {};
-  auto fd = boot::sealed_body(loader.bytes(), r->info);
-  if (!fd) return std::unexpected(fd.error());
-  std::cout << "stage-2: executing the verified in-memory copy (" << r->info.header.image_size
-            << " bytes, sealed memfd)\n"
-            << std::flush;
-  return std::unexpected(boot::exec_sealed(*fd, firmware_argv(a, *r)));
-}
-
-Result<void> do_run(const DeviceArgs& a) {
-  std::uint64_t ops_before = 0;
-  bool armed = a.power_cut_after >= 0;
-  for (std::uint32_t i = 1; i <= a.boots; ++i) {
-    auto hd = boot::load_device(a.dir);
-    if (!hd) return std::unexpected(hd.error());
-    if (armed) {  // the cut counts operations over the whole run
-      const std::int64_t left = a.power_cut_after - static_cast<std::int64_t>(ops_before);
-      if (left >= 0) (*hd)->faults().cut_after(static_cast<std::uint64_t>(left), a.torn);
-    }
-    boot::RamLoader loader;
-    auto r = power_on_once(a, **hd, loader);
-    if (!r) return std::unexpected(r.error());
-    ops_before += (*hd)->faults().operations();
-    std::cout << "== power-on " << i << "\n";
-    print_boot(*r);
-    if (r->outcome == BootOutcome::kPowerLost) {
-      std::cout << "POWER CUT (simulated) during this boot; powering on again\n";
-      armed = false;
-      continue;
-    }
-    if (r->outcome == BootOutcome::kRecovery) {
-      return fail(ErrorCode::kNotTrusted, "device is in recovery: ", reason_text(r->reason));
-    }
-    auto fd = boot::sealed_body(loader.bytes(), r->info);
-    if (!fd) return std::unexpected(fd.error());
-    std::cout << std::flush;
-    const pid_t pid = ::fork();
-    if (pid < 0) return fail(ErrorCode::kIo, "fork failed");
-    if (pid == 0) {
-      const Error e = boot::exec_sealed(*fd, firmware_argv(a, *r));
-      std::cerr << "ironseal: " << e.message << "\n";
-      ::_exit(127);
-    }
-    ::close(*fd);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::cout << "firmware exited with " << code
-              << (code == 0 ? "" : " (not confirmed; the bootloader will count the attempt)")
-              << "\n";
-  }
-  auto hd = boot::load_device(a.dir);
-  if (!hd) return std::unexpected(hd.error());
-  auto st = status_json(**hd);
-  if (!st) return std::unexpected(st.error());
-  std::cout << "== after " << a.boots << " power-on(s): confirmed slot "
-            << (*st)["confirmed_slot"].get<std::string>() << ", last event "
-            << (*st)["last_event"].get<std::string>() << ", "
-            << ((*st)["rollback_counter"] == "tpm" ? "TPM" : "OTP") << " counter "
-            << (*st)["otp_counter"] << "\n";
-  return {};
-}
-
-Result<void> do_install_chunked(const DeviceArgs& a, boot::HostDevice& hd) {
-  // Verify-before-write holds only if the index itself is authenticated: an index taken on its
-  // own word would "prove" whatever chunks it lists. The operator states its SHA-256 (from the
-  // signed target metadata, or `ironseal image chunk --json` over an image already verified).
-  auto expected = from_hex(a.index_sha256);
-  if (!expected || expected->size() != 32) {
-    return fail(ErrorCode::kInvalidArgument,
-                "--index-sha256 must be the 64-hex-digit SHA-256 of the chunk index, as the "
-                "image's signed metadata states it");
-  }
-  delivery::Sha256 index_digest;
-  std::copy(expected->begin(), expected->end(), index_digest.begin());
-  auto encoded = read_file(a.chunk_index);
-  if (!encoded) return std::unexpected(encoded.error());
-  auto index = delivery::authenticate_chunk_index(
-      *encoded, index_digest, "--index-sha256 (the chunk index " + a.chunk_index + ")");
-  if (!index) return std::unexpected(index.error());
-  auto source = delivery::FileChunkSource::open(a.image);
-  if (!source) return std::unexpected(source.error());
-  delivery::ChunkedInstallOptions opt;
-  opt.journal = std::filesystem::path(a.dir) / "install.journal";
-  opt.progress = InstallProgressLine();
-  auto r = delivery::install_chunked(hd, *index, *source, opt);
-  if (auto saved = boot::save_device(a.dir, hd); !saved) return saved;
-  if (!r) return std::unexpected(r.error());
-  const auto& t = r->totals;
-  if (a.json) {
-    print_json({{"result", "installed"},
-                {"slot", std::string(1, boot::slot_name(r->slot))},
-                {"image_size", t.image_size},
-                {"downloaded", t.downloaded},
-                {"copied_from_active_slot", t.local},
-                {"resumed", t.resumed}});
-  } else {
-    std::cout << "installed " << a.image << " into slot " << boot::slot_name(r->slot) << ": "
-              << t.downloaded << " bytes read from the source, " << t.local
-              << " copied from the active slot, " << t.resumed
-              << " already in place; verified in place, pending a trial boot\n";
-  }
-  return {};
-}
-
-Result<void> do_install(const DeviceArgs& a) {
-  auto hd = boot::load_device(a.dir);
-  if (!hd) return std::unexpected(hd.error());
-  if (!a.chunk_index.empty()) {
-    if (a.index_sha256.empty()) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "index_required: --chunk-index needs --index-sha256: a chunk index is trusted only through the "
-                  "SHA-256 that signed metadata states for it (ironseal image chunk --json prints "
-                  "it for an image you have verified); without it no chunk would be proven");
-    }
-    arm_faults(a, **hd);
-    return do_install_chunked(a, **hd);
-  }
-  auto bytes = read_file(a.image);
-  if (!bytes) return std::unexpected(bytes.error());
-  arm_faults(a, **hd);
-  boot::InstallReport r;
-  const image::MemorySource src(bytes->data(), bytes->size());
-  boot::install((*hd)->device(), src, (*hd)->config().trial_attempts, &r);
-  if (auto saved = boot::save_device(a.dir, **hd); !saved) return saved;
-  const char* slot = r.slot == SlotId::kA ? "A" : "B";
-  if (a.json) {
-    print_json(
-        {{"result", r.result == boot::InstallResult::kOk          ? "installed"
-                    : r.result == boot::InstallResult::kRefused   ? "refused"
-                    : r.result == boot::InstallResult::kPowerLost ? "power_lost"
-                                                                  : "verify_after_write_failed"},
-         {"reason", reason_text(r.reason)},
-         {"slot", slot},
-         {"blocks_written", r.blocks_written},
-         {"blocks_skipped", r.blocks_skipped}});
-  }
-  switch (r.result) {
-    case boot::InstallResult::kOk:
-      if (!a.json) {
-        std::cout << "installed " << a.image << " into slot " << slot << " (" << r.blocks_written
-                  << " blocks written, " << r.blocks_skipped << " already in place), verified in "
-                  << "place, pending a trial boot with "
-                  << static_cast<int>((*hd)->config().trial_attempts) << " attempt(s)\n";
-      }
-      return {};
-    case boot::InstallResult::kRefused:
-      return fail(ErrorCode::kNotTrusted, "install refused: ", reason_text(r.reason),
-                  "; the device was not changed");
-    case boot::InstallResult::kPowerLost: return std::unexpected(power_cut_error(**hd));
-    case boot::InstallResult::kVerifyAfterWrite:
-      return fail(ErrorCode::kIo, "slot ", slot,
-                  " does not verify after writing: ", reason_text(r.reason));
-  }
-  return {};
-}
-
-Result<void> do_confirm(const DeviceArgs& a) {
-  auto hd = boot::load_device(a.dir);
-  if (!hd) return std::unexpected(hd.error());
-  boot::BootState st;
-  bool found = false;
-  if (!boot::load_state((*hd)->flash(), (*hd)->geometry(), &st, &found)) {
-    return fail(ErrorCode::kIo, "cannot read boot state");
-  }
-  SlotId slot = st.pending != boot::kNoSlot ? static_cast<SlotId>(st.pending) : st.primary;
-  if (!a.slot.empty()) {
-    if (a.slot != "A" && a.slot != "B")
-      return fail(ErrorCode::kInvalidArgument, "--slot is A or B");
-    slot = a.slot == "A" ? SlotId::kA : SlotId::kB;
-  }
-  arm_faults(a, **hd);
-  const auto r = boot::confirm((*hd)->device(), slot);
-  if (auto saved = boot::save_device(a.dir, **hd); !saved) return saved;
-  switch (r) {
-    case boot::ConfirmResult::kConfirmed:
-      std::cout << "slot " << boot::slot_name(slot)
-                << " confirmed; anti-rollback counter raised to its security counter\n";
-      return {};
-    case boot::ConfirmResult::kAlreadyConfirmed:
-      std::cout << "slot " << boot::slot_name(slot) << " was already confirmed\n";
-      return {};
-    case boot::ConfirmResult::kNotInTrial:
-      return fail(ErrorCode::kNotTrusted, "not_in_trial: slot ",
-                  std::string(1, boot::slot_name(slot)),
-                  " is pending but has not started its trial boot; only the image that is running "
-                  "its trial can be confirmed (boot it first: ironseal device boot)");
-    case boot::ConfirmResult::kNotRunning:
-      return fail(ErrorCode::kNotTrusted, "slot ", std::string(1, boot::slot_name(slot)),
-                  " is neither on trial nor confirmed");
-    case boot::ConfirmResult::kRefused:
-      return fail(ErrorCode::kNotTrusted, "slot ", std::string(1, boot::slot_name(slot)),
-                  " no longer verifies; not confirmed");
-    case boot::ConfirmResult::kPowerLost: return std::unexpected(power_cut_error(**hd));
+  std::cout << "device " << a.dir << ": " << p->root_keys.size()
+            << " root key hash(es) fused, lifecycle secured, stage-2 and firmware written to "
+               "slot A (confirmed)\n";
+  if ((*hd)->tpm()) {
+    std::cout << "TPM: measured boot into PCR " << tpm::kMeasuredBootPcr
+              << ", attestation key at 0x81000010 (public key in "
+              << boot::device_files(a.dir).attestation_key.string()
+              << "), anti-rollback counter in "
+              << (config.tpm_counter ? "a TPM NV counter" : "OTP fuses") << "\n";
   }
   return {};
 }
@@ -536,13 +186,6 @@ Result<void> do_status(const DeviceArgs& a) {
   return {};
 }
 
-void add_fault_options(CLI::App* cmd, DeviceArgs& a) {
-  cmd->add_option("--power-cut-after", a.power_cut_after,
-                  "Simulation only: cut power after N flash/OTP operations")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--torn", a.torn, "Simulation only: the cut operation lands half-way");
-}
-
 }  // namespace
 
 void register_device_commands(CLI::App& app) {
@@ -595,35 +238,9 @@ void register_device_commands(CLI::App& app) {
   init->add_flag("--json", a->json, "Print the new device's status as JSON");
   set_action(init, [a] { return do_init(*a); });
 
-  CLI::App* bootc =
-      dev->add_subcommand("boot", "One power-on: ROM, stage-2, then run the firmware.");
-  bootc->add_option("DIR", a->dir, "Device directory")->required();
-  bootc->add_flag("--no-exec", a->no_exec, "Stop before running the firmware");
-  bootc->add_flag("--json", a->json, "Print the boot decision as JSON");
-  add_fault_options(bootc, *a);
-  set_action(bootc, [a] { return do_boot(*a); });
-
-  CLI::App* inst =
-      dev->add_subcommand("install", "Write a signed image to the inactive slot, pending a trial.");
-  inst->add_option("DIR", a->dir, "Device directory")->required();
-  inst->add_option("IMAGE", a->image, "Signed image")->required();
-  inst->add_option("--chunk-index", a->chunk_index,
-                   "Stream the image chunk by chunk, proving each against this index "
-                   "(ironseal image chunk) before writing; resumable, delta-aware");
-  inst->add_option("--index-sha256", a->index_sha256,
-                   "Expected SHA-256 of the chunk index (as signed metadata states it)")
-      ->needs("--chunk-index");
-  inst->add_flag("--json", a->json, "Print the result as JSON");
-  add_fault_options(inst, *a);
-  set_action(inst, [a] { return do_install(*a); });
-
-  CLI::App* conf =
-      dev->add_subcommand("confirm", "Confirm the image on trial (what healthy firmware does).");
-  conf->add_option("DIR", a->dir, "Device directory")->required();
-  conf->add_option("--slot", a->slot, "A or B (default: the pending slot)");
-  add_fault_options(conf, *a);
-  set_action(conf, [a] { return do_confirm(*a); });
-
+  add_device_boot_command(dev);
+  add_device_install_command(dev);
+  add_device_confirm_command(dev);
   CLI::App* att = dev->add_subcommand(
       "attest",
       "Quote the measured-boot PCR over a verifier's nonce with the TPM's attestation key.\n\n"
@@ -642,12 +259,7 @@ void register_device_commands(CLI::App& app) {
   stat->add_flag("--json", a->json, "Print as JSON");
   set_action(stat, [a] { return do_status(*a); });
 
-  CLI::App* run =
-      dev->add_subcommand("run", "Power-cycle the device N times, running the firmware each time.");
-  run->add_option("DIR", a->dir, "Device directory")->required();
-  run->add_option("--boots", a->boots, "Number of power-ons (default 1)");
-  add_fault_options(run, *a);
-  set_action(run, [a] { return do_run(*a); });
+  add_device_run_command(dev);
 }
 
 }  // namespace ironseal::cli

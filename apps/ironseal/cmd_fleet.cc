@@ -1,8 +1,7 @@
 // `ironseal fleet ...`: the operator's side of the fleet service, over its HTTPS API
 // (docs/fleet-api.md). Server, token and CA come from options or the environment
-// (IRONSEAL_FLEET_URL, IRONSEAL_FLEET_TOKEN, IRONSEAL_FLEET_CACERT) so scripts need not repeat them.
-#include <curl/curl.h>
-
+// (IRONSEAL_FLEET_URL, IRONSEAL_FLEET_TOKEN, IRONSEAL_FLEET_CACERT) so scripts need not repeat
+// them.
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -10,6 +9,7 @@
 #include <sstream>
 
 #include "cli.h"
+#include "net/operator_client.h"
 
 namespace ironseal::cli {
 namespace {
@@ -23,70 +23,31 @@ struct FleetArgs {
   bool json = false;
 };
 
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
-}
-
-size_t collect(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-// One API call. Maps HTTP refusals to exit codes: 401/403 -> 1 (not trusted), other 4xx -> 2
+// The operator API client for the options and the environment (net/operator_client.h). HTTP
+// refusals become exit codes through their error codes: 401/403 -> 1 (not trusted), other 4xx -> 2
 // (usage), transport and 5xx -> 3 (environment).
-Result<Json> call(const FleetArgs& a, const std::string& method, const std::string& path,
-                  const Json& body = nullptr) {
-  const std::string server = env_or("IRONSEAL_FLEET_URL", a.server);
-  if (server.empty()) {
+Result<net::OperatorClient> client(const FleetArgs& a) {
+  auto endpoint = net::endpoint_with_environment({a.server, a.token, a.cacert});
+  if (endpoint.url.empty()) {
     return fail(ErrorCode::kInvalidArgument,
                 "no server: pass --server https://HOST:PORT or set IRONSEAL_FLEET_URL");
   }
-  const std::string token = a.token.empty() ? env_or("IRONSEAL_FLEET_TOKEN", "") : a.token;
-  const std::string cacert = a.cacert.empty() ? env_or("IRONSEAL_FLEET_CACERT", "") : a.cacert;
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return fail(ErrorCode::kIo, "libcurl failed to initialise");
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> owner(curl, curl_easy_cleanup);
-  std::string url = server;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  url += path;
-  std::string response;
-  std::string payload = body.is_null() ? std::string() : body.dump();
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Content-Type: application/json");
-  const std::string auth = "Authorization: Bearer " + token;
-  if (!token.empty()) headers = curl_slist_append(headers, auth.c_str());
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> hold(headers, curl_slist_free_all);
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(curl, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
-  if (!cacert.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, cacert.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method != "GET") {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+  return net::OperatorClient::create(std::move(endpoint));
+}
+
+// Runs one operation on a fresh client and prints its answer: as JSON with --json, else `print`.
+template <typename Op, typename Print>
+Result<void> run(const FleetArgs& a, Op op, Print print) {
+  auto c = client(a);
+  if (!c) return std::unexpected(c.error());
+  auto r = op(*c);
+  if (!r) return std::unexpected(r.error());
+  if (a.json) {
+    print_json(*r);
+  } else {
+    print(*r);
   }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-  const CURLcode rc = curl_easy_perform(curl);
-  if (rc != CURLE_OK) {
-    return fail(ErrorCode::kIo, method, " ", url, ": ", curl_easy_strerror(rc));
-  }
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  Json j = Json::parse(response, nullptr, false);
-  if (status >= 400) {
-    const std::string msg = j.is_object() ? j.value("message", response) : response;
-    const ErrorCode code = (status == 401 || status == 403) ? ErrorCode::kNotTrusted
-                           : status < 500                  ? ErrorCode::kInvalidArgument
-                                                           : ErrorCode::kIo;
-    return fail(code, "server refused (", std::to_string(status), "): ", msg);
-  }
-  if (j.is_discarded()) return fail(ErrorCode::kMalformed, "server answered with no JSON");
-  return j;
+  return {};
 }
 
 std::string when(std::int64_t t) {
@@ -133,6 +94,179 @@ void add_common(CLI::App* cmd, FleetArgs* a) {
   cmd->add_flag("--json", a->json, "Print the server's JSON answer");
 }
 
+void print_devices(const Json& r) {
+  std::printf("%-16s %-10s %-10s %-14s %-12s %s\n", "DEVICE", "GROUP", "VERSION", "ASSIGNED",
+              "LAST EVENT", "LAST SEEN (UTC)");
+  for (const auto& d : r["devices"]) {
+    std::printf("%-16s %-10s %-10s %-14s %-12s %s\n", d["serial"].get<std::string>().c_str(),
+                d["group"].get<std::string>().c_str(),
+                or_dash(d["version"].get<std::string>()).c_str(),
+                or_dash(d["assigned_target"].get<std::string>()).c_str(),
+                or_dash(d["last_event"].get<std::string>()).c_str(),
+                when(d["last_seen"].get<std::int64_t>()).c_str());
+  }
+}
+
+void print_releases(const Json& r) {
+  std::printf("%-16s %-24s %-10s %s\n", "RELEASE", "TARGET", "VERSION", "HARDWARE");
+  for (const auto& x : r["releases"]) {
+    std::printf("%-16s %-24s %-10s %s\n", x["name"].get<std::string>().c_str(),
+                x["target"].get<std::string>().c_str(),
+                or_dash(x["version"].get<std::string>()).c_str(),
+                x["hardware_id"].get<std::string>().c_str());
+  }
+}
+
+// --phases "1,10%,100%": counts and percentages, as the API takes them.
+Result<Json> parse_phases(const std::string& phases) {
+  Json list = Json::array();
+  std::stringstream ss(phases);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty() && item.back() == '%') {
+      list.push_back(item);
+      continue;
+    }
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0') {
+      return fail(ErrorCode::kInvalidArgument, "--phases: '", item, "' is not a count or N%");
+    }
+    list.push_back(v);
+  }
+  return list;
+}
+
+void register_login(CLI::App* fleet, const std::shared_ptr<FleetArgs>& a) {
+  auto* login = fleet->add_subcommand("login", "Print a bearer token (password on standard input).");
+  auto name = std::make_shared<std::string>();
+  add_common(login, a.get());
+  login->add_option("--name", *name, "Account name")->required();
+  set_action(login, [a, name]() -> Result<void> {
+    std::string password;
+    if (!std::getline(std::cin, password)) {
+      return fail(ErrorCode::kInvalidArgument, "no password on standard input");
+    }
+    return run(
+        *a, [&](net::OperatorClient& c) { return c.login(*name, password); },
+        [](const Json& r) { std::cout << r["token"].get<std::string>() << "\n"; });
+  });
+}
+
+void register_devices(CLI::App* fleet, const std::shared_ptr<FleetArgs>& a) {
+  auto* devices = fleet->add_subcommand("devices", "List devices (or register one).");
+  auto group = std::make_shared<std::string>();
+  add_common(devices, a.get());
+  devices->add_option("--group", *group, "Only this group");
+  set_action(devices, [a, group]() -> Result<void> {
+    return run(
+        *a, [&](net::OperatorClient& c) { return c.list_devices(*group); }, print_devices);
+  });
+  auto* reg = devices->add_subcommand("register", "Register a device serial (before it ships).");
+  auto serial = std::make_shared<std::string>();
+  auto hw = std::make_shared<std::string>();
+  add_common(reg, a.get());
+  reg->add_option("--serial", *serial, "Device serial (as in its certificate)")->required();
+  reg->add_option("--hardware-id", *hw, "Hardware id")->required();
+  reg->add_option("--group", *group, "Group (default: default)");
+  set_action(reg, [a, serial, hw, group]() -> Result<void> {
+    return run(
+        *a,
+        [&](net::OperatorClient& c) {
+          return c.register_device(*serial, *hw, group->empty() ? "default" : *group);
+        },
+        [&](const Json& r) {
+          std::printf("registered %s (%s) in group %s\n", serial->c_str(), hw->c_str(),
+                      r["group"].get<std::string>().c_str());
+        });
+  });
+}
+
+void register_releases(CLI::App* fleet, const std::shared_ptr<FleetArgs>& a) {
+  auto* releases = fleet->add_subcommand("releases", "List releases (or create one).");
+  add_common(releases, a.get());
+  set_action(releases, [a]() -> Result<void> {
+    return run(
+        *a, [](net::OperatorClient& c) { return c.list_releases(); }, print_releases);
+  });
+  auto* rcreate = releases->add_subcommand("create", "Name a published image target as a release.");
+  auto rel = std::make_shared<std::string>();
+  auto target = std::make_shared<std::string>();
+  add_common(rcreate, a.get());
+  rcreate->add_option("--name", *rel, "Release name")->required();
+  rcreate->add_option("--target", *target, "Target in the image repository")->required();
+  set_action(rcreate, [a, rel, target]() -> Result<void> {
+    return run(
+        *a, [&](net::OperatorClient& c) { return c.create_release(*rel, *target); },
+        [&](const Json& r) {
+          std::printf("release %s = %s (version %s)\n", rel->c_str(), target->c_str(),
+                      r["version"].get<std::string>().c_str());
+        });
+  });
+}
+
+void register_rollout_create(CLI::App* rollout, const std::shared_ptr<FleetArgs>& a) {
+  auto* create = rollout->add_subcommand("create", "Roll a release out to a group in phases.");
+  auto req = std::make_shared<net::RolloutRequest>();
+  auto phases = std::make_shared<std::string>("1,100%");
+  add_common(create, a.get());
+  create->add_option("--release", req->release, "Release name")->required();
+  create->add_option("--group", req->group, "Device group (default: default)");
+  create->add_option("--phases", *phases,
+                     "Comma-separated cumulative phases: device counts or percentages, ending "
+                     "with 100% (default 1,100%)");
+  create
+      ->add_option("--max-failure-rate", req->max_failure_rate,
+                   "Pause by itself when this share of reached devices failed (default 0.2)")
+      ->check(CLI::Range(0.0, 1.0));
+  create
+      ->add_option("--phase-timeout", req->phase_timeout_s,
+                   "Seconds a device may stay assigned without an outcome before it counts as "
+                   "failed (a silent device cannot hold its phase forever; default 0: wait)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{90} * 24 * 3600));
+  set_action(create, [a, req, phases]() -> Result<void> {
+    auto list = parse_phases(*phases);
+    if (!list) return std::unexpected(list.error());
+    net::RolloutRequest r = *req;
+    r.phases = std::move(*list);
+    if (r.group.empty()) r.group = "default";
+    return run(
+        *a, [&](net::OperatorClient& c) { return c.create_rollout(r); }, print_rollout);
+  });
+}
+
+void register_rollout(CLI::App* fleet, const std::shared_ptr<FleetArgs>& a) {
+  auto* rollout = fleet->add_subcommand("rollout", "Create, inspect and steer staged rollouts.");
+  rollout->require_subcommand(1);
+  register_rollout_create(rollout, a);
+  for (const char* verb : {"pause", "resume", "abort"}) {
+    auto* cmd = rollout->add_subcommand(
+        verb, std::string(verb == std::string("pause")    ? "Stop reaching new devices."
+                          : verb == std::string("resume") ? "Continue (failures so far are acknowledged)."
+                                                          : "Stop for good; unfinished devices go back."));
+    auto id = std::make_shared<long long>(0);
+    add_common(cmd, a.get());
+    cmd->add_option("ID", *id, "Rollout id")->required();
+    const std::string v = verb;
+    set_action(cmd, [a, id, v]() -> Result<void> {
+      return run(
+          *a, [&](net::OperatorClient& c) { return c.steer_rollout(*id, v); }, print_rollout);
+    });
+  }
+  auto* status = rollout->add_subcommand("status", "Show one rollout (with its devices) or all.");
+  auto sid = std::make_shared<long long>(0);
+  add_common(status, a.get());
+  status->add_option("ID", *sid, "Rollout id (default: all)");
+  set_action(status, [a, sid]() -> Result<void> {
+    return run(
+        *a, [&](net::OperatorClient& c) { return c.rollout_status(*sid); },
+        [](const Json& r) {
+          if (!r.contains("rollouts")) return print_rollout(r);
+          for (const auto& x : r["rollouts"]) print_rollout(x);
+        });
+  });
+}
+
 }  // namespace
 
 void register_fleet_commands(CLI::App& app) {
@@ -145,176 +279,10 @@ void register_fleet_commands(CLI::App& app) {
       "allowed share of devices fails. Log in once: export IRONSEAL_FLEET_TOKEN=$(ironseal fleet\n"
       "login --server URL --name NAME < password-file).");
   fleet->require_subcommand(1);
-
-  auto* login = fleet->add_subcommand("login", "Print a bearer token (password on standard input).");
-  auto name = std::make_shared<std::string>();
-  add_common(login, a.get());
-  login->add_option("--name", *name, "Account name")->required();
-  set_action(login, [a, name]() -> Result<void> {
-    std::string password;
-    if (!std::getline(std::cin, password)) {
-      return fail(ErrorCode::kInvalidArgument, "no password on standard input");
-    }
-    auto r = call(*a, "POST", "/api/v1/login", Json{{"name", *name}, {"password", password}});
-    if (!r) return std::unexpected(r.error());
-    if (a->json) print_json(*r);
-    else std::cout << (*r)["token"].get<std::string>() << "\n";
-    return {};
-  });
-
-  auto* devices = fleet->add_subcommand("devices", "List devices (or register one).");
-  auto group = std::make_shared<std::string>();
-  add_common(devices, a.get());
-  devices->add_option("--group", *group, "Only this group");
-  set_action(devices, [a, group]() -> Result<void> {
-    auto r = call(*a, "GET", "/api/v1/devices" + (group->empty() ? "" : "?group=" + *group));
-    if (!r) return std::unexpected(r.error());
-    if (a->json) {
-      print_json(*r);
-      return {};
-    }
-    std::printf("%-16s %-10s %-10s %-14s %-12s %s\n", "DEVICE", "GROUP", "VERSION", "ASSIGNED",
-                "LAST EVENT", "LAST SEEN (UTC)");
-    for (const auto& d : (*r)["devices"]) {
-      std::printf("%-16s %-10s %-10s %-14s %-12s %s\n", d["serial"].get<std::string>().c_str(),
-                  d["group"].get<std::string>().c_str(),
-                  or_dash(d["version"].get<std::string>()).c_str(),
-                  or_dash(d["assigned_target"].get<std::string>()).c_str(),
-                  or_dash(d["last_event"].get<std::string>()).c_str(),
-                  when(d["last_seen"].get<std::int64_t>()).c_str());
-    }
-    return {};
-  });
-  auto* reg = devices->add_subcommand("register", "Register a device serial (before it ships).");
-  auto serial = std::make_shared<std::string>();
-  auto hw = std::make_shared<std::string>();
-  add_common(reg, a.get());
-  reg->add_option("--serial", *serial, "Device serial (as in its certificate)")->required();
-  reg->add_option("--hardware-id", *hw, "Hardware id")->required();
-  reg->add_option("--group", *group, "Group (default: default)");
-  set_action(reg, [a, serial, hw, group]() -> Result<void> {
-    auto r = call(*a, "POST", "/api/v1/devices",
-                  Json{{"serial", *serial}, {"hardware_id", *hw},
-                       {"group", group->empty() ? "default" : *group}});
-    if (!r) return std::unexpected(r.error());
-    if (a->json) print_json(*r);
-    else std::printf("registered %s (%s) in group %s\n", serial->c_str(), hw->c_str(),
-                     (*r)["group"].get<std::string>().c_str());
-    return {};
-  });
-
-  auto* releases = fleet->add_subcommand("releases", "List releases (or create one).");
-  add_common(releases, a.get());
-  set_action(releases, [a]() -> Result<void> {
-    auto r = call(*a, "GET", "/api/v1/releases");
-    if (!r) return std::unexpected(r.error());
-    if (a->json) {
-      print_json(*r);
-      return {};
-    }
-    std::printf("%-16s %-24s %-10s %s\n", "RELEASE", "TARGET", "VERSION", "HARDWARE");
-    for (const auto& x : (*r)["releases"]) {
-      std::printf("%-16s %-24s %-10s %s\n", x["name"].get<std::string>().c_str(),
-                  x["target"].get<std::string>().c_str(),
-                  or_dash(x["version"].get<std::string>()).c_str(),
-                  x["hardware_id"].get<std::string>().c_str());
-    }
-    return {};
-  });
-  auto* rcreate = releases->add_subcommand("create", "Name a published image target as a release.");
-  auto rel = std::make_shared<std::string>();
-  auto target = std::make_shared<std::string>();
-  add_common(rcreate, a.get());
-  rcreate->add_option("--name", *rel, "Release name")->required();
-  rcreate->add_option("--target", *target, "Target in the image repository")->required();
-  set_action(rcreate, [a, rel, target]() -> Result<void> {
-    auto r = call(*a, "POST", "/api/v1/releases", Json{{"name", *rel}, {"target", *target}});
-    if (!r) return std::unexpected(r.error());
-    if (a->json) print_json(*r);
-    else std::printf("release %s = %s (version %s)\n", rel->c_str(), target->c_str(),
-                     (*r)["version"].get<std::string>().c_str());
-    return {};
-  });
-
-  auto* rollout = fleet->add_subcommand("rollout", "Create, inspect and steer staged rollouts.");
-  rollout->require_subcommand(1);
-  auto* create = rollout->add_subcommand("create", "Roll a release out to a group in phases.");
-  auto phases = std::make_shared<std::string>("1,100%");
-  auto rate = std::make_shared<double>(0.2);
-  auto timeout = std::make_shared<std::int64_t>(0);
-  add_common(create, a.get());
-  create->add_option("--release", *rel, "Release name")->required();
-  create->add_option("--group", *group, "Device group (default: default)");
-  create->add_option("--phases", *phases,
-                     "Comma-separated cumulative phases: device counts or percentages, ending "
-                     "with 100% (default 1,100%)");
-  create->add_option("--max-failure-rate", *rate,
-                     "Pause by itself when this share of reached devices failed (default 0.2)")
-      ->check(CLI::Range(0.0, 1.0));
-  create->add_option("--phase-timeout", *timeout,
-                     "Seconds a device may stay assigned without an outcome before it counts as "
-                     "failed (a silent device cannot hold its phase forever; default 0: wait)")
-      ->check(CLI::Range(std::int64_t{0}, std::int64_t{90} * 24 * 3600));
-  set_action(create, [a, rel, group, phases, rate, timeout]() -> Result<void> {
-    Json list = Json::array();
-    std::stringstream ss(*phases);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-      if (!item.empty() && item.back() == '%') list.push_back(item);
-      else {
-        char* end = nullptr;
-        const unsigned long v = std::strtoul(item.c_str(), &end, 10);
-        if (item.empty() || *end != '\0') {
-          return fail(ErrorCode::kInvalidArgument, "--phases: '", item, "' is not a count or N%");
-        }
-        list.push_back(v);
-      }
-    }
-    auto r = call(*a, "POST", "/api/v1/rollouts",
-                  Json{{"release", *rel}, {"group", group->empty() ? "default" : *group},
-                       {"phases", list}, {"max_failure_rate", *rate},
-                       {"phase_timeout_s", *timeout}});
-    if (!r) return std::unexpected(r.error());
-    if (a->json) print_json(*r);
-    else print_rollout(*r);
-    return {};
-  });
-  for (const char* verb : {"pause", "resume", "abort"}) {
-    auto* cmd = rollout->add_subcommand(
-        verb, std::string(verb == std::string("pause")    ? "Stop reaching new devices."
-                          : verb == std::string("resume") ? "Continue (failures so far are acknowledged)."
-                                                          : "Stop for good; unfinished devices go back."));
-    auto id = std::make_shared<long long>(0);
-    add_common(cmd, a.get());
-    cmd->add_option("ID", *id, "Rollout id")->required();
-    const std::string v = verb;
-    set_action(cmd, [a, id, v]() -> Result<void> {
-      auto r = call(*a, "POST", "/api/v1/rollouts/" + std::to_string(*id) + "/" + v);
-      if (!r) return std::unexpected(r.error());
-      if (a->json) print_json(*r);
-      else print_rollout(*r);
-      return {};
-    });
-  }
-  auto* status = rollout->add_subcommand("status", "Show one rollout (with its devices) or all.");
-  auto sid = std::make_shared<long long>(0);
-  add_common(status, a.get());
-  status->add_option("ID", *sid, "Rollout id (default: all)");
-  set_action(status, [a, sid]() -> Result<void> {
-    auto r = call(*a, "GET", *sid == 0 ? std::string("/api/v1/rollouts")
-                                       : "/api/v1/rollouts/" + std::to_string(*sid));
-    if (!r) return std::unexpected(r.error());
-    if (a->json) {
-      print_json(*r);
-      return {};
-    }
-    if (r->contains("rollouts")) {
-      for (const auto& x : (*r)["rollouts"]) print_rollout(x);
-    } else {
-      print_rollout(*r);
-    }
-    return {};
-  });
+  register_login(fleet, a);
+  register_devices(fleet, a);
+  register_releases(fleet, a);
+  register_rollout(fleet, a);
 }
 
 }  // namespace ironseal::cli

@@ -1,18 +1,20 @@
-// `ironseal image ...`: sign, verify and inspect boot images (MCUboot format).
+// `ironseal image ...`: sign, verify and index boot images (MCUboot format); `image inspect` is
+// in cmd_image_inspect.cc.
 #include <charconv>
 #include <iostream>
 
 #include "boot/otp_map.h"
 #include "cli.h"
 #include "core/bytes.h"
-#include "core/endian.h"
 #include "core/file.h"
 #include "crypto/hash.h"
 #include "crypto/key.h"
 #include "crypto/signer.h"
 #include "delivery/chunk_index.h"
 #include "image/host.h"
+#include "image/inspect.h"
 #include "image/sign.h"
+#include "image_cli.h"
 #include "progress.h"
 
 namespace ironseal::cli {
@@ -58,16 +60,6 @@ const char* signature_kind_name(image::SignatureKind kind) {
   return "none";
 }
 
-nlohmann::json header_json(const image::ImageHeader& h) {
-  return {{"magic", h.magic},
-          {"load_address", h.load_address},
-          {"header_size", h.header_size},
-          {"protected_tlv_size", h.protected_tlv_size},
-          {"image_size", h.image_size},
-          {"flags", h.flags},
-          {"version", image::format_version(h.version)}};
-}
-
 nlohmann::json info_json(const image::ImageInfo& info) {
   nlohmann::json j = header_json(info.header);
   j["digest"] = to_hex(ByteView(info.digest, image::hash_size(info.hash_kind)));
@@ -85,25 +77,6 @@ nlohmann::json info_json(const image::ImageInfo& info) {
   if (info.has_vendor_uuid) j["vendor_uuid"] = image::format_uuid(info.vendor_uuid);
   if (info.has_class_uuid) j["class_uuid"] = image::format_uuid(info.class_uuid);
   return j;
-}
-
-// A TLV value in words, where its type has a defined encoding; null otherwise.
-nlohmann::json decode_tlv(std::uint16_t type, const Bytes& value) {
-  if (type == image::kTlvSecurityCounter && value.size() == 4) return load_le32(value.data());
-  if ((type == image::kTlvUuidVendor || type == image::kTlvUuidClass) && value.size() == 16) {
-    std::uint8_t uuid[16];
-    std::copy(value.begin(), value.end(), uuid);
-    return image::format_uuid(uuid);
-  }
-  if (type == image::kTlvDependency && value.size() == 12) {
-    image::Version v;
-    v.major = value[4];
-    v.minor = value[5];
-    v.revision = load_le16(value.data() + 6);
-    v.build = load_le32(value.data() + 8);
-    return {{"image_id", value[0]}, {"min_version", image::format_version(v)}};
-  }
-  return nullptr;
 }
 
 struct ImageArgs {
@@ -239,98 +212,16 @@ Result<void> do_verify(const ImageArgs& a) {
   return {};
 }
 
-Result<void> do_inspect(const ImageArgs& a) {
-  auto file = ReadOnlyFile::open(a.in);
-  if (!file) return std::unexpected(file.error());
-  image::FileSource source(*file);
-  image::Layout layout;
-  if (auto s = image::parse_layout(source, &layout); s != image::Status::kOk) {
-    if (a.json)
-      print_json({{"file", a.in}, {"valid_layout", false}, {"reason", image::status_name(s)}});
-    return std::unexpected(image::status_error(s));
-  }
-  nlohmann::json tlvs = nlohmann::json::array();
-  nlohmann::json security_counter;
-  image::TlvIterator it(source, layout);
-  image::Status status = image::Status::kOk;
-  for (;;) {
-    image::TlvEntry e;
-    bool done = false;
-    status = it.next(&e, &done);
-    if (status != image::Status::kOk || done) break;
-    nlohmann::json t = {{"type", e.type},
-                        {"name", image::tlv_type_name(e.type)},
-                        {"length", e.length},
-                        {"offset", e.value_offset},
-                        {"protected", e.is_protected}};
-    if (e.length <= 128) {
-      Bytes value(e.length);
-      if (!source.read(e.value_offset, value.data(), value.size())) {
-        return fail(ErrorCode::kIo, "cannot read ", a.in);
-      }
-      t["value"] = to_hex(value);
-      if (auto decoded = decode_tlv(e.type, value); !decoded.is_null()) {
-        t["decoded"] = decoded;
-        if (e.type == image::kTlvSecurityCounter && e.is_protected) security_counter = decoded;
-      }
-    }
-    tlvs.push_back(std::move(t));
-  }
-  nlohmann::json j = header_json(layout.header);
-  j["file"] = a.in;
-  j["file_size"] = source.size();
-  j["valid_layout"] = status == image::Status::kOk;
-  if (!security_counter.is_null()) j["security_counter"] = security_counter;
-  j["tlvs"] = tlvs;
-  if (a.json) {
-    print_json(j);
-  } else {
-    const auto& h = layout.header;
-    std::cout << a.in << " (" << source.size()
-              << " bytes; inspection checks structure, not trust)\n"
-              << "  version          " << image::format_version(h.version) << "\n"
-              << "  header size      " << h.header_size << "\n"
-              << "  body size        " << h.image_size << "\n"
-              << "  load address     0x" << std::hex << h.load_address << "\n"
-              << "  flags            0x" << h.flags << std::dec << "\n"
-              << "  protected TLVs   " << h.protected_tlv_size << " bytes\n"
-              << "  TLVs:\n";
-    for (const auto& t : tlvs) {
-      std::cout << "    " << (t["protected"].get<bool>() ? "[protected] " : "            ")
-                << t["name"].get<std::string>() << " (0x" << std::hex << t["type"].get<int>()
-                << std::dec << ", " << t["length"].get<int>() << " bytes)";
-      if (t.contains("decoded")) {
-        std::cout << " "
-                  << (t["decoded"].is_string() ? t["decoded"].get<std::string>()
-                                               : t["decoded"].dump());
-      } else if (t.contains("value") && t["length"].get<int>() <= 64) {
-        std::cout << " " << t["value"].get<std::string>();
-      }
-      std::cout << "\n";
-    }
-  }
-  if (status != image::Status::kOk) return std::unexpected(image::status_error(status));
-  return {};
-}
-
 Result<void> do_chunk(const ImageArgs& a) {
   // An index of something that is not a well-formed boot image would be signed into metadata
   // and then shipped: check the structure first (trust is the repository's check, with keys).
-  {
-    auto file = ReadOnlyFile::open(a.in);
-    if (!file) return std::unexpected(file.error());
-    image::FileSource source(*file);
-    image::Layout layout;
-    image::Status s = image::parse_layout(source, &layout);
-    image::TlvIterator it(source, layout);
-    for (bool done = false; s == image::Status::kOk && !done;) {
-      image::TlvEntry e;
-      s = it.next(&e, &done);
-    }
-    if (s != image::Status::kOk) {
-      const Error e = image::status_error(s);
-      return fail(e.code, a.in, " is not a well-formed boot image: ", e.message);
-    }
+  auto inspection = image::inspect_image_file(a.in);
+  if (!inspection) return std::unexpected(inspection.error());
+  if (!inspection->well_formed()) {
+    const Error e = image::status_error(inspection->layout_status != image::Status::kOk
+                                            ? inspection->layout_status
+                                            : inspection->tlv_status);
+    return fail(e.code, a.in, " is not a well-formed boot image: ", e.message);
   }
   auto index = delivery::build_chunk_index(a.in, a.chunk_size);
   if (!index) return std::unexpected(index.error());
@@ -416,12 +307,7 @@ void register_image_commands(CLI::App& app) {
   chunk->add_flag("--json", a->json, "Print as JSON");
   set_action(chunk, [a] { return do_chunk(*a); });
 
-  CLI::App* inspect = img->add_subcommand(
-      "inspect",
-      "Show an image's header and TLVs. Checks structure only: it does not verify trust.");
-  inspect->add_flag("--json", a->json, "Print as JSON");
-  inspect->add_option("IMG", a->in, "Boot image")->required();
-  set_action(inspect, [a] { return do_inspect(*a); });
+  add_image_inspect_command(img);
 }
 
 }  // namespace ironseal::cli

@@ -1,38 +1,17 @@
-// `ironseal repo ...` and `ironseal director ...`: the publishing side of updates. A thin shell
-// over src/repo/repository.h (TUF image repository) and src/repo/director.h (per-device
-// director metadata); docs/repository.md explains roles, keys, layout and commands.
+// `ironseal repo ...`: the publishing side of updates, a thin shell over src/repo/repository.h
+// (TUF image repository); `ironseal director ...` is in cmd_director.cc. docs/repository.md
+// explains roles, keys, layout and commands.
 #include <charconv>
 #include <iostream>
 
 #include "cli.h"
-#include "repo/director.h"
 #include "repo/repository.h"
+#include "repo_cli.h"
 
 namespace ironseal::cli {
 namespace {
 
 using Json = nlohmann::json;
-
-struct RepoArgs {
-  std::string dir;
-  std::vector<std::string> thresholds;
-  std::vector<std::string> keys;
-  std::vector<std::string> expires;
-  std::string key_type = "ed25519";
-  std::string image;
-  std::string name;
-  std::string hardware_id;
-  std::string custom;
-  std::uint32_t chunk_size = 64 * 1024;
-  std::string role;
-  std::uint64_t key_count = 0;
-  std::vector<std::string> hsm_keys;
-  std::uint64_t threshold = 0;
-  std::string serial;
-  std::string image_repo;
-  std::vector<std::string> targets;
-  bool json = false;
-};
 
 // "ROLE=N" pairs, e.g. --threshold root=2.
 template <typename Int>
@@ -70,6 +49,8 @@ Result<repo::RepositoryOptions> init_options(const RepoArgs& a) {
   o.expires_days = *expires;
   return o;
 }
+
+}  // namespace
 
 void print_chain(const repo::ChainReport& r, bool json) {
   if (json) {
@@ -119,6 +100,8 @@ Result<void> do_repo_init(const RepoArgs& a, repo::RepositoryKind kind) {
   }
   return {};
 }
+
+namespace {
 
 Result<void> do_add_target(const RepoArgs& a) {
   auto r = repo::Repository::open(a.dir);
@@ -230,57 +213,7 @@ Result<void> do_repo_inspect(const RepoArgs& a) {
   return {};
 }
 
-Result<void> do_assign(const RepoArgs& a) {
-  auto d = repo::Director::open(a.dir);
-  if (!d) return std::unexpected(d.error());
-  auto assignment = d->assign(a.serial, a.image_repo, a.targets);
-  if (!assignment) return std::unexpected(assignment.error());
-  if (a.json) {
-    print_json({{"serial", assignment->serial},
-                {"targets", assignment->targets},
-                {"metadata_dir", assignment->chain.metadata_dir.string()},
-                {"targets_version", assignment->chain.targets_version},
-                {"snapshot_version", assignment->chain.snapshot_version},
-                {"timestamp_version", assignment->chain.timestamp_version}});
-  } else {
-    std::cout << "assigned to " << a.serial << ":";
-    for (const auto& t : assignment->targets) std::cout << " " << t;
-    std::cout << "\n";
-    print_chain(assignment->chain, false);
-  }
-  return {};
-}
-
-Result<void> do_director_inspect(const RepoArgs& a) {
-  auto d = repo::Director::open(a.dir);
-  if (!d) return std::unexpected(d.error());
-  auto out = d->describe(a.serial.empty() ? std::nullopt : std::optional<std::string>(a.serial));
-  if (!out) return std::unexpected(out.error());
-  if (a.json) {
-    print_json(*out);
-    return {};
-  }
-  print_roles(*out);
-  std::cout << "  devices:\n";
-  for (const auto& [serial, dev] : (*out)["devices"].items()) {
-    std::cout << "    " << serial;
-    if (dev.contains("targets")) std::cout << "  targets v" << dev["targets"]["version"];
-    if (dev.contains("timestamp")) {
-      std::cout << "  timestamp v" << dev["timestamp"]["version"] << " expires "
-                << dev["timestamp"]["expires"].get<std::string>();
-    }
-    std::cout << "\n";
-    if (dev.contains("assigned")) {
-      for (const auto& t : dev["assigned"]) {
-        std::cout << "      " << t["name"].get<std::string>() << "  " << t["length"] << " bytes";
-        if (t.contains("hardware_id"))
-          std::cout << "  hardware " << t["hardware_id"].get<std::string>();
-        std::cout << "\n";
-      }
-    }
-  }
-  return {};
-}
+}  // namespace
 
 void add_init_options(CLI::App* init, RepoArgs* a) {
   init->add_option("--threshold", a->thresholds, "ROLE=N: signatures a role needs (repeatable)");
@@ -308,8 +241,6 @@ void add_rotate(CLI::App* parent, const std::shared_ptr<RepoArgs>& a, repo::Repo
   rotate->add_flag("--json", a->json, "Print as JSON");
   set_action(rotate, [a, kind] { return do_rotate(*a, kind); });
 }
-
-}  // namespace
 
 void register_repo_commands(CLI::App& app) {
   auto a = std::make_shared<RepoArgs>();
@@ -358,39 +289,7 @@ void register_repo_commands(CLI::App& app) {
   inspect->add_flag("--json", a->json, "Print as JSON");
   set_action(inspect, [a] { return do_repo_inspect(*a); });
 
-  CLI::App* dir_cmd = app.add_subcommand(
-      "director",
-      "Say per device what it should install (Uptane director; docs/repository.md).\n\n"
-      "The director is a TUF repository with its own keys whose targets metadata exists once per\n"
-      "device (DIR/devices/SERIAL/metadata), copied from the image repository's signed entries.\n"
-      "A device installs only what both repositories agree on.");
-  dir_cmd->require_subcommand(1);
-
-  CLI::App* dinit = dir_cmd->add_subcommand("init", "Create a director: its keys and root v1.");
-  dinit->add_option("DIR", a->dir, "Director directory (must not exist or be empty)")->required();
-  add_init_options(dinit, a.get());
-  set_action(dinit, [a] { return do_repo_init(*a, repo::RepositoryKind::kDirector); });
-
-  CLI::App* assign = dir_cmd->add_subcommand(
-      "assign",
-      "Sign, for one device, the targets it should install: the image repository's published\n"
-      "entries (verified first) and their chunk indexes. Re-assigning bumps the versions.");
-  assign->add_option("DIR", a->dir, "Director directory")->required();
-  assign->add_option("--serial", a->serial, "Device serial number")->required();
-  assign->add_option("--image-repo", a->image_repo, "Image repository directory")->required();
-  assign->add_option("--target", a->targets, "Target name in the image repository (repeatable)")
-      ->required();
-  assign->add_flag("--json", a->json, "Print as JSON");
-  set_action(assign, [a] { return do_assign(*a); });
-
-  add_rotate(dir_cmd, a, repo::RepositoryKind::kDirector);
-
-  CLI::App* dinspect = dir_cmd->add_subcommand(
-      "inspect", "Show the director's roles and each device's assigned targets.");
-  dinspect->add_option("DIR", a->dir, "Director directory")->required();
-  dinspect->add_option("--serial", a->serial, "Only this device");
-  dinspect->add_flag("--json", a->json, "Print as JSON");
-  set_action(dinspect, [a] { return do_director_inspect(*a); });
+  add_director_commands(app, a);
 }
 
 }  // namespace ironseal::cli

@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
   cli::register_device_commands(app);
   cli::register_repo_commands(app);
   cli::register_update_commands(app);
+  cli::register_ca_commands(app);
+  cli::register_cert_commands(app);
   cli::register_pki_commands(app);
   cli::register_fleet_commands(app);
   cli::register_attest_commands(app);

@@ -40,7 +40,7 @@ std::string confirmed_version(const nlohmann::json& status) {
 Result<std::unique_ptr<Agent>> Agent::create(AgentOptions options,
                                              std::unique_ptr<FleetClient> client) {
   if (!options.reboot) return fail(ErrorCode::kInvalidArgument, "the agent needs a reboot action");
-  if (!std::filesystem::exists(options.device_dir / "device.json")) {
+  if (!boot::holds_device(options.device_dir)) {
     return fail(ErrorCode::kNotFound, options.device_dir.string(), " holds no device");
   }
   return std::unique_ptr<Agent>(new Agent(std::move(options), std::move(client)));

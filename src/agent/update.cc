@@ -113,7 +113,9 @@ Result<void> install_update_roots(const std::filesystem::path& device_dir,
   for (auto [src, sub] : {std::pair{image_root, "image"}, std::pair{director_root, "director"}}) {
     auto bytes = read_file(src);
     if (!bytes) return std::unexpected(bytes.error());
-    if (auto r = repo::init_metadata_dir(device_dir / "tuf" / sub, *bytes); !r) {
+    if (auto r =
+            repo::init_metadata_dir(boot::device_files(device_dir).update_metadata / sub, *bytes);
+        !r) {
       return std::unexpected(repo::to_error(r.error()));
     }
   }
@@ -124,17 +126,18 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
                                const std::string& repo_url, repo::Fetcher& fetcher,
                                const std::optional<std::string>& wanted) {
   const auto& config = hd.config();
+  const std::filesystem::path tuf = boot::device_files(dir).update_metadata;
   if (config.serial.empty() || config.hardware_id.empty() ||
-      !std::filesystem::exists(dir / "tuf" / "image" / "root.json") ||
-      !std::filesystem::exists(dir / "tuf" / "director" / "root.json")) {
+      !std::filesystem::exists(tuf / "image" / "root.json") ||
+      !std::filesystem::exists(tuf / "director" / "root.json")) {
     return fail(ErrorCode::kInvalidArgument, dir.string(),
                 " is not set up for updates (device init --serial --hardware-id --image-root "
                 "--director-root)");
   }
   const std::string base = slash(repo_url);
-  repo::Updater director(dir / "tuf" / "director",
+  repo::Updater director(tuf / "director",
                          base + "director/devices/" + config.serial + "/metadata/", fetcher);
-  repo::Updater images(dir / "tuf" / "image", base + "image/metadata/", fetcher);
+  repo::Updater images(tuf / "image", base + "image/metadata/", fetcher);
   if (auto r = director.refresh(); !r) {
     // No director metadata for this device at all (never assigned anything): nothing to do.
     // Reported as kNotFound so an agent can tell it from a transport failure or a refusal.
@@ -194,8 +197,8 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
   auto index_target = find(images, index_name, "image repository");
   if (!index_target) return std::unexpected(index_target.error());
   std::error_code ec;
-  std::filesystem::create_directories(dir / "tuf" / "cache", ec);
-  auto index_file = images.download_target(*index_target, base + "image/targets/", dir / "tuf" / "cache");
+  std::filesystem::create_directories(tuf / "cache", ec);
+  auto index_file = images.download_target(*index_target, base + "image/targets/", tuf / "cache");
   if (!index_file) {
     return fail(repo::to_error(index_file.error()).code, "chunk index: ",
                 repo::describe(index_file.error()));
@@ -256,7 +259,7 @@ Result<delivery::ChunkedInstallReport> apply_update(boot::HostDevice& hd,
   auto source = delivery::HttpChunkSource::create(plan.image_url, http);
   if (!source) return std::unexpected(source.error());
   delivery::ChunkedInstallOptions opt = options;
-  if (opt.journal.empty()) opt.journal = dir / "install.journal";
+  if (opt.journal.empty()) opt.journal = boot::device_files(dir).install_journal;
   if (!plan.index) return fail(ErrorCode::kNotTrusted, "no authenticated chunk index to install by");
   return delivery::install_chunked(hd, *plan.index, **source, opt);
 }

@@ -157,8 +157,19 @@ nlohmann::json config_json(const DeviceConfig& c) {
 }
 }  // namespace
 
+DeviceFiles device_files(const std::filesystem::path& dir) {
+  return {dir / "device.json", dir / "flash.img", dir / "otp.bin",
+          dir / "ak.pub.pem",  dir / "tuf",       dir / "install.journal"};
+}
+
+bool holds_device(const std::filesystem::path& dir) {
+  std::error_code ec;
+  return std::filesystem::exists(device_files(dir).description, ec);
+}
+
 Result<void> create_device_dir(const std::filesystem::path& dir, const DeviceConfig& config) {
-  if (std::filesystem::exists(dir / "device.json")) {
+  const DeviceFiles files = device_files(dir);
+  if (holds_device(dir)) {
     return fail(ErrorCode::kInvalidArgument, dir.string(), " already holds a device");
   }
   auto hd = HostDevice::create(config, SimFlash::Storage::kFile);  // validates the geometry
@@ -177,7 +188,7 @@ Result<void> create_device_dir(const std::filesystem::path& dir, const DeviceCon
   if (ec) return fail(ErrorCode::kIo, "cannot create ", dir.string(), ": ", ec.message());
   // Erased flash: every byte 0xff, written in pieces so memory stays small for large slots.
   {
-    const auto path = dir / "flash.img";
+    const auto& path = files.flash;
     std::FILE* f = std::fopen(path.c_str(), "wb");
     if (f == nullptr) return fail(ErrorCode::kIo, "cannot create ", path.string());
     const std::vector<std::uint8_t> erased(1 << 20, 0xff);
@@ -191,9 +202,9 @@ Result<void> create_device_dir(const std::filesystem::path& dir, const DeviceCon
     ok = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0 && ok;
     if (std::fclose(f) != 0 || !ok) return fail(ErrorCode::kIo, "cannot write ", path.string());
   }
-  if (auto r = write_file_atomic(dir / "otp.bin", (*hd)->otp().bytes()); !r) return r;
+  if (auto r = write_file_atomic(files.otp, (*hd)->otp().bytes()); !r) return r;
   const std::string text = config_json(config).dump(2) + "\n";
-  return write_file_atomic(dir / "device.json", as_bytes(text));
+  return write_file_atomic(files.description, as_bytes(text));
 }
 
 namespace {
@@ -273,7 +284,8 @@ Result<DeviceConfig> parse_device_json(const std::filesystem::path& path, const 
 }  // namespace
 
 Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir) {
-  const auto json_path = dir / "device.json";
+  const DeviceFiles files = device_files(dir);
+  const auto& json_path = files.description;
   auto text = read_file(json_path, 1 << 20);
   if (!text) {
     return fail(text.error().code == ErrorCode::kNotFound ? ErrorCode::kNotFound : ErrorCode::kIo,
@@ -283,14 +295,14 @@ Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir
   if (!c) return std::unexpected(c.error());
   auto hd = HostDevice::create(*c, SimFlash::Storage::kFile);
   if (!hd) return damaged(json_path, hd.error().message);
-  if (auto r = (*hd)->flash().attach_file(dir / "flash.img"); !r) {
-    return damaged(dir / "flash.img", r.error().message);
+  if (auto r = (*hd)->flash().attach_file(files.flash); !r) {
+    return damaged(files.flash, r.error().message);
   }
-  auto otp = read_file(dir / "otp.bin", 1 << 20);
-  if (!otp) return damaged(dir / "otp.bin", otp.error().message);
+  auto otp = read_file(files.otp, 1 << 20);
+  if (!otp) return damaged(files.otp, otp.error().message);
   if (otp->size() != (*hd)->otp().bytes().size()) {
-    return damaged(dir / "otp.bin", "is " + std::to_string(otp->size()) + " bytes, the OTP is " +
-                                        std::to_string((*hd)->otp().bytes().size()));
+    return damaged(files.otp, "is " + std::to_string(otp->size()) + " bytes, the OTP is " +
+                                  std::to_string((*hd)->otp().bytes().size()));
   }
   (*hd)->otp().bytes() = std::move(*otp);
   const DeviceConfig& config = *c;
@@ -330,7 +342,7 @@ Result<void> measure_boot_into_tpm(HostDevice& hd, const BootReport& r) {
 
 Result<void> save_device(const std::filesystem::path& dir, HostDevice& hd) {
   if (auto r = hd.flash().sync(); !r) return r;  // flash is written through; make it durable
-  return write_file_atomic(dir / "otp.bin", hd.otp().bytes());
+  return write_file_atomic(device_files(dir).otp, hd.otp().bytes());
 }
 
 }  // namespace ironseal::boot

@@ -86,6 +86,19 @@ struct Provisioning {
 // boot on the device it is making.
 Result<void> provision(HostDevice& device, const Provisioning& p);
 
+// The device directory's files, named here and nowhere else.
+struct DeviceFiles {
+  std::filesystem::path description;      // device.json: the configuration (DeviceConfig)
+  std::filesystem::path flash;            // flash.img
+  std::filesystem::path otp;              // otp.bin
+  std::filesystem::path attestation_key;  // ak.pub.pem: public attestation key (TPM devices)
+  std::filesystem::path update_metadata;  // tuf/: trusted update metadata and its cache
+  std::filesystem::path install_journal;  // install.journal: progress of a chunked install
+};
+DeviceFiles device_files(const std::filesystem::path& dir);
+// True when `dir` holds a device (its device.json exists), whatever state it is in.
+bool holds_device(const std::filesystem::path& dir);
+
 // The device directory: device.json (configuration), otp.bin (fuses, saved by save_device) and
 // flash.img (written through on every flash operation, so a killed process is a power cut).
 // create_device_dir makes an erased, unfused device; load_device opens one.

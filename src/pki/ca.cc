@@ -10,7 +10,9 @@
 
 #include "core/file.h"
 #include "crypto/hash.h"
+#include "pki/ca_index.h"
 #include "pki/ossl_x509.h"
+#include "pki/profile.h"
 #include "pki/sqlite.h"
 
 namespace ironseal::pki {
@@ -18,10 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::int64_t kDay = 24 * 60 * 60;
-// Certificates are valid from a little before issuance, so a device whose clock lags the CA's by
-// a few minutes does not refuse a certificate it has just received.
-constexpr std::int64_t kBackdate = 5 * 60;
+using profile::kBackdate;
+using profile::kDay;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,125 +47,6 @@ CREATE TABLE IF NOT EXISTS device_bindings(
   bound_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS crl_numbers(ca TEXT PRIMARY KEY, last INTEGER NOT NULL);
 )sql";
-
-std::string ca_dir_name(Profile p) {
-  return p == Profile::kDevice ? "device-ca" : "server-ca";
-}
-
-struct Extension {
-  int nid;
-  const char* value;
-};
-
-Result<void> add_conf_extensions(X509* cert, X509* issuer, std::initializer_list<Extension> exts) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  for (const auto& e : exts) {
-    ossl::ExtPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, e.nid, e.value));
-    if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) {
-      return fail(ErrorCode::kCrypto, "cannot add extension ", OBJ_nid2sn(e.nid), ": ",
-                  ossl::drain_errors());
-    }
-  }
-  return {};
-}
-
-Result<void> add_general_names(X509* cert, int nid, int type,
-                               const std::vector<std::string>& values, bool critical) {
-  ossl::GeneralNamesPtr names(GENERAL_NAMES_new());
-  for (const auto& v : values) {
-    ossl::GeneralNamePtr gn(GENERAL_NAME_new());
-    ASN1_IA5STRING* s = ASN1_IA5STRING_new();
-    if (!gn || s == nullptr || ASN1_STRING_set(s, v.data(), static_cast<int>(v.size())) != 1) {
-      ASN1_IA5STRING_free(s);
-      return fail(ErrorCode::kCrypto, "cannot build names: ", ossl::drain_errors());
-    }
-    GENERAL_NAME_set0_value(gn.get(), type, s);
-    sk_GENERAL_NAME_push(names.get(), gn.release());
-  }
-  if (X509_add1_ext_i2d(cert, nid, names.get(), critical ? 1 : 0, X509V3_ADD_DEFAULT) != 1) {
-    return fail(ErrorCode::kCrypto, "cannot add subjectAltName: ", ossl::drain_errors());
-  }
-  return {};
-}
-
-// Name constraints of an issuing CA: subjects must lie under O=<organization>; with a domain, DNS
-// names must lie in it.
-Result<void> add_name_constraints(X509* cert, const std::string& organization,
-                                  const std::string& dns_domain) {
-  ossl::NameConstraintsPtr nc(NAME_CONSTRAINTS_new());
-  nc->permittedSubtrees = sk_GENERAL_SUBTREE_new_null();
-  auto push = [&](GENERAL_NAME* gn) {
-    GENERAL_SUBTREE* st = GENERAL_SUBTREE_new();
-    GENERAL_NAME_free(st->base);
-    st->base = gn;
-    sk_GENERAL_SUBTREE_push(nc->permittedSubtrees, st);
-  };
-  X509_NAME* dir = X509_NAME_new();
-  X509_NAME_add_entry_by_NID(dir, NID_organizationName, MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(organization.data()),
-                             static_cast<int>(organization.size()), -1, 0);
-  GENERAL_NAME* dir_gn = GENERAL_NAME_new();
-  GENERAL_NAME_set0_value(dir_gn, GEN_DIRNAME, dir);
-  push(dir_gn);
-  if (!dns_domain.empty()) {
-    ASN1_IA5STRING* s = ASN1_IA5STRING_new();
-    ASN1_STRING_set(s, dns_domain.data(), static_cast<int>(dns_domain.size()));
-    GENERAL_NAME* dns_gn = GENERAL_NAME_new();
-    GENERAL_NAME_set0_value(dns_gn, GEN_DNS, s);
-    push(dns_gn);
-  }
-  if (X509_add1_ext_i2d(cert, NID_name_constraints, nc.get(), 1, X509V3_ADD_DEFAULT) != 1) {
-    return fail(ErrorCode::kCrypto, "cannot add name constraints: ", ossl::drain_errors());
-  }
-  return {};
-}
-
-Result<ossl::NamePtr> make_name(std::initializer_list<std::pair<int, std::string>> entries) {
-  ossl::NamePtr name(X509_NAME_new());
-  for (const auto& [nid, value] : entries) {
-    if (X509_NAME_add_entry_by_NID(name.get(), nid, MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>(value.data()),
-                                   static_cast<int>(value.size()), -1, 0) != 1) {
-      return fail(ErrorCode::kCrypto, "cannot build name: ", ossl::drain_errors());
-    }
-  }
-  return name;
-}
-
-// A new certificate with a random positive 128-bit serial, the given subject, key and validity.
-Result<ossl::X509Ptr> new_certificate(const X509_NAME* subject, const X509_NAME* issuer,
-                                      EVP_PKEY* subject_key, UnixTime not_before,
-                                      UnixTime not_after) {
-  ossl::X509Ptr x(X509_new());
-  unsigned char serial[16];
-  if (!x || RAND_bytes(serial, sizeof serial) != 1) {
-    return fail(ErrorCode::kCrypto, "cannot create certificate: ", ossl::drain_errors());
-  }
-  serial[0] = static_cast<unsigned char>((serial[0] & 0x7f) | 0x40);  // positive, 16 bytes
-  ossl::BnPtr bn(BN_bin2bn(serial, sizeof serial, nullptr));
-  ossl::AsnIntPtr asn_serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
-  ossl::AsnTimePtr nb(ASN1_TIME_set(nullptr, static_cast<time_t>(not_before)));
-  ossl::AsnTimePtr na(ASN1_TIME_set(nullptr, static_cast<time_t>(not_after)));
-  if (!asn_serial || !nb || !na || X509_set_version(x.get(), X509_VERSION_3) != 1 ||
-      X509_set_serialNumber(x.get(), asn_serial.get()) != 1 ||
-      X509_set_subject_name(x.get(), subject) != 1 || X509_set_issuer_name(x.get(), issuer) != 1 ||
-      X509_set1_notBefore(x.get(), nb.get()) != 1 || X509_set1_notAfter(x.get(), na.get()) != 1 ||
-      X509_set_pubkey(x.get(), subject_key) != 1) {
-    return fail(ErrorCode::kCrypto, "cannot create certificate: ", ossl::drain_errors());
-  }
-  return x;
-}
-
-Result<Certificate> sign_certificate(ossl::X509Ptr x, EVP_PKEY* issuer_key) {
-  if (X509_sign(x.get(), issuer_key, EVP_sha256()) <= 0) {
-    return fail(ErrorCode::kCrypto, "cannot sign certificate: ", ossl::drain_errors());
-  }
-  auto h = std::make_shared<CertificateHandle>();
-  h->x509 = std::move(x);
-  return Certificate::adopt(std::move(h));
-}
 
 Result<void> make_private_dir(const fs::path& dir) {
   std::error_code ec;
@@ -199,6 +80,10 @@ bool valid_hostname(const std::string& name) {
   return true;
 }
 
+}  // namespace
+
+namespace ca_index {
+
 IndexEntry entry_from(const sql::Statement& s) {
   IndexEntry e;
   e.serial_hex = s.text(0);
@@ -217,27 +102,6 @@ IndexEntry entry_from(const sql::Statement& s) {
   return e;
 }
 
-constexpr const char* kSelectEntry =
-    "SELECT serial, profile, subject, device_serial, hardware_id, fingerprint, spki_sha256, "
-    "not_before, not_after, revoked_at, revocation_reason, certificate_pem FROM certificates ";
-
-// The index entries `where` selects (appended to kSelectEntry; `bind` fills its parameters).
-template <typename Bind>
-Result<std::vector<IndexEntry>> select_entries(sql::Database& db, std::string_view where,
-                                               Bind bind) {
-  auto q = db.prepare(std::string(kSelectEntry) + std::string(where));
-  if (!q) return std::unexpected(q.error());
-  bind(*q);
-  std::vector<IndexEntry> out;
-  for (;;) {
-    auto row = q->step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) break;
-    out.push_back(entry_from(*q));
-  }
-  return out;
-}
-
 Result<void> mark_revoked(sql::Database& db, std::string_view serial_hex, UnixTime at,
                           RevocationReason reason) {
   auto upd =
@@ -246,7 +110,13 @@ Result<void> mark_revoked(sql::Database& db, std::string_view serial_hex, UnixTi
   return upd->bind(1, at).bind(2, revocation_reason_name(reason)).bind(3, serial_hex).run();
 }
 
-}  // namespace
+}  // namespace ca_index
+
+using ca_index::ca_dir_name;
+using ca_index::entry_from;
+using ca_index::kSelectEntry;
+using ca_index::mark_revoked;
+using ca_index::select_entries;
 
 std::string_view profile_name(Profile p) {
   return p == Profile::kDevice ? "device" : "server";
@@ -300,22 +170,6 @@ Result<std::string> normalize_serial_hex(std::string_view text) {
 // ---- State
 // ----------------------------------------------------------------------------------------
 
-struct CertificateAuthority::State {
-  fs::path dir;
-  sql::Database db;
-  Certificate root;
-  Certificate device_ca;
-  Certificate server_ca;
-  KeyPair device_key;
-  KeyPair server_key;
-  std::string organization;
-  std::string server_domain;
-  CaLifetimes lifetimes;
-
-  const Certificate& ca(Profile p) const { return p == Profile::kDevice ? device_ca : server_ca; }
-  const KeyPair& key(Profile p) const { return p == Profile::kDevice ? device_key : server_key; }
-};
-
 CertificateAuthority::CertificateAuthority(std::unique_ptr<State> s) : state_(std::move(s)) {}
 CertificateAuthority::CertificateAuthority(CertificateAuthority&&) noexcept = default;
 CertificateAuthority& CertificateAuthority::operator=(CertificateAuthority&&) noexcept = default;
@@ -351,21 +205,8 @@ Result<void> CertificateAuthority::init(const fs::path& dir, const CaInitOptions
   // The root: self-signed, may sign CAs one level down only (pathlen 1).
   auto root_key = KeyPair::generate_p256();
   if (!root_key) return std::unexpected(root_key.error());
-  auto root_name = make_name(
-      {{NID_organizationName, o.organization}, {NID_commonName, o.organization + " Root CA"}});
-  if (!root_name) return std::unexpected(root_name.error());
-  EVP_PKEY* rk = root_key->handle().pkey.get();
-  auto root_x =
-      new_certificate(root_name->get(), root_name->get(), rk, start, o.now + lt.root_days * kDay);
-  if (!root_x) return std::unexpected(root_x.error());
-  if (auto r = add_conf_extensions(root_x->get(), root_x->get(),
-                                   {{NID_basic_constraints, "critical,CA:TRUE,pathlen:1"},
-                                    {NID_key_usage, "critical,keyCertSign,cRLSign"},
-                                    {NID_subject_key_identifier, "hash"}});
-      !r) {
-    return r;
-  }
-  auto root = sign_certificate(std::move(*root_x), rk);
+  auto root =
+      profile::sign_root_certificate(*root_key, o.organization, start, o.now + lt.root_days * kDay);
   if (!root) return std::unexpected(root.error());
   if (auto r = root_key->save(dir / "offline" / "root-ca.key.pem"); !r) return r;
 
@@ -374,30 +215,9 @@ Result<void> CertificateAuthority::init(const fs::path& dir, const CaInitOptions
   for (Profile p : {Profile::kDevice, Profile::kServer}) {
     auto key = KeyPair::generate_p256();
     if (!key) return std::unexpected(key.error());
-    const std::string cn =
-        o.organization + (p == Profile::kDevice ? " Device Issuing CA" : " Server Issuing CA");
-    auto name = make_name({{NID_organizationName, o.organization}, {NID_commonName, cn}});
-    if (!name) return std::unexpected(name.error());
-    auto x = new_certificate(name->get(), root_name->get(), key->handle().pkey.get(), start,
-                             o.now + lt.issuing_ca_days * kDay);
-    if (!x) return std::unexpected(x.error());
-    X509* root_cert = root->handle().x509.get();
-    if (auto r = add_conf_extensions(
-            x->get(), root_cert,
-            {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
-             {NID_key_usage, "critical,keyCertSign,cRLSign"},
-             {NID_ext_key_usage, p == Profile::kDevice ? "clientAuth" : "serverAuth"},
-             {NID_subject_key_identifier, "hash"},
-             {NID_authority_key_identifier, "keyid:always"}});
-        !r) {
-      return r;
-    }
-    if (auto r = add_name_constraints(x->get(), o.organization,
-                                      p == Profile::kServer ? o.server_domain : "");
-        !r) {
-      return r;
-    }
-    auto cert = sign_certificate(std::move(*x), rk);
+    auto cert = profile::sign_issuing_ca_certificate(*root, *root_key, *key, p, o.organization,
+                                                     o.server_domain, start,
+                                                     o.now + lt.issuing_ca_days * kDay);
     if (!cert) return std::unexpected(cert.error());
     const fs::path sub = dir / ca_dir_name(p);
     if (auto r = key->save(sub / "key.pem"); !r) return r;
@@ -490,6 +310,179 @@ Result<CertificateAuthority> CertificateAuthority::open(const fs::path& dir) {
 // ---- issue
 // ----------------------------------------------------------------------------------------
 
+namespace {
+
+// The names a CSR asks for, as the profile allows them: a device CSR exactly one device URN
+// matching its subject serialNumber (and the registered hardware id, when given); a server CSR
+// only lower-case host names in the CA's domain.
+struct RequestedNames {
+  DeviceName device;
+  std::vector<std::string> dns;
+};
+
+Result<RequestedNames> requested_names(const CertificateRequest& csr, Profile profile,
+                                       const IssueOptions& o, const std::string& server_domain) {
+  RequestedNames out;
+  if (profile == Profile::kServer) {
+    out.dns = csr.requested_dns_names();
+    if (out.dns.empty() || !csr.requested_uris().empty()) {
+      return fail(ErrorCode::kNotTrusted,
+                  "identity_invalid: a server CSR must request DNS names (and nothing else)");
+    }
+    for (const auto& d : out.dns) {
+      if (!valid_hostname(d) || !in_domain(d, server_domain)) {
+        return fail(ErrorCode::kNotTrusted, "name_not_permitted: '", d,
+                    "' is not a lower-case host name in ", server_domain);
+      }
+    }
+    return out;
+  }
+  const auto uris = csr.requested_uris();
+  if (uris.size() != 1 || !csr.requested_dns_names().empty()) {
+    return fail(ErrorCode::kNotTrusted,
+                "identity_invalid: a device CSR must request exactly one subjectAltName, the "
+                "URI urn:ironseal:device:<hardware-id>:<serial>");
+  }
+  auto name = parse_device_urn(uris.front());
+  if (!name) return fail(ErrorCode::kNotTrusted, "identity_invalid: ", name.error().message);
+  if (csr.subject_serial_number() != name->serial) {
+    return fail(ErrorCode::kNotTrusted, "identity_invalid: subject serialNumber '",
+                csr.subject_serial_number(), "' does not match the URN's serial '", name->serial,
+                "'");
+  }
+  if (o.expected_hardware_id && name->hardware_id != *o.expected_hardware_id) {
+    return fail(ErrorCode::kNotTrusted, "hardware_mismatch: the CSR names hardware id '",
+                name->hardware_id, "', device ", name->serial, " is registered as '",
+                *o.expected_hardware_id, "'");
+  }
+  out.device = *name;
+  return out;
+}
+
+// A key revoked for compromise is never certified again, for any serial or profile.
+Result<void> refuse_compromised_key(sql::Database& db, const std::string& key_hash) {
+  auto q = db.prepare(
+      "SELECT serial FROM certificates WHERE spki_sha256 = ? AND "
+      "revocation_reason = 'keyCompromise' LIMIT 1");
+  if (!q) return std::unexpected(q.error());
+  q->bind(1, key_hash);
+  auto row = q->step();
+  if (!row) return std::unexpected(row.error());
+  if (*row) {
+    return fail(ErrorCode::kNotTrusted, "key_revoked: the CSR's public key (SHA-256 ", key_hash,
+                ") was revoked for keyCompromise (certificate ", q->text(0),
+                ") and is never certified again; the device needs a new key");
+  }
+  return {};
+}
+
+// What the device's binding says about an enrolment: the certificate to hand back unchanged (a
+// replayed enrolment), or the current certificates a new one supersedes.
+struct BindingDecision {
+  std::optional<IndexEntry> existing;
+  std::vector<std::string> superseded;
+};
+
+// Inserts the serial's first key binding, or moves it to a new key for a re-enrolment that names
+// the current certificate of the bound key (`replaces`); anything else that names another key or
+// hardware id is refused.
+Result<void> update_binding(sql::Database& db, const DeviceName& device,
+                            const std::string& key_hash, const IndexEntry* replaced, UnixTime now,
+                            bool* same_key) {
+  auto q =
+      db.prepare("SELECT spki_sha256, hardware_id FROM device_bindings WHERE device_serial = ?");
+  if (!q) return std::unexpected(q.error());
+  q->bind(1, device.serial);
+  auto row = q->step();
+  if (!row) return std::unexpected(row.error());
+  *same_key = false;
+  if (!*row) {
+    auto ins = db.prepare(
+        "INSERT INTO device_bindings(device_serial, spki_sha256, hardware_id, bound_at) "
+        "VALUES (?, ?, ?, ?)");
+    if (!ins) return std::unexpected(ins.error());
+    return ins->bind(1, device.serial)
+        .bind(2, key_hash)
+        .bind(3, device.hardware_id)
+        .bind(4, now)
+        .run();
+  }
+  if (q->text(1) != device.hardware_id) {
+    return fail(ErrorCode::kNotTrusted, "hardware_mismatch: device serial ", device.serial,
+                " is bound with hardware id '", q->text(1), "', the CSR names '",
+                device.hardware_id, "'");
+  }
+  if (q->text(0) == key_hash) {
+    *same_key = true;
+    return {};
+  }
+  if (replaced == nullptr || replaced->spki_sha256_hex != q->text(0)) {
+    return fail(ErrorCode::kNotTrusted, "serial_bound_to_other_key: device serial ", device.serial,
+                " is already bound to another key (SHA-256 of its public key ", q->text(0), ")");
+  }
+  auto upd = db.prepare(
+      "UPDATE device_bindings SET spki_sha256 = ?, bound_at = ? WHERE device_serial = ?");
+  if (!upd) return std::unexpected(upd.error());
+  return upd->bind(1, key_hash).bind(2, now).bind(3, device.serial).run();
+}
+
+// One device serial, one key: the binding the factory made is what later enrolments prove. A
+// serial holds at most one current certificate, so a new one supersedes the others.
+Result<BindingDecision> bind_device(sql::Database& db, const DeviceName& device,
+                                    const std::string& key_hash,
+                                    const std::optional<std::string>& replaces, UnixTime now) {
+  auto current = select_entries(db,
+                                "WHERE profile = 'device' AND device_serial = ? AND "
+                                "revoked_at IS NULL AND not_after > ? "
+                                "ORDER BY not_before DESC, serial",
+                                [&](sql::Statement& s) { s.bind(1, device.serial).bind(2, now); });
+  if (!current) return std::unexpected(current.error());
+  const IndexEntry* replaced = nullptr;
+  for (const auto& e : *current) {
+    if (replaces && e.serial_hex == *replaces) replaced = &e;
+  }
+  bool same_key = false;
+  if (auto r = update_binding(db, device, key_hash, replaced, now, &same_key); !r) {
+    return std::unexpected(r.error());
+  }
+  BindingDecision out;
+  if (same_key && replaced == nullptr) {
+    // The same key, not a re-enrolment from the serial's current certificate: an enrolment
+    // retried or replayed (the same CSR again, a station that crashed half-way). The key's
+    // current certificate is the answer; nothing is minted.
+    for (const auto& e : *current) {
+      if (e.spki_sha256_hex != key_hash || e.hardware_id != device.hardware_id) continue;
+      out.existing = e;
+      return out;
+    }
+  }
+  for (const auto& e : *current) out.superseded.push_back(e.serial_hex);
+  return out;
+}
+
+Result<void> record_certificate(sql::Database& db, const Certificate& cert, Profile profile,
+                                const DeviceName& device, const std::string& key_hash) {
+  auto ins = db.prepare(
+      "INSERT INTO certificates(serial, profile, subject, device_serial, hardware_id, "
+      "fingerprint, spki_sha256, not_before, not_after, certificate_pem) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!ins) return std::unexpected(ins.error());
+  ins->bind(1, cert.serial_hex()).bind(2, profile_name(profile)).bind(3, cert.subject());
+  if (profile == Profile::kDevice) {
+    ins->bind(4, device.serial).bind(5, device.hardware_id);
+  } else {
+    ins->bind_null(4).bind_null(5);
+  }
+  ins->bind(6, cert.fingerprint_hex())
+      .bind(7, key_hash)
+      .bind(8, cert.not_before())
+      .bind(9, cert.not_after())
+      .bind(10, cert.to_pem());
+  return ins->run();
+}
+
+}  // namespace
+
 Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& csr,
                                                       Profile profile, const IssueOptions& o) {
   State& st = *state_;
@@ -503,181 +496,40 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
   const Bytes spki = csr.spki_der();
   if (auto r = check_key_allowed(spki); !r) return std::unexpected(r.error());
   const std::string key_hash = spki_hash(spki);
-
-  ossl::NamePtr subject;
-  DeviceName device;
-  std::vector<std::string> dns;
-  if (profile == Profile::kDevice) {
-    const auto uris = csr.requested_uris();
-    if (uris.size() != 1 || !csr.requested_dns_names().empty()) {
-      return fail(ErrorCode::kNotTrusted,
-                  "identity_invalid: a device CSR must request exactly one subjectAltName, the "
-                  "URI urn:ironseal:device:<hardware-id>:<serial>");
-    }
-    auto name = parse_device_urn(uris.front());
-    if (!name) return fail(ErrorCode::kNotTrusted, "identity_invalid: ", name.error().message);
-    if (csr.subject_serial_number() != name->serial) {
-      return fail(ErrorCode::kNotTrusted, "identity_invalid: subject serialNumber '",
-                  csr.subject_serial_number(), "' does not match the URN's serial '", name->serial,
-                  "'");
-    }
-    device = *name;
-    if (o.expected_hardware_id && device.hardware_id != *o.expected_hardware_id) {
-      return fail(ErrorCode::kNotTrusted, "hardware_mismatch: the CSR names hardware id '",
-                  device.hardware_id, "', device ", device.serial, " is registered as '",
-                  *o.expected_hardware_id, "'");
-    }
-    auto n = make_name({{NID_organizationName, st.organization},
-                        {NID_commonName, device.serial},
-                        {NID_serialNumber, device.serial}});
-    if (!n) return std::unexpected(n.error());
-    subject = std::move(*n);
-  } else {
-    dns = csr.requested_dns_names();
-    if (dns.empty() || !csr.requested_uris().empty()) {
-      return fail(ErrorCode::kNotTrusted,
-                  "identity_invalid: a server CSR must request DNS names (and nothing else)");
-    }
-    for (const auto& d : dns) {
-      if (!valid_hostname(d) || !in_domain(d, st.server_domain)) {
-        return fail(ErrorCode::kNotTrusted, "name_not_permitted: '", d,
-                    "' is not a lower-case host name in ", st.server_domain);
-      }
-    }
-    auto n = make_name({{NID_organizationName, st.organization}, {NID_commonName, dns.front()}});
-    if (!n) return std::unexpected(n.error());
-    subject = std::move(*n);
-  }
+  auto names = requested_names(csr, profile, o, st.server_domain);
+  if (!names) return std::unexpected(names.error());
 
   auto tx = st.db.begin();
   if (!tx) return std::unexpected(tx.error());
-  // A key revoked for compromise is never certified again, for any serial or profile.
-  {
-    auto q = st.db.prepare(
-        "SELECT serial FROM certificates WHERE spki_sha256 = ? AND "
-        "revocation_reason = 'keyCompromise' LIMIT 1");
-    if (!q) return std::unexpected(q.error());
-    q->bind(1, key_hash);
-    auto row = q->step();
-    if (!row) return std::unexpected(row.error());
-    if (*row) {
-      return fail(ErrorCode::kNotTrusted, "key_revoked: the CSR's public key (SHA-256 ", key_hash,
-                  ") was revoked for keyCompromise (certificate ", q->text(0),
-                  ") and is never certified again; the device needs a new key");
-    }
-  }
-  // Serials of the certificates the new one supersedes: every other current certificate of the
-  // device, so that a serial holds at most one.
+  if (auto r = refuse_compromised_key(st.db, key_hash); !r) return std::unexpected(r.error());
   std::vector<std::string> superseded;
   if (profile == Profile::kDevice) {
-    auto current =
-        select_entries(st.db,
-                       "WHERE profile = 'device' AND device_serial = ? AND "
-                       "revoked_at IS NULL AND not_after > ? "
-                       "ORDER BY not_before DESC, serial",
-                       [&](sql::Statement& s) { s.bind(1, device.serial).bind(2, o.now); });
-    if (!current) return std::unexpected(current.error());
-    const IndexEntry* replaced = nullptr;
-    for (const auto& e : *current) {
-      if (replaces && e.serial_hex == *replaces) replaced = &e;
+    auto decision = bind_device(st.db, names->device, key_hash, replaces, o.now);
+    if (!decision) return std::unexpected(decision.error());
+    if (decision->existing) {
+      auto cert = Certificate::from_pem(decision->existing->certificate_pem);
+      if (!cert) return std::unexpected(cert.error());
+      return IssuedCertificate{std::move(*cert), st.ca(profile), true};
     }
-    // One device serial, one key: the binding the factory made is what later enrolments prove.
-    auto q = st.db.prepare(
-        "SELECT spki_sha256, hardware_id FROM device_bindings WHERE device_serial = ?");
-    if (!q) return std::unexpected(q.error());
-    q->bind(1, device.serial);
-    auto row = q->step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) {
-      auto ins = st.db.prepare(
-          "INSERT INTO device_bindings(device_serial, spki_sha256, hardware_id, bound_at) "
-          "VALUES (?, ?, ?, ?)");
-      if (!ins) return std::unexpected(ins.error());
-      if (auto r = ins->bind(1, device.serial)
-                       .bind(2, key_hash)
-                       .bind(3, device.hardware_id)
-                       .bind(4, o.now)
-                       .run();
-          !r) {
-        return std::unexpected(r.error());
-      }
-    } else if (q->text(1) != device.hardware_id) {
-      return fail(ErrorCode::kNotTrusted, "hardware_mismatch: device serial ", device.serial,
-                  " is bound with hardware id '", q->text(1), "', the CSR names '",
-                  device.hardware_id, "'");
-    } else if (q->text(0) != key_hash) {
-      // A new key for a bound serial only as a re-enrolment that names the current certificate of
-      // the bound key.
-      if (replaced == nullptr || replaced->spki_sha256_hex != q->text(0)) {
-        return fail(ErrorCode::kNotTrusted, "serial_bound_to_other_key: device serial ",
-                    device.serial, " is already bound to another key (SHA-256 of its public key ",
-                    q->text(0), ")");
-      }
-      auto upd = st.db.prepare(
-          "UPDATE device_bindings SET spki_sha256 = ?, bound_at = ? WHERE device_serial = ?");
-      if (!upd) return std::unexpected(upd.error());
-      if (auto r = upd->bind(1, key_hash).bind(2, o.now).bind(3, device.serial).run(); !r) {
-        return std::unexpected(r.error());
-      }
-    } else if (replaced == nullptr) {
-      // The same key, not a re-enrolment from the serial's current certificate: an enrolment
-      // retried or replayed (the same CSR again, a station that crashed half-way). The key's
-      // current certificate is the answer; nothing is minted.
-      for (const auto& e : *current) {
-        if (e.spki_sha256_hex != key_hash || e.hardware_id != device.hardware_id) continue;
-        auto cert = Certificate::from_pem(e.certificate_pem);
-        if (!cert) return std::unexpected(cert.error());
-        return IssuedCertificate{std::move(*cert), st.ca(profile), true};
-      }
-    }
-    for (const auto& e : *current) superseded.push_back(e.serial_hex);
+    superseded = std::move(decision->superseded);
   }
   const Certificate& ca = st.ca(profile);
   const std::int64_t days =
       profile == Profile::kDevice ? st.lifetimes.device_days : st.lifetimes.server_days;
   // Never beyond the issuing CA: a chain is only as valid as its shortest-lived link.
   const UnixTime not_after = std::min<UnixTime>(o.now + days * kDay, ca.not_after());
-  auto x =
-      new_certificate(subject.get(), X509_get_subject_name(ca.handle().x509.get()),
-                      X509_REQ_get0_pubkey(csr.handle().req.get()), o.now - kBackdate, not_after);
-  if (!x) return std::unexpected(x.error());
-  if (auto r = add_conf_extensions(
-          x->get(), ca.handle().x509.get(),
-          {{NID_basic_constraints, "critical,CA:FALSE"},
-           {NID_key_usage, "critical,digitalSignature"},
-           {NID_ext_key_usage, profile == Profile::kDevice ? "clientAuth" : "serverAuth"},
-           {NID_subject_key_identifier, "hash"},
-           {NID_authority_key_identifier, "keyid:always"}});
-      !r) {
-    return std::unexpected(r.error());
-  }
-  if (auto r = profile == Profile::kDevice
-                   ? add_general_names(x->get(), NID_subject_alt_name, GEN_URI,
-                                       {device_urn(device)}, false)
-                   : add_general_names(x->get(), NID_subject_alt_name, GEN_DNS, dns, false);
-      !r) {
-    return std::unexpected(r.error());
-  }
-  auto cert = sign_certificate(std::move(*x), st.key(profile).handle().pkey.get());
+  const profile::EndEntity ee{&ca,
+                              &st.key(profile),
+                              X509_REQ_get0_pubkey(csr.handle().req.get()),
+                              st.organization,
+                              o.now - kBackdate,
+                              not_after};
+  auto cert = profile == Profile::kDevice ? profile::sign_device_certificate(ee, names->device)
+                                          : profile::sign_server_certificate(ee, names->dns);
   if (!cert) return std::unexpected(cert.error());
-
-  auto ins = st.db.prepare(
-      "INSERT INTO certificates(serial, profile, subject, device_serial, hardware_id, "
-      "fingerprint, spki_sha256, not_before, not_after, certificate_pem) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  if (!ins) return std::unexpected(ins.error());
-  ins->bind(1, cert->serial_hex()).bind(2, profile_name(profile)).bind(3, cert->subject());
-  if (profile == Profile::kDevice) {
-    ins->bind(4, device.serial).bind(5, device.hardware_id);
-  } else {
-    ins->bind_null(4).bind_null(5);
+  if (auto r = record_certificate(st.db, *cert, profile, names->device, key_hash); !r) {
+    return std::unexpected(r.error());
   }
-  ins->bind(6, cert->fingerprint_hex())
-      .bind(7, key_hash)
-      .bind(8, cert->not_before())
-      .bind(9, cert->not_after())
-      .bind(10, cert->to_pem());
-  if (auto r = ins->run(); !r) return std::unexpected(r.error());
   for (const auto& serial : superseded) {
     if (auto r = mark_revoked(st.db, serial, o.now, RevocationReason::kSuperseded); !r) {
       return std::unexpected(r.error());
@@ -688,187 +540,6 @@ Result<IssuedCertificate> CertificateAuthority::issue(const CertificateRequest& 
     if (auto crl = publish_crl(profile, o.now); !crl) return std::unexpected(crl.error());
   }
   return IssuedCertificate{std::move(*cert), ca, false};
-}
-
-// ---- revocation
-// -----------------------------------------------------------------------------------
-
-Result<RevokeOutcome> CertificateAuthority::revoke(std::string_view serial_text,
-                                                   RevocationReason reason, UnixTime now,
-                                                   RevokeScope scope) {
-  auto serial = normalize_serial_hex(serial_text);
-  if (!serial) return std::unexpected(serial.error());
-  State& st = *state_;
-  const std::string reason_name(revocation_reason_name(reason));
-  const bool compromise = reason == RevocationReason::kKeyCompromise;
-  RevokeOutcome out;
-  std::set<Profile> crls;  // the issuing CAs whose CRL changes
-  {
-    auto tx = st.db.begin();
-    if (!tx) return std::unexpected(tx.error());
-    auto found = find_serial(*serial);
-    if (!found) return std::unexpected(found.error());
-    if (!*found) {
-      return fail(ErrorCode::kNotFound, "no certificate with serial ", *serial,
-                  " was issued by this CA");
-    }
-    if (scope == RevokeScope::kAllOfDevice && (*found)->profile != Profile::kDevice) {
-      return fail(ErrorCode::kInvalidArgument, "not_a_device: certificate ", *serial,
-                  " is a server certificate; all-of-device applies to device certificates");
-    }
-    // The certificates this revocation reaches, the named one first.
-    std::vector<IndexEntry> targets{**found};
-    auto reach = [&](const Result<std::vector<IndexEntry>>& more) -> Result<void> {
-      if (!more) return std::unexpected(more.error());
-      for (const auto& e : *more) {
-        const bool known = std::any_of(targets.begin(), targets.end(), [&](const IndexEntry& t) {
-          return t.serial_hex == e.serial_hex;
-        });
-        if (!known) targets.push_back(e);
-      }
-      return {};
-    };
-    if (scope == RevokeScope::kAllOfDevice) {
-      const std::string device_serial = targets.front().device_serial;
-      if (auto r = reach(select_entries(
-              st.db, "WHERE profile = 'device' AND device_serial = ? ORDER BY not_before, serial",
-              [&](sql::Statement& q) { q.bind(1, device_serial); }));
-          !r) {
-        return std::unexpected(r.error());
-      }
-    }
-    if (compromise) {
-      // A compromised key is compromised in every certificate that carries it.
-      std::set<std::string> keys;
-      for (const auto& t : targets) keys.insert(t.spki_sha256_hex);
-      for (const auto& key : keys) {
-        if (auto r =
-                reach(select_entries(st.db, "WHERE spki_sha256 = ? ORDER BY not_before, serial",
-                                     [&](sql::Statement& q) { q.bind(1, key); }));
-            !r) {
-          return std::unexpected(r.error());
-        }
-      }
-    }
-    for (std::size_t i = 0; i < targets.size(); ++i) {
-      IndexEntry& e = targets[i];
-      if (!e.revoked) {
-        e.revoked = true;
-        e.revoked_at = now;
-      } else if (!compromise || e.revocation_reason == reason_name) {
-        continue;  // already revoked; only keyCompromise overrides an earlier reason
-      }
-      e.revocation_reason = reason_name;
-      if (auto r = mark_revoked(st.db, e.serial_hex, e.revoked_at, reason); !r) {
-        return std::unexpected(r.error());
-      }
-      crls.insert(e.profile);
-      if (i > 0) out.also_revoked.push_back(e);
-    }
-    if (crls.empty()) {
-      return fail(
-          ErrorCode::kInvalidArgument, "already_revoked: certificate ", *serial, " was revoked (",
-          targets.front().revocation_reason, ")",
-          targets.size() > 1 ? ", and so was every certificate this revocation reaches" : "");
-    }
-    if (auto r = tx->commit(); !r) return std::unexpected(r.error());
-    out.certificate = targets.front();
-  }
-  for (Profile p : crls) {
-    if (auto crl = publish_crl(p, now); !crl) return std::unexpected(crl.error());
-  }
-  return out;
-}
-
-Result<Crl> CertificateAuthority::publish_crl(Profile profile, UnixTime now) {
-  State& st = *state_;
-  const Certificate& ca = st.ca(profile);
-  std::int64_t number = 0;
-  std::vector<std::tuple<std::string, UnixTime, std::string>> revoked;
-  {
-    // The number is committed before the CRL is written: a crash may skip a number, never reuse
-    // one.
-    auto tx = st.db.begin();
-    if (!tx) return std::unexpected(tx.error());
-    auto q = st.db.prepare("SELECT last FROM crl_numbers WHERE ca = ?");
-    if (!q) return std::unexpected(q.error());
-    q->bind(1, profile_name(profile));
-    auto row = q->step();
-    if (!row) return std::unexpected(row.error());
-    number = (*row ? q->integer(0) : 0) + 1;
-    auto up = st.db.prepare("INSERT OR REPLACE INTO crl_numbers(ca, last) VALUES (?, ?)");
-    if (!up) return std::unexpected(up.error());
-    if (auto r = up->bind(1, profile_name(profile)).bind(2, number).run(); !r) {
-      return std::unexpected(r.error());
-    }
-    auto list = st.db.prepare(
-        "SELECT serial, revoked_at, revocation_reason FROM certificates "
-        "WHERE profile = ? AND revoked_at IS NOT NULL ORDER BY serial");
-    if (!list) return std::unexpected(list.error());
-    list->bind(1, profile_name(profile));
-    for (;;) {
-      auto r = list->step();
-      if (!r) return std::unexpected(r.error());
-      if (!*r) break;
-      revoked.emplace_back(list->text(0), list->integer(1), list->text(2));
-    }
-    if (auto r = tx->commit(); !r) return std::unexpected(r.error());
-  }
-
-  auto h = std::make_shared<CrlHandle>();
-  h->crl.reset(X509_CRL_new());
-  X509_CRL* crl = h->crl.get();
-  ossl::AsnTimePtr this_update(ASN1_TIME_set(nullptr, static_cast<time_t>(now)));
-  ossl::AsnTimePtr next_update(
-      ASN1_TIME_set(nullptr, static_cast<time_t>(now + st.lifetimes.crl_days * kDay)));
-  if (!crl || !this_update || !next_update || X509_CRL_set_version(crl, X509_CRL_VERSION_2) != 1 ||
-      X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca.handle().x509.get())) != 1 ||
-      X509_CRL_set1_lastUpdate(crl, this_update.get()) != 1 ||
-      X509_CRL_set1_nextUpdate(crl, next_update.get()) != 1) {
-    return fail(ErrorCode::kCrypto, "cannot build CRL: ", ossl::drain_errors());
-  }
-  for (const auto& [serial_hex, at, reason_name] : revoked) {
-    auto bytes = from_hex(serial_hex);
-    if (!bytes) return std::unexpected(bytes.error());
-    ossl::BnPtr bn(BN_bin2bn(bytes->data(), static_cast<int>(bytes->size()), nullptr));
-    ossl::AsnIntPtr serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
-    ossl::AsnTimePtr when(ASN1_TIME_set(nullptr, static_cast<time_t>(at)));
-    ossl::RevokedPtr entry(X509_REVOKED_new());
-    auto reason = parse_revocation_reason(reason_name);
-    ossl::AsnEnumPtr code(ASN1_ENUMERATED_new());
-    if (!serial || !when || !entry || !code || !reason ||
-        X509_REVOKED_set_serialNumber(entry.get(), serial.get()) != 1 ||
-        X509_REVOKED_set_revocationDate(entry.get(), when.get()) != 1 ||
-        ASN1_ENUMERATED_set(code.get(), static_cast<long>(*reason)) != 1 ||
-        X509_REVOKED_add1_ext_i2d(entry.get(), NID_crl_reason, code.get(), 0, 0) != 1 ||
-        X509_CRL_add0_revoked(crl, entry.get()) != 1) {
-      return fail(ErrorCode::kCrypto, "cannot build CRL entry: ", ossl::drain_errors());
-    }
-    entry.release();
-  }
-  X509_CRL_sort(crl);
-  ossl::AsnIntPtr crl_number(ASN1_INTEGER_new());
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, ca.handle().x509.get(), nullptr, nullptr, crl, 0);
-  ossl::ExtPtr akid(
-      X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
-  if (!crl_number || ASN1_INTEGER_set_int64(crl_number.get(), number) != 1 ||
-      X509_CRL_add1_ext_i2d(crl, NID_crl_number, crl_number.get(), 0, 0) != 1 || !akid ||
-      X509_CRL_add_ext(crl, akid.get(), -1) != 1 ||
-      X509_CRL_sign(crl, st.key(profile).handle().pkey.get(), EVP_sha256()) <= 0) {
-    return fail(ErrorCode::kCrypto, "cannot sign CRL: ", ossl::drain_errors());
-  }
-  Crl out = Crl::adopt(std::move(h));
-  if (auto r = write_file_atomic(st.dir / ca_dir_name(profile) / "crl.pem", as_bytes(out.to_pem()));
-      !r) {
-    return std::unexpected(r.error());
-  }
-  return out;
-}
-
-Result<Crl> CertificateAuthority::current_crl(Profile ca) const {
-  return Crl::load(state_->dir / ca_dir_name(ca) / "crl.pem");
 }
 
 // ---- queries

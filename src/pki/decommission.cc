@@ -2,7 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "boot/host_device.h"
+#include "boot/otp_map.h"
 #include "core/bytes.h"
+#include "core/file.h"
+#include "pki/device_identity.h"
 
 namespace ironseal::pki {
 
@@ -92,6 +96,133 @@ Result<IndexEntry> ingest_decommission(CertificateAuthority& ca, std::string_vie
   auto revoked = ca.revoke((*entry)->serial_hex, RevocationReason::kCessationOfOperation, now);
   if (!revoked) return std::unexpected(revoked.error());
   return revoked->certificate;
+}
+
+// ---- On the device --------------------------------------------------------------------------
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string_view text_of(const Bytes& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+// Step 1: the signed record at `out`, written before anything is wiped. Returns true when an
+// earlier run had written it and wiped the key already (resuming after a cut): then the record
+// must be this device's own.
+Result<bool> sign_or_resume_record(const fs::path& device_dir, const IdentityPaths& paths,
+                                   const fs::path& out, UnixTime now) {
+  if (fs::exists(out) && !fs::exists(paths.key) && !fs::exists(paths.tpm_key)) {
+    auto text = read_file(out);
+    if (!text) return std::unexpected(text.error());
+    auto claim = verify_decommission_record(text_of(*text));
+    auto name = read_device_name(device_dir);
+    if (!claim || !name || claim->device != *name) {
+      return fail(ErrorCode::kNotTrusted, out.string(),
+                  " exists but is not this device's decommission record, and the device key is "
+                  "gone; refusing to continue");
+    }
+    return true;
+  }
+  auto key = load_device_key(paths);
+  if (!key) return std::unexpected(key.error());
+  auto cert = Certificate::load(paths.certificate);
+  if (!cert) return std::unexpected(cert.error());
+  auto record = sign_decommission_record(*key, *cert, now);
+  if (!record) return std::unexpected(record.error());
+  if (auto w = write_file_atomic(out, as_bytes(*record)); !w) return std::unexpected(w.error());
+  return false;
+}
+
+// Wipes a file, or every file of a directory tree (overwritten, then unlinked) and the tree;
+// adds what it wiped to `wiped`, relative to the device directory. Nothing there: nothing to do.
+Result<void> wipe_tree(const fs::path& device_dir, const fs::path& root,
+                       std::vector<std::string>& wiped) {
+  std::error_code ec;
+  if (fs::is_regular_file(fs::symlink_status(root, ec))) {
+    if (auto r = wipe_file(root); !r) return r;
+    wiped.push_back(fs::relative(root, device_dir, ec).string());
+    return {};
+  }
+  if (!fs::is_directory(fs::symlink_status(root, ec))) return {};
+  std::vector<fs::path> files;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_regular_file() && !it->is_symlink()) files.push_back(it->path());
+  }
+  if (ec) return fail(ErrorCode::kIo, "cannot list ", root.string(), ": ", ec.message());
+  for (const auto& f : files) {
+    if (auto r = wipe_file(f); !r) return r;
+  }
+  fs::remove_all(root, ec);
+  if (ec) return fail(ErrorCode::kIo, "cannot remove ", root.string(), ": ", ec.message());
+  wiped.push_back(fs::relative(root, device_dir, ec).string() + "/ (" +
+                  std::to_string(files.size()) + " files)");
+  return {};
+}
+
+// Step 2: the key, then everything the device keeps besides its simulated hardware: the identity
+// directory, trusted update metadata and its cache, the install journal, the flash configuration.
+Result<void> wipe_keys_and_configuration(const fs::path& device_dir, boot::HostDevice& hd,
+                                         const IdentityPaths& paths,
+                                         std::vector<std::string>& wiped) {
+  if (fs::exists(paths.key) || fs::exists(paths.tpm_key)) {
+    if (auto r = destroy_device_key(paths); !r) return r;
+    wiped.push_back("device key");
+  }
+  const boot::DeviceFiles files = boot::device_files(device_dir);
+  for (const fs::path& p : {paths.dir, files.update_metadata, files.install_journal}) {
+    if (auto r = wipe_tree(device_dir, p, wiped); !r) return r;
+  }
+  const auto& g = hd.geometry();
+  for (std::uint32_t off = g.config_offset; off < g.config_offset + g.config_size;
+       off += g.block_size) {
+    if (!hd.flash().erase_block(off)) {
+      return fail(ErrorCode::kIo, "cannot erase the configuration block at ", std::to_string(off));
+    }
+  }
+  wiped.push_back("flash configuration region");
+  return {};
+}
+
+}  // namespace
+
+Result<DecommissionOutcome> decommission_device(const fs::path& device_dir,
+                                                const DecommissionOptions& options) {
+  auto hd = boot::load_device(device_dir);
+  if (!hd) return std::unexpected(hd.error());
+  const IdentityPaths paths = identity_paths(device_dir);
+  DecommissionOutcome out;
+  if (options.record_out) {
+    auto resumed = sign_or_resume_record(device_dir, paths, *options.record_out, options.now);
+    if (!resumed) return std::unexpected(resumed.error());
+    out.record_signed = true;
+    out.resumed = *resumed;
+  }
+  if (auto r = wipe_keys_and_configuration(device_dir, **hd, paths, out.wiped); !r) {
+    return std::unexpected(r.error());
+  }
+  // Step 3: the lifecycle fuse; from now on stage-2 refuses to boot anything on this device.
+  if (!boot::advance_lifecycle((*hd)->otp(), boot::Lifecycle::kDecommissioned)) {
+    return fail(ErrorCode::kIo, "cannot program the lifecycle fuses");
+  }
+  if (auto r = boot::save_device(device_dir, **hd); !r) return std::unexpected(r.error());
+  return out;
+}
+
+Result<void> refuse_decommissioned(const fs::path& device_dir) {
+  auto hd = boot::load_device(device_dir);
+  if (!hd) return std::unexpected(hd.error());
+  boot::Lifecycle lifecycle{};
+  if (!boot::read_lifecycle((*hd)->otp(), &lifecycle)) {
+    return fail(ErrorCode::kIo, "cannot read the lifecycle fuses of ", device_dir.string());
+  }
+  if (lifecycle == boot::Lifecycle::kDecommissioned) {
+    return fail(ErrorCode::kNotTrusted, "decommissioned: ", device_dir.string(),
+                " is decommissioned and cannot be given an identity");
+  }
+  return {};
 }
 
 }  // namespace ironseal::pki

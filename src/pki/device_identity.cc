@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "boot/host_device.h"
 #include "core/file.h"
 #include "pki/ossl_x509.h"
 #include "tpm/device_key.h"
@@ -31,7 +32,8 @@ std::string_view key_backend_name(KeyBackend b) {
 }
 
 Result<DeviceName> read_device_name(const fs::path& device_dir) {
-  auto text = read_file(device_dir / "device.json");
+  const fs::path description = boot::device_files(device_dir).description;
+  auto text = read_file(description);
   if (!text) {
     return fail(text.error().code, device_dir.string(),
                 " is not a device directory: ", text.error().message);
@@ -42,7 +44,7 @@ Result<DeviceName> read_device_name(const fs::path& device_dir) {
     name.serial = j.value("serial", "");
     name.hardware_id = j.value("hardware_id", "");
   } catch (const nlohmann::json::exception& e) {
-    return fail(ErrorCode::kMalformed, (device_dir / "device.json").string(), ": ", e.what());
+    return fail(ErrorCode::kMalformed, description.string(), ": ", e.what());
   }
   if (name.serial.empty() || name.hardware_id.empty()) {
     return fail(ErrorCode::kInvalidArgument, device_dir.string(),

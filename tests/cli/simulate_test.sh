@@ -57,6 +57,12 @@ contains err.txt "--until-target" "and says how to stop"
 expect 2 "missing set-up inputs are named" -- "$IRONSEAL" fleet simulate --devices 2 --dir sim --setup-only
 contains err.txt "--stage2 is required" "the first missing input is named"
 [ ! -e sim/SIM-00001 ]; ok $? "nothing is created when the set-up inputs are missing"
+# The TEST CA issues through the CA's device profile (pki::DeviceIssuer): a leaf is no CA.
+expect 1 "a device CA that is no CA is refused" -- "$IRONSEAL" fleet simulate --devices 1 --dir sim-bad \
+  "${inputs[@]:0:12}" --device-ca pki/dev-SN-REVOKED.pem --device-ca-key pki/dev-SN-REVOKED.key \
+  --anchors pki/trust-root.pem --setup-only
+contains err.txt "issuer_not_ca" "and says why"
+[ ! -e sim-bad/SIM-00001 ]; ok $? "no device is made with it"
 
 expect 0 "set-up: $N devices created and registered" -- "$IRONSEAL" fleet simulate "${setup[@]}" \
   --group sim --register --setup-only --json

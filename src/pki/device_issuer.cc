@@ -1,0 +1,90 @@
+#include "pki/device_issuer.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "core/file.h"
+#include "pki/device_identity.h"
+#include "pki/profile.h"
+
+namespace ironseal::pki {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string organization_of(const Certificate& c) {
+  const X509_NAME* subject = X509_get_subject_name(c.handle().x509.get());
+  const int at = X509_NAME_get_index_by_NID(subject, NID_organizationName, -1);
+  if (at < 0) return {};
+  const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
+  unsigned char* utf8 = nullptr;
+  const int n = ASN1_STRING_to_UTF8(&utf8, value);
+  if (n < 0) return {};
+  std::string out(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(n));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+}  // namespace
+
+Result<DeviceIssuer> DeviceIssuer::load(const fs::path& certificate_pem, const fs::path& key_pem) {
+  auto key = KeyPair::load(key_pem);
+  if (!key) return std::unexpected(key.error());
+  auto chain = Certificate::load_all(certificate_pem);
+  if (!chain) return std::unexpected(chain.error());
+  const Certificate& ca = chain->front();
+  if (!ca.is_ca()) {
+    return fail(ErrorCode::kNotTrusted, "issuer_not_ca: ", certificate_pem.string(), " (",
+                ca.subject(), ") is not a CA certificate");
+  }
+  if (key->spki_der() != ca.spki_der()) {
+    return fail(ErrorCode::kNotTrusted, "key_mismatch: ", key_pem.string(), " does not match ",
+                certificate_pem.string());
+  }
+  std::string organization = organization_of(ca);
+  return DeviceIssuer(std::move(*chain), std::move(*key), std::move(organization));
+}
+
+Result<Certificate> DeviceIssuer::issue(const KeyPair& device_key, const DeviceName& device,
+                                        UnixTime now, std::int64_t days) const {
+  for (auto [what, value] :
+       {std::pair{"serial", &device.serial}, std::pair{"hardware id", &device.hardware_id}}) {
+    if (auto r = check_identifier(what, *value); !r) {
+      return fail(ErrorCode::kNotTrusted, "identity_invalid: ", r.error().message);
+    }
+  }
+  const Certificate& ca = chain_.front();
+  const profile::EndEntity ee{&ca,
+                              &key_,
+                              device_key.handle().pkey.get(),
+                              organization_,
+                              now - profile::kBackdate,
+                              std::min<UnixTime>(now + days * profile::kDay, ca.not_after())};
+  return profile::sign_device_certificate(ee, device);
+}
+
+Result<Certificate> issue_device_identity(const DeviceIssuer& issuer, const fs::path& device_dir,
+                                          const DeviceName& device, std::string_view anchors_pem,
+                                          UnixTime now) {
+  const IdentityPaths paths = identity_paths(device_dir);
+  std::error_code ec;
+  fs::create_directories(paths.dir, ec);
+  if (ec || ::chmod(paths.dir.c_str(), 0700) != 0) {
+    return fail(ErrorCode::kIo, "cannot create ", paths.dir.string());
+  }
+  auto key = create_device_key(paths, KeyBackend::kFile);
+  if (!key) return std::unexpected(key.error());
+  auto cert = issuer.issue(*key, device, now);
+  if (!cert) return std::unexpected(cert.error());
+  if (auto r = write_pem_bundle(paths.certificate, {*cert}); !r) return std::unexpected(r.error());
+  if (auto r = write_pem_bundle(paths.chain, issuer.chain()); !r) {
+    return std::unexpected(r.error());
+  }
+  if (auto r = write_file_atomic(paths.anchors, as_bytes(anchors_pem)); !r) {
+    return std::unexpected(r.error());
+  }
+  return cert;
+}
+
+}  // namespace ironseal::pki
