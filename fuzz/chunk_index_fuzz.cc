@@ -1,19 +1,19 @@
-// The chunk index a device downloads next to a target image (src/delivery/chunk_index.cc); its
+// The chunk index a device downloads next to a target image (src/image/chunk_index.cc); its
 // hash is bound into signed metadata, but the parser runs on the bytes as received. Invariants
 // beyond "no crash": an accepted index has a valid chunk size, exactly ceil(image_size /
 // chunk_size) chunks whose lengths add up to the image size, and encodes back to the same bytes.
 #include <cstdint>
 #include <cstdlib>
 
-#include "delivery/chunk_index.h"
+#include "image/chunk_index.h"
 
 using namespace ironseal;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  auto index = delivery::parse_chunk_index(ByteView(data, size));
+  auto index = image::parse_chunk_index(ByteView(data, size));
   if (!index) return 0;
   const std::uint32_t cs = index->chunk_size;
-  if (cs < delivery::kMinChunkSize || cs > delivery::kMaxChunkSize || (cs & (cs - 1)) != 0) {
+  if (cs < image::kMinChunkSize || cs > image::kMaxChunkSize || (cs & (cs - 1)) != 0) {
     std::abort();
   }
   const std::uint64_t chunks = index->image_size / cs + (index->image_size % cs != 0 ? 1 : 0);
@@ -25,6 +25,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     total += len;
   }
   if (total != index->image_size) std::abort();
-  if (delivery::encode_chunk_index(*index) != Bytes(data, data + size)) std::abort();
+  if (image::encode_chunk_index(*index) != Bytes(data, data + size)) std::abort();
   return 0;
 }

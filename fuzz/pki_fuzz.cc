@@ -1,14 +1,15 @@
 // The PKI's parsers of untrusted input: CSRs (sent by devices), certificates and CRLs (PEM or
-// DER, from peers and files; CSRs also as EST's DER), device URNs and decommission records. The first byte picks the
-// parser; the rest is the input. Nothing may crash, leak or read out of bounds, and a parsed
-// object must survive every accessor. Built as pki_replay (seeds) and pki_mutate (seeds mutated,
-// fuzz/mutate_main.cc) with g++: libFuzzer's clang 14 cannot build the host libraries.
+// DER, from peers and files; CSRs also as EST's DER), device URNs and decommission records. The
+// first byte picks the parser; the rest is the input. Nothing may crash, leak or read out of
+// bounds, and a parsed object must survive every accessor. Built as pki_replay (seeds) and
+// pki_mutate (seeds mutated, fuzz/mutate_main.cc) with g++: libFuzzer's clang 14 cannot build the
+// host libraries.
 #include <cstdint>
 #include <string_view>
 
 #include "core/bytes.h"
+#include "device/decommission.h"
 #include "pki/certificate.h"
-#include "pki/decommission.h"
 
 using namespace ironseal;
 

@@ -6,8 +6,8 @@
 
 #include "cli.h"
 #include "core/file.h"
+#include "device/decommission.h"
 #include "pki/ca.h"
-#include "pki/decommission.h"
 
 namespace ironseal::cli {
 namespace {

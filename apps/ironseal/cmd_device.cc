@@ -1,16 +1,16 @@
 // `ironseal device ...`: a simulated device (a directory holding flash.img, otp.bin and
-// device.json; boot/host_device.h) with the real boot core: init (the factory step,
-// boot/device_provisioning.h), attest, status here; boot, install, confirm and run in
+// device.json; device/host_device.h) with the real boot core: init (the factory step,
+// device/provisioning.h), attest, status here; boot, install, confirm and run in
 // cmd_device_boot.cc and cmd_device_install.cc.
 #include <iostream>
 
 #include "agent/device_status.h"
 #include "agent/update.h"
-#include "boot/device_provisioning.h"
-#include "boot/host_device.h"
 #include "cli.h"
 #include "core/file.h"
 #include "crypto/key.h"
+#include "device/host_device.h"
+#include "device/provisioning.h"
 #include "device_cli.h"
 #include "image/sign.h"
 #include "tpm/esys.h"
@@ -40,7 +40,9 @@ struct DeviceArgs {
   std::string out;
 };
 
-Result<nlohmann::json> status_json(boot::HostDevice& hd) { return agent::device_status(hd); }
+Result<nlohmann::json> status_json(boot::HostDevice& hd) {
+  return agent::device_status(hd);
+}
 
 Result<boot::Provisioning> provisioning(const DeviceArgs& a) {
   boot::Provisioning p;

@@ -9,9 +9,9 @@
 #include <iostream>
 
 #include "agent/device_status.h"
-#include "boot/exec.h"
-#include "boot/host_device.h"
 #include "cli.h"
+#include "device/exec.h"
+#include "device/host_device.h"
 #include "device_cli.h"
 #include "image/sign.h"
 

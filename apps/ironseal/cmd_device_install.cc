@@ -3,10 +3,10 @@
 // (verify-before-write, resumable, delta-aware; docs/delivery.md).
 #include <iostream>
 
-#include "boot/host_device.h"
 #include "cli.h"
 #include "core/file.h"
 #include "delivery/installer.h"
+#include "device/host_device.h"
 #include "device_cli.h"
 #include "progress.h"
 
@@ -34,11 +34,11 @@ Result<void> do_install_chunked(const InstallArgs& a, boot::HostDevice& hd) {
                 "--index-sha256 must be the 64-hex-digit SHA-256 of the chunk index, as the "
                 "image's signed metadata states it");
   }
-  delivery::Sha256 index_digest;
+  image::Sha256 index_digest;
   std::copy(expected->begin(), expected->end(), index_digest.begin());
   auto encoded = read_file(a.chunk_index);
   if (!encoded) return std::unexpected(encoded.error());
-  auto index = delivery::authenticate_chunk_index(
+  auto index = image::authenticate_chunk_index(
       *encoded, index_digest, "--index-sha256 (the chunk index " + a.chunk_index + ")");
   if (!index) return std::unexpected(index.error());
   auto source = delivery::FileChunkSource::open(a.image);

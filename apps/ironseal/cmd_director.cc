@@ -1,9 +1,9 @@
 // `ironseal director ...`: per device, what it should install (Uptane director), a thin shell over
-// src/repo/director.h; docs/repository.md explains roles, keys, layout and commands.
+// src/publish/director.h; docs/repository.md explains roles, keys, layout and commands.
 #include <iostream>
 
 #include "cli.h"
-#include "repo/director.h"
+#include "publish/director.h"
 #include "repo_cli.h"
 
 namespace ironseal::cli {

@@ -10,7 +10,7 @@
 #include "crypto/hash.h"
 #include "crypto/key.h"
 #include "crypto/signer.h"
-#include "delivery/chunk_index.h"
+#include "image/chunk_index.h"
 #include "image/host.h"
 #include "image/inspect.h"
 #include "image/sign.h"
@@ -80,7 +80,7 @@ nlohmann::json info_json(const image::ImageInfo& info) {
 }
 
 struct ImageArgs {
-  std::uint32_t chunk_size = delivery::kDefaultChunkSize;
+  std::uint32_t chunk_size = image::kDefaultChunkSize;
   std::string key;
   std::vector<std::string> keys;
   std::string version;
@@ -223,9 +223,9 @@ Result<void> do_chunk(const ImageArgs& a) {
                                             : inspection->tlv_status);
     return fail(e.code, a.in, " is not a well-formed boot image: ", e.message);
   }
-  auto index = delivery::build_chunk_index(a.in, a.chunk_size);
+  auto index = image::build_chunk_index(a.in, a.chunk_size);
   if (!index) return std::unexpected(index.error());
-  const Bytes encoded = delivery::encode_chunk_index(*index);
+  const Bytes encoded = image::encode_chunk_index(*index);
   if (auto w = write_file_atomic(a.out, encoded); !w) return w;
   const std::string digest = to_hex(crypto::sha256(encoded));
   if (a.json) {

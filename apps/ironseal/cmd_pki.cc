@@ -1,15 +1,15 @@
 // `ironseal provision ...`, `ironseal factory ...` and `ironseal device decommission`: the device
 // identity lifecycle on the device and at the factory station (docs/pki.md). Thin shells over
 // src/pki: a device makes its key and CSR, the factory station enrols, records and checks, and a
-// device at its end of life signs its own decommission record (pki/decommission.h).
+// device at its end of life signs its own decommission record (device/decommission.h).
 #include <ctime>
 #include <iostream>
 
 #include "cli.h"
+#include "device/decommission.h"
+#include "device/factory.h"
+#include "device/identity.h"
 #include "pki/ca.h"
-#include "pki/decommission.h"
-#include "pki/device_identity.h"
-#include "pki/factory.h"
 
 namespace ironseal::cli {
 namespace {

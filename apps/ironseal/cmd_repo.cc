@@ -1,11 +1,11 @@
-// `ironseal repo ...`: the publishing side of updates, a thin shell over src/repo/repository.h
+// `ironseal repo ...`: the publishing side of updates, a thin shell over src/publish/repository.h
 // (TUF image repository); `ironseal director ...` is in cmd_director.cc. docs/repository.md
 // explains roles, keys, layout and commands.
 #include <charconv>
 #include <iostream>
 
 #include "cli.h"
-#include "repo/repository.h"
+#include "publish/repository.h"
 #include "repo_cli.h"
 
 namespace ironseal::cli {

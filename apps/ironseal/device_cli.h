@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "boot/host_device.h"
 #include "core/result.h"
+#include "device/host_device.h"
 
 namespace ironseal::cli {
 

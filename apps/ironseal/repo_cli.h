@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "repo/repository.h"
+#include "publish/repository.h"
 
 namespace ironseal::cli {
 

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "boot/host_device.h"
+#include "device/host_device.h"
 
 namespace {
 

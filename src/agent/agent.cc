@@ -1,18 +1,20 @@
 #include "agent/agent.h"
 
+#include <ctime>
+
 #include "agent/device_status.h"
 #include "agent/identity.h"
 #include "agent/update.h"
-#include "boot/host_device.h"
 #include "core/file.h"
+#include "device/host_device.h"
 #include "repo/fetcher.h"
-
-#include <ctime>
 
 namespace ironseal::agent {
 namespace {
 
-std::filesystem::path state_path(const std::filesystem::path& dir) { return dir / "agent.json"; }
+std::filesystem::path state_path(const std::filesystem::path& dir) {
+  return dir / "agent.json";
+}
 
 nlohmann::json load_state(const std::filesystem::path& dir) {
   nlohmann::json fresh{{"phase", "idle"}, {"failed", nlohmann::json::object()}};
@@ -47,7 +49,8 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentOptions options,
 }
 
 Agent::Agent(AgentOptions options, std::unique_ptr<FleetClient> client)
-    : options_(std::move(options)), client_(std::move(client)),
+    : options_(std::move(options)),
+      client_(std::move(client)),
       state_(load_state(options_.device_dir)) {}
 
 Result<void> Agent::save() {
@@ -78,10 +81,10 @@ Result<CycleResult> Agent::cycle() {
     if (!hd) return std::unexpected(hd.error());
     auto status = device_status(**hd);
     if (!status) return std::unexpected(status.error());
-    nlohmann::json body{{"version", confirmed_version(*status)},
-                        {"status", *status},
-                        {"agent", {{"phase", state_["phase"]},
-                                   {"target", state_.value("target", "")}}}};
+    nlohmann::json body{
+        {"version", confirmed_version(*status)},
+        {"status", *status},
+        {"agent", {{"phase", state_["phase"]}, {"target", state_.value("target", "")}}}};
     auto answer = client_->checkin(body);
     if (!answer) return std::unexpected(answer.error());
     result.poll_interval_s = answer->value("poll_interval_s", 0L);
@@ -130,7 +133,8 @@ Result<CycleResult> Agent::cycle() {
     state_["sha256"] = plan->sha256;
     if (auto s = save(); !s) return std::unexpected(s.error());
     report("downloading", plan->target, "",
-           {{"version", plan->version}, {"length", plan->length},
+           {{"version", plan->version},
+            {"length", plan->length},
             {"chunks", plan->index->index().hashes.size()}});
     delivery::ChunkedInstallOptions opt;
     delivery::HttpLimits http;
@@ -156,7 +160,8 @@ Result<CycleResult> Agent::cycle() {
   }
   auto st = boot_state(**hd);
   if (!st) return std::unexpected(st.error());
-  if (st->pending == boot::kNoSlot) return fail(ErrorCode::kIo, "installed, but nothing is pending");
+  if (st->pending == boot::kNoSlot)
+    return fail(ErrorCode::kIo, "installed, but nothing is pending");
   state_["phase"] = "trial";
   state_["target"] = plan->target;
   state_["sha256"] = plan->sha256;
@@ -182,8 +187,8 @@ void Agent::renew_if_due(CycleResult* result) {
   client_->set_tls(std::move(*tls));
   options_.renew_now = false;
   result->renewed_serial = renewed->serial_hex;
-  report("renewed", "", "", {{"certificate_serial", renewed->serial_hex},
-                             {"not_after", renewed->not_after}});
+  report("renewed", "", "",
+         {{"certificate_serial", renewed->serial_hex}, {"not_after", renewed->not_after}});
 }
 
 Result<CycleResult> Agent::follow_trial(CycleResult result) {
@@ -208,12 +213,11 @@ Result<CycleResult> Agent::follow_trial(CycleResult result) {
         report("confirmed", target, "", detail);
       } else {
         result.outcome = "reverted";
-        result.reason =
-            std::string("the bootloader reverted to the previous image: ") +
-            (st->image_status != 0 ? std::string("the trial image failed its check (") +
-                                         boot::check_name(st->image_status) + ")"
-                                   : "the firmware never confirmed its trial (" +
-                                         std::to_string(boots) + " boots)");
+        result.reason = std::string("the bootloader reverted to the previous image: ") +
+                        (st->image_status != 0 ? std::string("the trial image failed its check (") +
+                                                     boot::check_name(st->image_status) + ")"
+                                               : "the firmware never confirmed its trial (" +
+                                                     std::to_string(boots) + " boots)");
         report("reverted", target, result.reason, detail);
         state_["failed"][state_.value("sha256", target)] = result.reason;
       }

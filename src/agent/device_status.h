@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "boot/boot.h"
-#include "boot/host_device.h"
 #include "core/result.h"
+#include "device/host_device.h"
 
 namespace ironseal::agent {
 

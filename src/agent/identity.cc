@@ -1,9 +1,9 @@
 #include "agent/identity.h"
 
 #include "core/file.h"
+#include "device/identity.h"
 #include "net/est_wire.h"
 #include "pki/certificate.h"
-#include "pki/device_identity.h"
 #include "pki/verify.h"
 
 namespace ironseal::agent {
@@ -35,10 +35,10 @@ Result<Renewal> renew_certificate(FleetClient& client, const std::filesystem::pa
                                net::base64_encode(csr->der()));
   if (!answer) return std::unexpected(answer.error());
   if (answer->status != 200) {
-    return fail(answer->status == 401 || answer->status == 403 ? ErrorCode::kNotTrusted
-                                                                : ErrorCode::kIo,
-                "EST simplereenroll answered ", std::to_string(answer->status), ": ",
-                answer->body.substr(0, 300));
+    return fail(
+        answer->status == 401 || answer->status == 403 ? ErrorCode::kNotTrusted : ErrorCode::kIo,
+        "EST simplereenroll answered ", std::to_string(answer->status), ": ",
+        answer->body.substr(0, 300));
   }
   auto ders = net::parse_certs_only_base64(answer->body);
   if (!ders) return std::unexpected(ders.error());
@@ -68,7 +68,8 @@ Result<Renewal> renew_certificate(FleetClient& client, const std::filesystem::pa
   }
   std::string chain_pem;
   for (const auto& c : chain) chain_pem += c.to_pem();
-  if (auto w = write_file_atomic(paths.chain, as_bytes(chain_pem)); !w) return std::unexpected(w.error());
+  if (auto w = write_file_atomic(paths.chain, as_bytes(chain_pem)); !w)
+    return std::unexpected(w.error());
   if (auto w = write_file_atomic(paths.certificate, as_bytes(leaf->to_pem())); !w) {
     return std::unexpected(w.error());
   }

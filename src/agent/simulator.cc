@@ -16,12 +16,12 @@
 #include "agent/agent.h"
 #include "agent/update.h"
 #include "boot/boot.h"
-#include "boot/device_provisioning.h"
 #include "core/file.h"
 #include "crypto/key.h"
+#include "device/identity.h"
+#include "device/provisioning.h"
 #include "image/sign.h"
 #include "net/tls_client.h"
-#include "pki/device_identity.h"
 #include "pki/device_issuer.h"
 
 namespace ironseal::agent {

@@ -23,8 +23,8 @@
 #include <string_view>
 #include <vector>
 
-#include "boot/host_device.h"
 #include "core/result.h"
+#include "device/host_device.h"
 
 namespace ironseal::pki {
 class DeviceIssuer;

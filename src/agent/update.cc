@@ -55,7 +55,8 @@ Result<void> agree(const repo::TargetFile& director, const repo::TargetFile& ima
                 image.path);
   }
   for (const auto& [alg, value] : director.hashes) {
-    if (auto other = image.hashes.find(alg); other != image.hashes.end() && other->second != value) {
+    if (auto other = image.hashes.find(alg);
+        other != image.hashes.end() && other->second != value) {
       return fail(ErrorCode::kNotTrusted, "director and image repository disagree on the ", alg,
                   " of ", image.path);
     }
@@ -67,8 +68,9 @@ Result<void> agree(const repo::TargetFile& director, const repo::TargetFile& ima
   const std::string dh = dc->value("hardware_id", "");
   const std::string ih = ic->value("hardware_id", "");
   if (ih.empty() || dh != ih) {
-    return fail(ErrorCode::kNotTrusted, "director and image repository disagree on the hardware id of ",
-                image.path, " ('", dh, "' vs '", ih, "')");
+    return fail(ErrorCode::kNotTrusted,
+                "director and image repository disagree on the hardware id of ", image.path, " ('",
+                dh, "' vs '", ih, "')");
   }
   if (ih != hardware_id) {
     return fail(ErrorCode::kNotTrusted, image.path, " is for hardware '", ih, "', this device is '",
@@ -98,7 +100,8 @@ std::string slot_sha256(boot::HostDevice& hd, boot::SlotId slot, std::uint64_t l
   if (!hasher) return {};
   Bytes buf(1 << 16);
   for (std::uint64_t off = 0; off < length; off += buf.size()) {
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length - off));
+    const std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length - off));
     if (!region.read(off, buf.data(), n)) return {};
     hasher->update(ByteView(buf.data(), n));
   }
@@ -187,9 +190,10 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
   auto binding = chunk_binding(*custom, name);
   if (!binding) return std::unexpected(binding.error());
   auto director_custom = custom_of(by_director);
-  if (!director_custom || director_custom->value("ironseal", Json::object()).value("chunk_index", Json()) != *binding) {
-    return fail(ErrorCode::kNotTrusted, "director and image repository disagree on the chunk index of ",
-                name);
+  if (!director_custom ||
+      director_custom->value("ironseal", Json::object()).value("chunk_index", Json()) != *binding) {
+    return fail(ErrorCode::kNotTrusted,
+                "director and image repository disagree on the chunk index of ", name);
   }
 
   // The chunk index: a TUF target of its own, and its SHA-256 must be the bound one.
@@ -200,8 +204,8 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
   std::filesystem::create_directories(tuf / "cache", ec);
   auto index_file = images.download_target(*index_target, base + "image/targets/", tuf / "cache");
   if (!index_file) {
-    return fail(repo::to_error(index_file.error()).code, "chunk index: ",
-                repo::describe(index_file.error()));
+    return fail(repo::to_error(index_file.error()).code,
+                "chunk index: ", repo::describe(index_file.error()));
   }
   auto index_bytes = read_file(*index_file);
   if (!index_bytes) return std::unexpected(index_bytes.error());
@@ -210,16 +214,16 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
     return fail(ErrorCode::kNotTrusted, "the chunk index binding of ", name,
                 " carries no SHA-256 (custom.ironseal.chunk_index.sha256)");
   }
-  delivery::Sha256 bound_digest;
+  image::Sha256 bound_digest;
   std::copy(bound->begin(), bound->end(), bound_digest.begin());
-  auto index = delivery::authenticate_chunk_index(
+  auto index = image::authenticate_chunk_index(
       *index_bytes, bound_digest,
       "the signed metadata of " + name + " (custom.ironseal.chunk_index of both repositories)");
   if (!index) return std::unexpected(index.error());
   if (index->index().image_size != by_images->length) {
     return fail(ErrorCode::kNotTrusted, "chunk index covers ",
-                std::to_string(index->index().image_size),
-                " bytes, the target has ", std::to_string(by_images->length));
+                std::to_string(index->index().image_size), " bytes, the target has ",
+                std::to_string(by_images->length));
   }
 
   UpdatePlan plan;
@@ -238,9 +242,9 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
   bool found = false;
   if (boot::load_state(hd.flash(), hd.geometry(), &st, &found)) {
     plan.up_to_date = slot_sha256(hd, st.primary, plan.length) == plan.sha256;
-    plan.already_pending = !plan.up_to_date && st.pending != boot::kNoSlot &&
-                           slot_sha256(hd, static_cast<boot::SlotId>(st.pending), plan.length) ==
-                               plan.sha256;
+    plan.already_pending =
+        !plan.up_to_date && st.pending != boot::kNoSlot &&
+        slot_sha256(hd, static_cast<boot::SlotId>(st.pending), plan.length) == plan.sha256;
     const boot::FlashRegion region(hd.flash(), boot::slot_offset(hd.geometry(), st.primary),
                                    hd.geometry().slot_size);
     image::Layout layout;
@@ -260,7 +264,8 @@ Result<delivery::ChunkedInstallReport> apply_update(boot::HostDevice& hd,
   if (!source) return std::unexpected(source.error());
   delivery::ChunkedInstallOptions opt = options;
   if (opt.journal.empty()) opt.journal = boot::device_files(dir).install_journal;
-  if (!plan.index) return fail(ErrorCode::kNotTrusted, "no authenticated chunk index to install by");
+  if (!plan.index)
+    return fail(ErrorCode::kNotTrusted, "no authenticated chunk index to install by");
   return delivery::install_chunked(hd, *plan.index, **source, opt);
 }
 

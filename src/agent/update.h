@@ -17,26 +17,26 @@
 #include <optional>
 #include <string>
 
-#include "boot/host_device.h"
 #include "core/result.h"
-#include "delivery/chunk_index.h"
 #include "delivery/http_source.h"
 #include "delivery/installer.h"
+#include "device/host_device.h"
+#include "image/chunk_index.h"
 #include "repo/fetcher.h"
 
 namespace ironseal::agent {
 
 struct UpdatePlan {
-  std::string target;           // the image's TUF target path
-  std::string image_url;        // where its bytes are (consistent-snapshot name)
+  std::string target;     // the image's TUF target path
+  std::string image_url;  // where its bytes are (consistent-snapshot name)
   std::uint64_t length = 0;
-  std::string sha256;           // hex
-  std::string version;          // from custom.ironseal, informational
+  std::string sha256;   // hex
+  std::string version;  // from custom.ironseal, informational
   std::uint32_t security_counter = 0;
   // Proven against the SHA-256 both repositories' signed metadata bind (always set by plan_update).
-  std::optional<delivery::AuthenticatedChunkIndex> index;
-  bool up_to_date = false;      // the confirmed slot already holds exactly this image
-  bool already_pending = false; // the pending slot holds exactly this image, awaiting its trial
+  std::optional<image::AuthenticatedChunkIndex> index;
+  bool up_to_date = false;       // the confirmed slot already holds exactly this image
+  bool already_pending = false;  // the pending slot holds exactly this image, awaiting its trial
   std::string installed_version;
 };
 
@@ -46,9 +46,11 @@ Result<UpdatePlan> plan_update(boot::HostDevice& device, const std::filesystem::
                                const std::optional<std::string>& target = std::nullopt);
 
 // `http`: timeouts and TLS (trust anchors, mutual-TLS identity) for the image download.
-Result<delivery::ChunkedInstallReport> apply_update(
-    boot::HostDevice& device, const std::filesystem::path& device_dir, const UpdatePlan& plan,
-    const delivery::ChunkedInstallOptions& options, const delivery::HttpLimits& http = {});
+Result<delivery::ChunkedInstallReport> apply_update(boot::HostDevice& device,
+                                                    const std::filesystem::path& device_dir,
+                                                    const UpdatePlan& plan,
+                                                    const delivery::ChunkedInstallOptions& options,
+                                                    const delivery::HttpLimits& http = {});
 
 // Stores the trusted roots for updates in a device directory (factory step).
 Result<void> install_update_roots(const std::filesystem::path& device_dir,

@@ -1,7 +1,7 @@
 // The hardware the boot core runs on, as small interfaces: NOR flash, OTP fuses, an optional
 // monotonic counter, and (from src/image) the crypto primitives. The host plugs in a simulated
-// device (src/boot/sim.h); the Cortex-M33 bootloader plugs in memory-mapped flash and a verify-only
-// Ed25519.
+// device (src/device/sim.h); the Cortex-M33 bootloader plugs in memory-mapped flash and a
+// verify-only Ed25519.
 //
 // Portable: no heap, no exceptions, no OS calls.
 #pragma once

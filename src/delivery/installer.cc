@@ -5,8 +5,8 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "boot/boot.h"
 #include "crypto/hash.h"
@@ -14,9 +14,9 @@
 namespace ironseal::delivery {
 namespace {
 
-Sha256 hash_of(ByteView data) {
+image::Sha256 hash_of(ByteView data) {
   const Bytes h = crypto::sha256(data);
-  Sha256 s;
+  image::Sha256 s;
   std::copy(h.begin(), h.end(), s.begin());
   return s;
 }
@@ -45,17 +45,15 @@ std::optional<Journal> read_journal(const std::filesystem::path& path) {
 }
 
 Result<void> write_journal(const std::filesystem::path& path, const Journal& j) {
-  const std::string text = nlohmann::json{{"index_sha256", j.index},
-                                          {"slot", std::string(1, j.slot)}}
-                               .dump() +
-                           "\n";
+  const std::string text =
+      nlohmann::json{{"index_sha256", j.index}, {"slot", std::string(1, j.slot)}}.dump() + "\n";
   return write_file_atomic(path, as_bytes(text));
 }
 
 // Chunk hashes of the image in the active slot, for delta copies.
-std::map<Sha256, std::uint64_t> active_chunks(boot::HostDevice& hd, boot::SlotId active,
-                                              std::uint32_t chunk_size, Bytes& buf) {
-  std::map<Sha256, std::uint64_t> out;
+std::map<image::Sha256, std::uint64_t> active_chunks(boot::HostDevice& hd, boot::SlotId active,
+                                                     std::uint32_t chunk_size, Bytes& buf) {
+  std::map<image::Sha256, std::uint64_t> out;
   const boot::FlashRegion region(hd.flash(), boot::slot_offset(hd.geometry(), active),
                                  hd.geometry().slot_size);
   image::Layout layout;
@@ -86,8 +84,10 @@ struct Chunk {
 // finished), so the threads wake each other once per batch rather than once per chunk.
 class ChunkPipe {
  public:
-  ChunkPipe(std::size_t depth, std::size_t chunk_size) : batch_(std::max<std::size_t>(1, depth / 2)) {
-    for (std::size_t i = 0; i < depth; ++i) free_.push_back(Chunk{0, 0, Origin::kDownloaded, Bytes(chunk_size)});
+  ChunkPipe(std::size_t depth, std::size_t chunk_size)
+      : batch_(std::max<std::size_t>(1, depth / 2)) {
+    for (std::size_t i = 0; i < depth; ++i)
+      free_.push_back(Chunk{0, 0, Origin::kDownloaded, Bytes(chunk_size)});
   }
   // Producer side. take_free() returns nullopt once the consumer cancelled.
   std::optional<Chunk> take_free() {
@@ -181,11 +181,11 @@ Result<void> FileChunkSource::fetch(std::uint64_t offset, std::span<std::uint8_t
 }
 
 Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd,
-                                             const AuthenticatedChunkIndex& authenticated,
+                                             const image::AuthenticatedChunkIndex& authenticated,
                                              ChunkSource& source,
                                              const ChunkedInstallOptions& options) {
-  const ChunkIndex& index = authenticated.index();
-  const Sha256& index_digest = authenticated.digest();
+  const image::ChunkIndex& index = authenticated.index();
+  const image::Sha256& index_digest = authenticated.digest();
   boot::Device& d = hd.device();
   if (index.image_size > d.geometry.slot_size) {
     return fail(ErrorCode::kInvalidArgument, "image (", std::to_string(index.image_size),
@@ -248,14 +248,15 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd,
       c->length = index.chunk_length(i);
       const std::uint64_t off = index.chunk_offset(i);
       const std::span<std::uint8_t> chunk(c->bytes.data(), c->length);
-      const Sha256& want = index.hashes[i];
+      const image::Sha256& want = index.hashes[i];
       // 1. Already on flash from an interrupted run? Proven by hashing flash, not by the journal.
       if (resuming &&
           d.flash->read(slot_base + static_cast<std::uint32_t>(off), chunk.data(), c->length) &&
           hash_of(chunk) == want) {
         c->origin = Origin::kResumed;
       } else if (auto it = local.find(want);
-                 // 2. The same bytes in the active slot? Copied locally, proven again after reading.
+                 // 2. The same bytes in the active slot? Copied locally, proven again after
+                 // reading.
                  it != local.end() &&
                  d.flash->read(active_base + static_cast<std::uint32_t>(it->second), chunk.data(),
                                c->length) &&
@@ -270,7 +271,8 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd,
         }
         if (hash_of(chunk) != want) {
           pipe.finish(Error{ErrorCode::kNotTrusted,
-                            "chunk_mismatch: chunk " + std::to_string(i) + " (offset " + std::to_string(off) +
+                            "chunk_mismatch: chunk " + std::to_string(i) + " (offset " +
+                                std::to_string(off) +
                                 ") does not match the chunk index authenticated by " +
                                 authenticated.origin() + "; nothing of it was written"});
           return;
@@ -303,7 +305,8 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd,
     } else {
       const auto w = boot::install_write(d, session, static_cast<std::uint32_t>(off),
                                          c->bytes.data(), c->length);
-      if (w == boot::InstallResult::kPowerLost) return stop({ErrorCode::kIo, "power cut (simulated)"});
+      if (w == boot::InstallResult::kPowerLost)
+        return stop({ErrorCode::kIo, "power cut (simulated)"});
       if (w != boot::InstallResult::kOk) return stop({ErrorCode::kIo, "flash write refused"});
       (c->origin == Origin::kLocal ? p.local : p.downloaded) += c->length;
     }
@@ -317,7 +320,8 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd,
       protected_end = std::uint64_t{h.header_size} + h.image_size + h.protected_tlv_size;
     }
     if (hashed == off && off < protected_end) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(c->length, protected_end - off));
+      const auto n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(c->length, protected_end - off));
       hasher->update(ByteView(readback.data(), n));
       hashed += n;
     }

@@ -22,9 +22,9 @@
 #include <functional>
 #include <span>
 
-#include "boot/host_device.h"
 #include "core/file.h"
-#include "delivery/chunk_index.h"
+#include "device/host_device.h"
+#include "image/chunk_index.h"
 
 namespace ironseal::delivery {
 
@@ -73,7 +73,7 @@ struct ChunkedInstallReport {
 // flash failed, or simulated power cut), kInvalidArgument (image larger than the slot, chunk size
 // not a multiple of the flash block).
 Result<ChunkedInstallReport> install_chunked(boot::HostDevice& device,
-                                             const AuthenticatedChunkIndex& index,
+                                             const image::AuthenticatedChunkIndex& index,
                                              ChunkSource& source,
                                              const ChunkedInstallOptions& options);
 

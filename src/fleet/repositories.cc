@@ -1,7 +1,7 @@
 // The update repositories behind the fleet service: src/repo's image repository and director.
 #include "fleet/repositories.h"
 
-#include "repo/director.h"
+#include "publish/director.h"
 
 namespace ironseal::fleet {
 namespace {

@@ -13,7 +13,7 @@
 #include "pki/ca_index.h"
 #include "pki/ossl_x509.h"
 #include "pki/profile.h"
-#include "pki/sqlite.h"
+#include "sql/sqlite.h"
 
 namespace ironseal::pki {
 namespace {

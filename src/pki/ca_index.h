@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "pki/ca.h"
-#include "pki/sqlite.h"
+#include "sql/sqlite.h"
 
 namespace ironseal::pki {
 

@@ -193,7 +193,8 @@ Result<KeyPair> KeyPair::generate_p256() {
   // away (clang's -Wcast-qual reports it): the name is passed as the char* the call reads.
   char curve[] = "P-256";
   h->pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve));
-  if (!h->pkey) return fail(ErrorCode::kCrypto, "P-256 key generation failed: ", ossl::drain_errors());
+  if (!h->pkey)
+    return fail(ErrorCode::kCrypto, "P-256 key generation failed: ", ossl::drain_errors());
   return KeyPair(std::move(h));
 }
 
@@ -218,6 +219,18 @@ Result<KeyPair> KeyPair::adopt(std::shared_ptr<KeyHandle> handle) {
   if (!handle || !handle->pkey) return fail(ErrorCode::kInvalidArgument, "no key");
   if (auto r = check_p256(handle->pkey.get()); !r) return std::unexpected(r.error());
   return KeyPair(std::move(handle));
+}
+
+Result<KeyPair> KeyPair::adopt_evp(EVP_PKEY* owned) {
+  auto handle = std::make_shared<KeyHandle>();
+  handle->pkey.reset(owned);
+  return adopt(std::move(handle));
+}
+
+Result<std::shared_ptr<EVP_PKEY>> KeyPair::shared_evp_key() const {
+  EVP_PKEY* pkey = handle_->pkey.get();
+  if (EVP_PKEY_up_ref(pkey) != 1) return fail(ErrorCode::kCrypto, "cannot share the key");
+  return std::shared_ptr<EVP_PKEY>(pkey, EVP_PKEY_free);
 }
 
 Result<void> KeyPair::save(const std::filesystem::path& path) const {
@@ -453,12 +466,12 @@ Result<CertificateRequest> CertificateRequest::from_der(ByteView der) {
   auto h = std::make_shared<RequestHandle>();
   h->req.reset(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
   if (!h->req || p != der.data() + der.size()) {
-    return fail(ErrorCode::kMalformed, "csr_malformed: not one DER certificate request: ",
-                ossl::drain_errors());
+    return fail(ErrorCode::kMalformed,
+                "csr_malformed: not one DER certificate request: ", ossl::drain_errors());
   }
   if (X509_REQ_get0_pubkey(h->req.get()) == nullptr) {
-    return fail(ErrorCode::kMalformed, "csr_malformed: the public key does not parse: ",
-                ossl::drain_errors());
+    return fail(ErrorCode::kMalformed,
+                "csr_malformed: the public key does not parse: ", ossl::drain_errors());
   }
   return CertificateRequest(std::move(h));
 }

@@ -8,6 +8,8 @@
 // pki/verify.h, issuance policy is pki/ca.h.
 #pragma once
 
+#include <openssl/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -56,6 +58,13 @@ class KeyPair {
   static Result<KeyPair> load(const std::filesystem::path& path);
   // Takes over a handle made elsewhere (a key backend); refuses any non-P-256 key.
   static Result<KeyPair> adopt(std::shared_ptr<KeyHandle> handle);
+  // Takes over an OpenSSL key of the default library context (a key backend's, e.g. the TPM's);
+  // refuses any non-P-256 key. Ownership passes in on success and on failure.
+  static Result<KeyPair> adopt_evp(EVP_PKEY* owned);
+
+  // The key as a shared EVP_PKEY for the TLS set-up (libcurl's and the server's), which keeps
+  // it for as long as a connection lives.
+  Result<std::shared_ptr<EVP_PKEY>> shared_evp_key() const;
 
   // Writes PKCS#8 PEM, created 0600, never replacing an existing file.
   Result<void> save(const std::filesystem::path& path) const;

@@ -1,11 +1,8 @@
 #include "pki/device_issuer.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 
 #include "core/file.h"
-#include "pki/device_identity.h"
 #include "pki/profile.h"
 
 namespace ironseal::pki {
@@ -62,29 +59,6 @@ Result<Certificate> DeviceIssuer::issue(const KeyPair& device_key, const DeviceN
                               now - profile::kBackdate,
                               std::min<UnixTime>(now + days * profile::kDay, ca.not_after())};
   return profile::sign_device_certificate(ee, device);
-}
-
-Result<Certificate> issue_device_identity(const DeviceIssuer& issuer, const fs::path& device_dir,
-                                          const DeviceName& device, std::string_view anchors_pem,
-                                          UnixTime now) {
-  const IdentityPaths paths = identity_paths(device_dir);
-  std::error_code ec;
-  fs::create_directories(paths.dir, ec);
-  if (ec || ::chmod(paths.dir.c_str(), 0700) != 0) {
-    return fail(ErrorCode::kIo, "cannot create ", paths.dir.string());
-  }
-  auto key = create_device_key(paths, KeyBackend::kFile);
-  if (!key) return std::unexpected(key.error());
-  auto cert = issuer.issue(*key, device, now);
-  if (!cert) return std::unexpected(cert.error());
-  if (auto r = write_pem_bundle(paths.certificate, {*cert}); !r) return std::unexpected(r.error());
-  if (auto r = write_pem_bundle(paths.chain, issuer.chain()); !r) {
-    return std::unexpected(r.error());
-  }
-  if (auto r = write_file_atomic(paths.anchors, as_bytes(anchors_pem)); !r) {
-    return std::unexpected(r.error());
-  }
-  return cert;
 }
 
 }  // namespace ironseal::pki

@@ -3,10 +3,11 @@
 // devices their own key and certificate in one run. It issues with the device profile of the
 // CA (pki/profile.h: the same subject, subjectAltName URN, key usage and extensions as
 // CertificateAuthority::issue), but keeps no index, no serial <-> key binding and no CRL: it is
-// a load-test tool, not the factory (pki/factory.h is).
+// a load-test tool, not the factory (device/factory.h is). `issue_device_identity`
+// (device/identity.h) writes what it issues into a device directory.
 //
-// A DeviceIssuer is immutable after load() and may be shared between threads; issue() and
-// issue_device_identity() may run concurrently (for different device directories).
+// A DeviceIssuer is immutable after load() and may be shared between threads; issue() may run
+// concurrently.
 #pragma once
 
 #include <filesystem>
@@ -43,14 +44,5 @@ class DeviceIssuer {
   KeyPair key_;
   std::string organization_;  // the issuer's O=, which its devices' subjects carry too
 };
-
-// Gives the device in `device_dir` an identity in one step, as `provision key` and `factory
-// enroll` do in two: a new file-held P-256 key in DEVICE_DIR/identity/ (0700 directory, 0600
-// key), a certificate from `issuer` for it, the issuer's chain and `anchors_pem` (what the device
-// trusts servers by). Refuses a device that has a key already.
-Result<Certificate> issue_device_identity(const DeviceIssuer& issuer,
-                                          const std::filesystem::path& device_dir,
-                                          const DeviceName& device, std::string_view anchors_pem,
-                                          UnixTime now);
 
 }  // namespace ironseal::pki

@@ -7,8 +7,8 @@
 
 #include <memory>
 
-#include "boot/host_device.h"
 #include "crypto/signer.h"
+#include "device/host_device.h"
 
 namespace ironseal::boot::testing {
 

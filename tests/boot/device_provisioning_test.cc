@@ -1,14 +1,13 @@
-// Making a device directory a provisioned device (boot/device_provisioning.h), as `device init`
+// Making a device directory a provisioned device (device/provisioning.h), as `device init`
 // and the fleet simulator do: the result boots; an existing device is never overwritten; a
 // failed provisioning leaves no half-made device behind, and nothing it did not create is touched.
-#include "boot/device_provisioning.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "boot/boot_test_util.h"
 #include "core/file.h"
+#include "device/provisioning.h"
 #include "support/requirements.h"
 #include "support/test_env.h"
 

@@ -1,6 +1,6 @@
 // Verify what you run, run what you verified: the host executes the verified in-memory copy via
 // a sealed memfd; later changes to flash cannot reach it, and the memfd cannot be written.
-#include "boot/exec.h"
+#include "device/exec.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

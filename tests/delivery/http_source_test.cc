@@ -1,15 +1,22 @@
 // Chunks over HTTP: Range requests against a loopback server, and servers that misbehave.
+#include "delivery/http_source.h"
+
 #include <gtest/gtest.h>
 
 #include "boot/boot_test_util.h"
 #include "crypto/hash.h"
-#include "delivery/http_source.h"
 #include "support/http_server.h"
 #include "support/requirements.h"
 #include "support/test_env.h"
 
 namespace ironseal::delivery {
 namespace {
+
+// The chunk index format lives in src/image (issue 13); these tests use it unqualified.
+using image::authenticate_chunk_index;
+using image::build_chunk_index;
+using image::encode_chunk_index;
+using image::Sha256;
 
 using ::ironseal::testing::HttpServer;
 using ::ironseal::testing::TempDir;
@@ -98,7 +105,8 @@ TEST_F(HttpInstall, ChunkedInstallOverHttpBootsTheTrial) {
   auto r = install_chunked(*d, *authenticated, **src, {});
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->totals.downloaded + r->totals.local, v2.size());
-  EXPECT_EQ((*src)->requests(), r->totals.downloaded / 4096 + (r->totals.downloaded % 4096 ? 1 : 0));
+  EXPECT_EQ((*src)->requests(),
+            r->totals.downloaded / 4096 + (r->totals.downloaded % 4096 ? 1 : 0));
   EXPECT_TRUE(boot::testing::boot_and_run(*d).confirmed_now);
 }
 

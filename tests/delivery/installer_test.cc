@@ -11,6 +11,15 @@
 namespace ironseal::delivery {
 namespace {
 
+// The chunk index format lives in src/image (issue 13); these tests use it unqualified.
+using image::authenticate_chunk_index;
+using image::AuthenticatedChunkIndex;
+using image::build_chunk_index;
+using image::ChunkIndex;
+using image::encode_chunk_index;
+using image::parse_chunk_index;
+using image::Sha256;
+
 using boot::testing::boot_and_run;
 using boot::testing::BootTest;
 

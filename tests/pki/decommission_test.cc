@@ -2,7 +2,7 @@
 // and enrolled device directory is decommissioned; the record is signed before anything is wiped,
 // keys and configuration are gone afterwards, the lifecycle fuse is set; a run cut after the key
 // was wiped finishes only with the device's own record; without a key nothing is touched.
-#include "pki/decommission.h"
+#include "device/decommission.h"
 
 #include <gtest/gtest.h>
 
@@ -11,11 +11,11 @@
 #include <fstream>
 
 #include "boot/boot_test_util.h"
-#include "boot/device_provisioning.h"
 #include "boot/otp_map.h"
 #include "core/file.h"
-#include "pki/device_identity.h"
-#include "pki/factory.h"
+#include "device/factory.h"
+#include "device/identity.h"
+#include "device/provisioning.h"
 #include "support/requirements.h"
 #include "support/test_env.h"
 

@@ -9,8 +9,8 @@
 
 #include <ctime>
 
+#include "device/identity.h"
 #include "pki/ca.h"
-#include "pki/device_identity.h"
 #include "pki/verify.h"
 #include "support/requirements.h"
 #include "support/test_env.h"

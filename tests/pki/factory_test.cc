@@ -1,6 +1,6 @@
 // Factory provisioning and end of life on the library level: device key custody, enrolment,
 // the pre-shipping check, decommission records and the revocation they lead to.
-#include "pki/factory.h"
+#include "device/factory.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -13,9 +13,9 @@
 #include <fstream>
 
 #include "core/file.h"
+#include "device/decommission.h"
+#include "device/identity.h"
 #include "pki/ca.h"
-#include "pki/decommission.h"
-#include "pki/device_identity.h"
 #include "support/requirements.h"
 #include "support/test_env.h"
 

@@ -1,7 +1,7 @@
-// The publishing side (repo/repository.h, repo/director.h) judged by the real client: every test
-// writes a repository on disk with the library and runs repo::Updater over file:// URLs against
-// it, so what is proven is that devices accept (or refuse) what the repository publishes.
-#include "repo/repository.h"
+// The publishing side (publish/repository.h, publish/director.h) judged by the real client: every
+// test writes a repository on disk with the library and runs repo::Updater over file:// URLs
+// against it, so what is proven is that devices accept (or refuse) what the repository publishes.
+#include "publish/repository.h"
 
 #include <gtest/gtest.h>
 
@@ -10,9 +10,9 @@
 #include "core/file.h"
 #include "crypto/hash.h"
 #include "crypto/signer.h"
-#include "delivery/chunk_index.h"
+#include "image/chunk_index.h"
 #include "image/sign.h"
-#include "repo/director.h"
+#include "publish/director.h"
 #include "repo/updater.h"
 #include "support/requirements.h"
 #include "support/test_env.h"
@@ -143,7 +143,7 @@ TEST_F(RepositoryTest, PublishedImageAndChunkIndexDownloadWithCustomFields) {
   const Bytes index_bytes = *read_file(*index_path);
   EXPECT_EQ(to_hex(crypto::sha256(index_bytes)), custom["ironseal"]["chunk_index"]["sha256"]);
   EXPECT_EQ(index_bytes.size(), custom["ironseal"]["chunk_index"]["length"].get<std::size_t>());
-  auto index = delivery::parse_chunk_index(index_bytes);
+  auto index = image::parse_chunk_index(index_bytes);
   ASSERT_TRUE(index.has_value());
   EXPECT_EQ(index->image_size, fs::file_size(img));
   EXPECT_EQ(index->chunk_size, 16u * 1024);

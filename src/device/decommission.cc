@@ -1,12 +1,12 @@
-#include "pki/decommission.h"
+#include "device/decommission.h"
 
 #include <nlohmann/json.hpp>
 
-#include "boot/host_device.h"
 #include "boot/otp_map.h"
 #include "core/bytes.h"
 #include "core/file.h"
-#include "pki/device_identity.h"
+#include "device/host_device.h"
+#include "device/identity.h"
 
 namespace ironseal::pki {
 

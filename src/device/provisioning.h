@@ -1,7 +1,7 @@
 // Making a device directory a provisioned simulated device in one step: what `ironseal device
 // init` and the set-up of `ironseal fleet simulate` do. It creates the directory's files
-// (boot/host_device.h names them), runs the factory step (boot::provision), and for a device with a
-// TPM records the attestation key's public half. A failed provisioning leaves no half-made device
+// (device/host_device.h names them), runs the factory step (boot::provision), and for a device with
+// a TPM records the attestation key's public half. A failed provisioning leaves no half-made device
 // behind: exactly the files it created are removed again (the directory too when that empties
 // it), and a TPM counter it defined is given back to the TPM.
 //
@@ -12,8 +12,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "boot/host_device.h"
 #include "core/result.h"
+#include "device/host_device.h"
 
 namespace ironseal::boot {
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/result.h"
-#include "repo/repository.h"
+#include "publish/repository.h"
 
 namespace ironseal::repo {
 

@@ -1,9 +1,9 @@
-#include "pki/sqlite.h"
+#include "sql/sqlite.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
-namespace ironseal::pki::sql {
+namespace ironseal::sql {
 
 Result<Database> Database::open(const std::filesystem::path& path, bool create) {
   if (create && !std::filesystem::exists(path)) {
@@ -119,4 +119,4 @@ bool Statement::is_null(int column) const {
   return sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL;
 }
 
-}  // namespace ironseal::pki::sql
+}  // namespace ironseal::sql

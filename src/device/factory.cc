@@ -1,11 +1,11 @@
-#include "pki/factory.h"
+#include "device/factory.h"
 
 #include "core/file.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
-#include "pki/device_identity.h"
-#include "pki/sqlite.h"
+#include "device/identity.h"
 #include "pki/verify.h"
+#include "sql/sqlite.h"
 
 namespace ironseal::pki {
 
@@ -146,7 +146,7 @@ CheckReport factory_check(const fs::path& device_dir, ManufacturingRecord& recor
   auto key = load_device_key(paths);
   const auto backend = device_key_backend(paths);
   add("device_key", key.has_value(),
-      !key                                          ? key.error().message
+      !key                                      ? key.error().message
       : backend && *backend == KeyBackend::kTpm ? "held by the TPM (only its wrapped blob on disk)"
                                                 : "present, owner-only file");
   auto cert = Certificate::load(paths.certificate);

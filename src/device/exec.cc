@@ -1,4 +1,4 @@
-#include "boot/exec.h"
+#include "device/exec.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "boot/boot.h"
-#include "boot/sim.h"
 #include "core/bytes.h"
 #include "core/result.h"
 #include "crypto/key.h"
+#include "device/sim.h"
 #include "image/host.h"
 #include "image/sign.h"
 

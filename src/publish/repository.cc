@@ -1,4 +1,4 @@
-#include "repo/repository.h"
+#include "publish/repository.h"
 
 #include <algorithm>
 #include <set>
@@ -7,8 +7,9 @@
 #include "core/file.h"
 #include "crypto/hash.h"
 #include "crypto/signer.h"
-#include "delivery/chunk_index.h"
+#include "image/chunk_index.h"
 #include "image/host.h"
+#include "image/inspect.h"
 #include "image/sign.h"
 #include "image/verify.h"
 #include "repo/canonical_json.h"
@@ -176,43 +177,25 @@ struct ImageFacts {
 };
 
 Result<ImageFacts> inspect_boot_image(const fs::path& path) {
-  auto file = ReadOnlyFile::open(path);
-  if (!file) return std::unexpected(file.error());
-  image::FileSource source(*file);
-  image::Layout layout;
-  if (auto s = image::parse_layout(source, &layout); s != image::Status::kOk) {
-    Error e = image::status_error(s);
+  auto inspection = image::inspect_image_file(path);
+  if (!inspection) return std::unexpected(inspection.error());
+  const image::Status structure = inspection->layout_status != image::Status::kOk
+                                      ? inspection->layout_status
+                                      : inspection->tlv_status;
+  if (structure != image::Status::kOk) {
+    Error e = image::status_error(structure);
     e.message = path.string() + " is not a valid boot image: " + e.message;
     return std::unexpected(e);
   }
   // Devices compare a slot's first `length` bytes with the target: publish the image exactly,
   // without slot padding or trailer behind its TLVs.
-  if (source.size() != layout.unprotected_end) {
+  if (inspection->file_size != inspection->layout.unprotected_end) {
     return fail(ErrorCode::kMalformed, path.string(), " has ",
-                std::to_string(source.size() - layout.unprotected_end),
+                std::to_string(inspection->file_size - inspection->layout.unprotected_end),
                 " bytes after its TLV area (slot padding?); publish the unpadded image");
   }
-  ImageFacts facts{image::format_version(layout.header.version), 0};
-  image::TlvIterator it(source, layout);
-  for (;;) {
-    image::TlvEntry entry;
-    bool done = false;
-    if (auto s = it.next(&entry, &done); s != image::Status::kOk) {
-      Error e = image::status_error(s);
-      e.message = path.string() + " is not a valid boot image: " + e.message;
-      return std::unexpected(e);
-    }
-    if (done) break;
-    if (entry.is_protected && entry.type == image::kTlvSecurityCounter && entry.length == 4) {
-      std::uint8_t v[4];
-      if (!source.read(entry.value_offset, v, 4))
-        return fail(ErrorCode::kIo, "cannot read ", path.string());
-      facts.security_counter =
-          static_cast<std::uint32_t>(v[0]) | static_cast<std::uint32_t>(v[1]) << 8 |
-          static_cast<std::uint32_t>(v[2]) << 16 | static_cast<std::uint32_t>(v[3]) << 24;
-    }
-  }
-  return facts;
+  return ImageFacts{image::format_version(inspection->layout.header.version),
+                    inspection->security_counter.value_or(0)};
 }
 
 // Writes `bytes` to targets/SHA256.NAME (content-addressed: an existing file is the same bytes).
@@ -593,8 +576,7 @@ Result<std::string> Repository::add_image_target(const fs::path& image,
   if (auto ok = check_printable(options.hardware_id, "hardware id"); !ok) {
     return std::unexpected(ok.error());
   }
-  if (options.chunk_size < delivery::kMinChunkSize ||
-      options.chunk_size > delivery::kMaxChunkSize ||
+  if (options.chunk_size < image::kMinChunkSize || options.chunk_size > image::kMaxChunkSize ||
       (options.chunk_size & (options.chunk_size - 1)) != 0) {
     return fail(ErrorCode::kInvalidArgument, "chunk size must be a power of two, 4 KiB..16 MiB");
   }
@@ -620,9 +602,9 @@ Result<std::string> Repository::add_image_target(const fs::path& image,
   auto sha = store_target(targets_dir(), name, *bytes);
   if (!sha) return std::unexpected(sha.error());
   // The index is built from the stored copy: exactly the bytes the metadata will describe.
-  auto index = delivery::build_chunk_index(targets_dir() / (*sha + "." + name), options.chunk_size);
+  auto index = image::build_chunk_index(targets_dir() / (*sha + "." + name), options.chunk_size);
   if (!index) return std::unexpected(index.error());
-  const Bytes encoded = delivery::encode_chunk_index(*index);
+  const Bytes encoded = image::encode_chunk_index(*index);
   const std::string index_name = name + ".chunks";
   auto index_sha = store_target(targets_dir(), index_name, encoded);
   if (!index_sha) return std::unexpected(index_sha.error());
@@ -687,8 +669,8 @@ Result<std::vector<ChainReport>> Repository::rotate(const std::string& role,
     return fail(ErrorCode::kInvalidArgument, "unknown role '", role, "'");
   for (const auto& ref : hsm_keys) {
     if (!ref.starts_with("pkcs11:")) {
-      return fail(ErrorCode::kInvalidArgument, "--key takes a PKCS#11 URI (pkcs11:...), not '",
-                  ref, "'");
+      return fail(ErrorCode::kInvalidArgument, "--key takes a PKCS#11 URI (pkcs11:...), not '", ref,
+                  "'");
     }
     if (auto s = open_key(dir_, ref); !s) return std::unexpected(s.error());  // fail early
   }

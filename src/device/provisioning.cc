@@ -1,4 +1,4 @@
-#include "boot/device_provisioning.h"
+#include "device/provisioning.h"
 
 #include "core/file.h"
 #include "tpm/esys.h"

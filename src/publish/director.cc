@@ -1,4 +1,4 @@
-#include "repo/director.h"
+#include "publish/director.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "pki/device_identity.h"
+#include "device/identity.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,9 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "boot/host_device.h"
 #include "core/file.h"
-#include "pki/ossl_x509.h"
+#include "device/host_device.h"
 #include "tpm/device_key.h"
 
 namespace ironseal::pki {
@@ -65,9 +64,7 @@ Result<KeyPair> adopt_tpm_key(Result<tpm::PkeyPtr> key) {
   if (!key) return std::unexpected(key.error());
   auto usable = tpm::default_context_key(std::move(*key));
   if (!usable) return std::unexpected(usable.error());
-  auto handle = std::make_shared<KeyHandle>();
-  handle->pkey.reset(usable->release());
-  return KeyPair::adopt(std::move(handle));
+  return KeyPair::adopt_evp(usable->release());
 }
 
 // A TPM that cannot be reached is named as such, with the provider's words after it.
@@ -95,7 +92,8 @@ Result<KeyPair> create_device_key(const IdentityPaths& paths, KeyBackend backend
                 "; a device key is never replaced silently");
   }
   if (backend == KeyBackend::kTpm) {
-    if (auto ctx = tpm::library_context(); !ctx) return std::unexpected(tpm_unavailable(ctx.error()));
+    if (auto ctx = tpm::library_context(); !ctx)
+      return std::unexpected(tpm_unavailable(ctx.error()));
     // Generated inside the TPM; only the TPM-wrapped blob is written (0600).
     return adopt_tpm_key(tpm::generate_device_key(paths.tpm_key));
   }
@@ -109,7 +107,8 @@ Result<KeyPair> load_device_key(const IdentityPaths& paths) {
   auto backend = device_key_backend(paths);
   if (!backend) return std::unexpected(backend.error());
   if (*backend == KeyBackend::kTpm) {
-    if (auto ctx = tpm::library_context(); !ctx) return std::unexpected(tpm_unavailable(ctx.error()));
+    if (auto ctx = tpm::library_context(); !ctx)
+      return std::unexpected(tpm_unavailable(ctx.error()));
     return adopt_tpm_key(tpm::load_device_key(paths.tpm_key));
   }
   return KeyPair::load(paths.key);
@@ -171,9 +170,30 @@ Result<void> wipe_file(const fs::path& path) {
 Result<std::shared_ptr<EVP_PKEY>> load_device_tls_key(const IdentityPaths& paths) {
   auto key = load_device_key(paths);
   if (!key) return std::unexpected(key.error());
-  EVP_PKEY* pkey = key->handle().pkey.get();
-  if (EVP_PKEY_up_ref(pkey) != 1) return fail(ErrorCode::kCrypto, "cannot share the device key");
-  return std::shared_ptr<EVP_PKEY>(pkey, EVP_PKEY_free);
+  return key->shared_evp_key();
+}
+
+Result<Certificate> issue_device_identity(const DeviceIssuer& issuer, const fs::path& device_dir,
+                                          const DeviceName& device, std::string_view anchors_pem,
+                                          UnixTime now) {
+  const IdentityPaths paths = identity_paths(device_dir);
+  std::error_code ec;
+  fs::create_directories(paths.dir, ec);
+  if (ec || ::chmod(paths.dir.c_str(), 0700) != 0) {
+    return fail(ErrorCode::kIo, "cannot create ", paths.dir.string());
+  }
+  auto key = create_device_key(paths, KeyBackend::kFile);
+  if (!key) return std::unexpected(key.error());
+  auto cert = issuer.issue(*key, device, now);
+  if (!cert) return std::unexpected(cert.error());
+  if (auto r = write_pem_bundle(paths.certificate, {*cert}); !r) return std::unexpected(r.error());
+  if (auto r = write_pem_bundle(paths.chain, issuer.chain()); !r) {
+    return std::unexpected(r.error());
+  }
+  if (auto r = write_file_atomic(paths.anchors, as_bytes(anchors_pem)); !r) {
+    return std::unexpected(r.error());
+  }
+  return cert;
 }
 
 }  // namespace ironseal::pki

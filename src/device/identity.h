@@ -1,10 +1,11 @@
 // A device's identity on the device side: where its key lives, the CSR it sends to the factory,
 // and the certificate, chain and trust anchors the factory installs.
 //
-//   DEVICE_DIR/device.json              serial and hardware_id (boot/host_device.h)
+//   DEVICE_DIR/device.json              serial and hardware_id (device/host_device.h)
 //   DEVICE_DIR/identity/                0700
-//     device.key.pem                    the device key, file backend (0600; never leaves the device)
-//     device.key.tss2.pem               the device key, TPM backend: a TPM-wrapped blob (0600),
+//     device.key.pem                    the device key, file backend (0600; never leaves the
+//     device) device.key.tss2.pem               the device key, TPM backend: a TPM-wrapped blob
+//     (0600),
 //                                       useless without this device's TPM
 //     device.csr.pem                    what the factory station reads
 //     device.cert.pem, chain.pem        the device certificate and its issuing CA
@@ -25,6 +26,7 @@
 
 #include "core/result.h"
 #include "pki/certificate.h"
+#include "pki/device_issuer.h"
 
 namespace ironseal::pki {
 
@@ -68,5 +70,14 @@ Result<ProvisionedKey> provision_key(const std::filesystem::path& device_dir, Ke
 // storage with wear levelling or a copy-on-write file system the old blocks may survive: the TPM
 // backend, where the key never touches the file system, is the real answer; docs/keys.md.)
 Result<void> wipe_file(const std::filesystem::path& path);
+
+// Gives the device in `device_dir` an identity in one step, as `provision key` and `factory
+// enroll` do in two: a new file-held P-256 key in DEVICE_DIR/identity/ (0700 directory, 0600
+// key), a certificate from `issuer` for it, the issuer's chain and `anchors_pem` (what the device
+// trusts servers by). Refuses a device that has a key already.
+Result<Certificate> issue_device_identity(const DeviceIssuer& issuer,
+                                          const std::filesystem::path& device_dir,
+                                          const DeviceName& device, std::string_view anchors_pem,
+                                          UnixTime now);
 
 }  // namespace ironseal::pki

@@ -1,12 +1,12 @@
-#include "boot/host_device.h"
+#include "device/host_device.h"
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <limits>
-#include <type_traits>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 #include "boot/otp_map.h"
 #include "core/file.h"
@@ -147,11 +147,16 @@ const image::ImageSource* RamLoader::load(SlotId, const image::ImageSource& on_f
 
 namespace {
 nlohmann::json config_json(const DeviceConfig& c) {
-  return {{"format", "ironseal-sim-device-1"},  {"block_size", c.block_size},
-          {"page_size", c.page_size},           {"stage2_size", c.stage2_size},
-          {"slot_size", c.slot_size},           {"config_size", c.config_size},
-          {"trial_attempts", c.trial_attempts}, {"serial", c.serial},
-          {"hardware_id", c.hardware_id},       {"tpm", c.tpm},
+  return {{"format", "ironseal-sim-device-1"},
+          {"block_size", c.block_size},
+          {"page_size", c.page_size},
+          {"stage2_size", c.stage2_size},
+          {"slot_size", c.slot_size},
+          {"config_size", c.config_size},
+          {"trial_attempts", c.trial_attempts},
+          {"serial", c.serial},
+          {"hardware_id", c.hardware_id},
+          {"tpm", c.tpm},
           {"rollback_counter", c.tpm_counter ? "tpm" : "otp"},
           {"tpm_counter_index", c.tpm_counter_index}};
 }
@@ -175,7 +180,8 @@ Result<void> create_device_dir(const std::filesystem::path& dir, const DeviceCon
   auto hd = HostDevice::create(config, SimFlash::Storage::kFile);  // validates the geometry
   if (!hd) return std::unexpected(hd.error());
   if (config.tpm_counter && !config.tpm) {
-    return fail(ErrorCode::kInvalidArgument, "a TPM anti-rollback counter needs a device with a TPM");
+    return fail(ErrorCode::kInvalidArgument,
+                "a TPM anti-rollback counter needs a device with a TPM");
   }
   if (config.tpm_counter) {
     // The counter is hardware the device is born with: define it before anything else exists.
@@ -241,8 +247,8 @@ Result<DeviceConfig> parse_device_json(const std::filesystem::path& path, const 
       if (required && bad.empty()) bad = std::string("\"") + key + "\" is missing";
       return;
     }
-    if (!it->is_number_unsigned() || it->template get<std::uint64_t>() >
-                                         std::numeric_limits<T>::max()) {
+    if (!it->is_number_unsigned() ||
+        it->template get<std::uint64_t>() > std::numeric_limits<T>::max()) {
       if (bad.empty()) bad = std::string("\"") + key + "\" is not a whole number in range";
       return;
     }
@@ -276,7 +282,8 @@ Result<DeviceConfig> parse_device_json(const std::filesystem::path& path, const 
     }
   }
   if (!bad.empty()) return damaged(path, bad);
-  if (counter != "otp" && counter != "tpm") return damaged(path, "rollback_counter must be otp or tpm");
+  if (counter != "otp" && counter != "tpm")
+    return damaged(path, "rollback_counter must be otp or tpm");
   c.tpm_counter = counter == "tpm";
   return c;
 }

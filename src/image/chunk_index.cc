@@ -1,4 +1,4 @@
-#include "delivery/chunk_index.h"
+#include "image/chunk_index.h"
 
 #include <algorithm>
 
@@ -7,7 +7,7 @@
 #include "core/file.h"
 #include "crypto/hash.h"
 
-namespace ironseal::delivery {
+namespace ironseal::image {
 namespace {
 constexpr std::uint8_t kMagic[4] = {'I', 'S', 'C', 'I'};
 constexpr std::size_t kHeader = 4 + 2 + 2 + 4 + 8 + 4;
@@ -111,4 +111,4 @@ Result<ChunkIndex> build_chunk_index(const std::filesystem::path& image, std::ui
   return index;
 }
 
-}  // namespace ironseal::delivery
+}  // namespace ironseal::image

@@ -1,4 +1,4 @@
-#include "boot/sim.h"
+#include "device/sim.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -181,7 +181,8 @@ bool SimFlash::program(std::uint32_t offset, const std::uint8_t* data, std::size
 }
 
 bool SimFlash::program_pages(std::uint32_t offset, const std::uint8_t* data, std::size_t length) {
-  if (offset > size_ || length > size_ - offset || (length > page_size_ && offset % page_size_ != 0)) {
+  if (offset > size_ || length > size_ - offset ||
+      (length > page_size_ && offset % page_size_ != 0)) {
     ++violations_;
     return false;
   }
@@ -227,7 +228,8 @@ bool SimFlash::erase_block(std::uint32_t offset) {
     pending_erase_ = offset;  // stored with the next operation
   } else {
     // A torn erase leaves the block partly erased, partly old.
-    const std::uint32_t n = verdict == FaultInjector::Verdict::kTear ? block_size_ / 2 : block_size_;
+    const std::uint32_t n =
+        verdict == FaultInjector::Verdict::kTear ? block_size_ / 2 : block_size_;
     if (erased_.size() < n) erased_.assign(n, 0xff);
     if (!store(offset, erased_.data(), n)) return false;
     if (verdict != FaultInjector::Verdict::kPerform) return false;

@@ -18,7 +18,7 @@
 #include "core/bytes.h"
 #include "core/result.h"
 
-namespace ironseal::delivery {
+namespace ironseal::image {
 
 using Sha256 = std::array<std::uint8_t, 32>;
 
@@ -66,4 +66,4 @@ Result<AuthenticatedChunkIndex> authenticate_chunk_index(ByteView encoded, const
 // Reads the image once, in chunk-size pieces (memory independent of the image size).
 Result<ChunkIndex> build_chunk_index(const std::filesystem::path& image, std::uint32_t chunk_size);
 
-}  // namespace ironseal::delivery
+}  // namespace ironseal::image

@@ -1,7 +1,7 @@
-// A thin RAII layer over SQLite for the PKI's two stores (the CA index, the manufacturing
-// record): one connection, prepared statements, transactions. Durability: WAL journal with
-// synchronous=FULL, so a committed transaction survives a power cut and an interrupted one leaves
-// the last committed state. Internal to src/pki.
+// The one RAII layer over SQLite (the CA index, the factory's manufacturing record; the fleet
+// store is to move onto it): one connection, prepared statements, transactions. Durability: WAL
+// journal with synchronous=FULL, so a committed transaction survives a power cut and an
+// interrupted one leaves the last committed state. A Database is used from one thread at a time.
 #pragma once
 
 #include <sqlite3.h>
@@ -15,7 +15,7 @@
 
 #include "core/result.h"
 
-namespace ironseal::pki::sql {
+namespace ironseal::sql {
 
 class Statement;
 
@@ -77,4 +77,4 @@ class Statement {
   std::unique_ptr<sqlite3_stmt, Finalize> stmt_;
 };
 
-}  // namespace ironseal::pki::sql
+}  // namespace ironseal::sql
