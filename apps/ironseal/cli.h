@@ -37,5 +37,7 @@ void one_value_per_option(CLI::App& app);
 
 // Prints JSON to stdout, two-space indented, with a final newline.
 void print_json(const nlohmann::json& j);
+// An Error as the JSON object scripts read: {"code", "reason", "message", "exit_code"}.
+nlohmann::json error_json(const Error& e);
 
 }  // namespace ironseal::cli

@@ -111,12 +111,9 @@ Result<void> do_verify(const AttestArgs& a) {
       expected);
   if (!v) {
     if (a.json) {
-      const std::string& m = v.error().message;
-      const std::string prefix = "quote not trusted: ";
-      std::string reason = "error";
-      if (m.rfind(prefix, 0) == 0)
-        reason = m.substr(prefix.size(), m.find(':', prefix.size()) - prefix.size());
-      print_json({{"result", "refused"}, {"reason", reason}, {"message", m}});
+      print_json({{"result", "refused"},
+                  {"reason", std::string(v.error().reason_or_code())},
+                  {"message", v.error().message}});
     }
     return std::unexpected(v.error());
   }

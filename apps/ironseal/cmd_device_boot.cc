@@ -215,10 +215,10 @@ Result<void> do_confirm(const BootArgs& a) {
       std::cout << "slot " << boot::slot_name(slot) << " was already confirmed\n";
       return {};
     case boot::ConfirmResult::kNotInTrial:
-      return fail(ErrorCode::kNotTrusted, "not_in_trial: slot ",
-                  std::string(1, boot::slot_name(slot)),
-                  " is pending but has not started its trial boot; only the image that is running "
-                  "its trial can be confirmed (boot it first: ironseal device boot)");
+      return fail_because(
+          ErrorCode::kNotTrusted, "not_in_trial", "slot ", std::string(1, boot::slot_name(slot)),
+          " is pending but has not started its trial boot; only the image that is running "
+          "its trial can be confirmed (boot it first: ironseal device boot)");
     case boot::ConfirmResult::kNotRunning:
       return fail(ErrorCode::kNotTrusted, "slot ", std::string(1, boot::slot_name(slot)),
                   " is neither on trial nor confirmed");

@@ -71,11 +71,12 @@ Result<void> do_install(const InstallArgs& a) {
   if (!hd) return std::unexpected(hd.error());
   if (!a.chunk_index.empty()) {
     if (a.index_sha256.empty()) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "index_required: --chunk-index needs --index-sha256: a chunk index is trusted "
-                  "only through the "
-                  "SHA-256 that signed metadata states for it (ironseal image chunk --json prints "
-                  "it for an image you have verified); without it no chunk would be proven");
+      return fail_because(
+          ErrorCode::kInvalidArgument, "index_required",
+          "--chunk-index needs --index-sha256: a chunk index is trusted "
+          "only through the "
+          "SHA-256 that signed metadata states for it (ironseal image chunk --json prints "
+          "it for an image you have verified); without it no chunk would be proven");
     }
     arm_faults(a.faults, **hd);
     return do_install_chunked(a, **hd);
@@ -109,8 +110,10 @@ Result<void> do_install(const InstallArgs& a) {
       }
       return {};
     case boot::InstallResult::kRefused:
-      return fail(ErrorCode::kNotTrusted, "install refused: ", reason_text(r.reason),
-                  "; the device was not changed");
+      return std::unexpected(Error{ErrorCode::kNotTrusted,
+                                   "install refused: " + reason_text(r.reason) +
+                                       "; the device was not changed",
+                                   reason_text(r.reason)});
     case boot::InstallResult::kPowerLost: return std::unexpected(power_cut_error(**hd));
     case boot::InstallResult::kVerifyAfterWrite:
       return fail(ErrorCode::kIo, "slot ", slot,

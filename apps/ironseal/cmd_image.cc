@@ -189,13 +189,12 @@ Result<void> do_verify(const ImageArgs& a) {
       return std::unexpected(info.error());
     }
     if (a.json) {
-      const std::string& m = info.error().message;
       print_json({{"file", a.in},
                   {"trusted", false},
-                  {"reason", m.substr(0, m.find(':'))},
-                  {"message", m}});
+                  {"reason", std::string(info.error().reason_or_code())},
+                  {"message", info.error().message}});
     }
-    return fail(info.error().code, "NOT TRUSTED: ", a.in, ": ", info.error().message);
+    return fail_in(info.error(), "NOT TRUSTED: ", a.in, ": ");
   }
   if (a.json) {
     nlohmann::json j = info_json(*info);

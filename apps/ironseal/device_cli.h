@@ -30,9 +30,9 @@ inline void arm_faults(const FaultArgs& a, boot::HostDevice& d) {
 }
 
 inline Error power_cut_error(boot::HostDevice& d) {
-  return Error{ErrorCode::kIo, "POWER CUT (simulated) after " +
-                                   std::to_string(d.faults().operations() - 1) +
-                                   " flash/OTP operations; the device keeps what landed"};
+  return make_error(ErrorCode::kIo, "power_cut",
+                    "POWER CUT (simulated) after " + std::to_string(d.faults().operations() - 1) +
+                        " flash/OTP operations; the device keeps what landed");
 }
 
 inline std::string reason_text(std::uint8_t r) {

@@ -18,8 +18,20 @@ void set_action(CLI::App* command, Action action) {
   actions()[command] = std::move(action);
 }
 
+namespace {
+bool json_printed = false;
+}  // namespace
+
 void print_json(const nlohmann::json& j) {
+  json_printed = true;
   std::cout << j.dump(2) << "\n";
+}
+
+nlohmann::json error_json(const Error& e) {
+  return {{"code", std::string(error_code_name(e.code))},
+          {"reason", std::string(e.reason_or_code())},
+          {"message", e.message},
+          {"exit_code", exit_code(e.code)}};
 }
 
 // One value per occurrence of a named option (`--key A --key B`): CLI11 otherwise lets a
@@ -80,6 +92,12 @@ int main(int argc, char** argv) {
   auto result = it->second();
   if (!result) {
     std::cerr << "ironseal: " << result.error().message << "\n";
+    // With --json, a script reads why from stdout too (docs/exit-codes.md), unless the command
+    // has already printed its own verdict there.
+    const CLI::Option* json = command->get_option_no_throw("--json");
+    if (json != nullptr && json->count() > 0 && !cli::json_printed) {
+      std::cout << nlohmann::json{{"error", cli::error_json(result.error())}}.dump(2) << "\n";
+    }
     return exit_code(result.error().code);
   }
   return 0;

@@ -51,17 +51,17 @@ Result<void> require_regular(const std::filesystem::path& path, const struct sta
                      : S_ISCHR(st.st_mode)  ? "a character device"
                      : S_ISBLK(st.st_mode)  ? "a block device"
                                             : "not a regular file";
-  return fail(ErrorCode::kIo, "not_a_regular_file: ", path.string(), " is ", kind,
-              ", not a regular file");
+  return fail_because(ErrorCode::kIo, "not_a_regular_file", path.string(), " is ", kind,
+                      ", not a regular file");
 }
 
 Result<Bytes> read_file(const std::filesystem::path& path, std::uint64_t max_size) {
   auto file = ReadOnlyFile::open(path);
   if (!file) return std::unexpected(file.error());
   if (file->size() > max_size) {
-    return fail(ErrorCode::kInvalidArgument, "too_large: ", path.string(), " is ",
-                std::to_string(file->size()), " bytes, over the limit of ",
-                std::to_string(max_size), " bytes for this input");
+    return fail_because(ErrorCode::kInvalidArgument, "too_large", path.string(), " is ",
+                        std::to_string(file->size()), " bytes, over the limit of ",
+                        std::to_string(max_size), " bytes for this input");
   }
   Bytes out(file->size());
   if (!file->read_at(0, out)) return fail(ErrorCode::kIo, "cannot read ", path.string());

@@ -12,8 +12,15 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kMalformed: return "malformed";
     case ErrorCode::kNotTrusted: return "not_trusted";
     case ErrorCode::kUnsupported: return "unsupported";
+    case ErrorCode::kConflict: return "conflict";
   }
   return "unknown";
+}
+
+Error make_error(ErrorCode code, std::string_view reason, std::string detail) {
+  std::string message(reason);
+  message.append(": ").append(detail);
+  return Error{code, std::move(message), std::string(reason)};
 }
 
 int exit_code(ErrorCode code) {
@@ -21,7 +28,8 @@ int exit_code(ErrorCode code) {
     case ErrorCode::kMalformed:
     case ErrorCode::kNotTrusted: return 1;
     case ErrorCode::kInvalidArgument:
-    case ErrorCode::kUnsupported: return 2;
+    case ErrorCode::kUnsupported:
+    case ErrorCode::kConflict: return 2;
     case ErrorCode::kNotFound:
     case ErrorCode::kIo:
     case ErrorCode::kPermission:

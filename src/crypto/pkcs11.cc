@@ -472,10 +472,10 @@ Result<std::string> read_pin(const Uri& uri) {
     if (src.starts_with("//")) src.remove_prefix(2);  // file:///path: empty authority
     const std::filesystem::path file{std::string(src)};
     if (auto mode = check_private_file_mode(file); !mode) {
-      return fail(mode.error().code, "PIN file: ", mode.error().message);
+      return fail_in(mode.error(), "PIN file: ");
     }
     auto text = read_file(file);
-    if (!text) return fail(text.error().code, "PIN file: ", text.error().message);
+    if (!text) return fail_in(text.error(), "PIN file: ");
     std::string pin(text->begin(), text->end());
     OPENSSL_cleanse(text->data(), text->size());
     if (!pin.empty() && pin.back() == '\n') pin.pop_back();

@@ -58,8 +58,8 @@ Result<void> verify_message(const VerifyKey& key, ByteView message, ByteView sig
                                   message.size());
   ossl::drain_errors();  // a failed verification must not leak into later calls
   if (rc != 1) {
-    return fail(ErrorCode::kNotTrusted, "bad_signature: the ", key.name,
-                " signature does not verify");
+    return fail_because(ErrorCode::kNotTrusted, "bad_signature", "the ", key.name,
+                        " signature does not verify");
   }
   return {};
 }
@@ -74,8 +74,8 @@ Result<void> verify_sha256_digest(const VerifyKey& key, Sha256View digest, ByteV
       EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest.data(), digest.size());
   ossl::drain_errors();
   if (rc != 1) {
-    return fail(ErrorCode::kNotTrusted, "bad_signature: the ", key.name,
-                " signature does not verify for this digest");
+    return fail_because(ErrorCode::kNotTrusted, "bad_signature", "the ", key.name,
+                        " signature does not verify for this digest");
   }
   return {};
 }
@@ -84,8 +84,9 @@ Result<void> verify_sha256_digest(const VerifyKey& key, Sha256View digest, ByteV
 Result<Verifier> typed_verifier(Result<PublicKey> key, KeyType want) {
   if (!key) return std::unexpected(key.error());
   if (key->type() != want) {
-    return fail(ErrorCode::kUnsupported, "key_type_mismatch: an ", key_type_name(key->type()),
-                " key where an ", key_type_name(want), " key is required");
+    return fail_because(ErrorCode::kUnsupported, "key_type_mismatch", "an ",
+                        key_type_name(key->type()), " key where an ", key_type_name(want),
+                        " key is required");
   }
   return key->verifier();
 }
@@ -97,12 +98,12 @@ Result<ossl::PkeyPtr> tuf_pem_key(std::string_view pem, const char* algorithm, c
                          : nullptr);
   if (!pkey) {
     ossl::drain_errors();
-    return fail(ErrorCode::kMalformed, "malformed_key: not a PEM SubjectPublicKeyInfo");
+    return fail_because(ErrorCode::kMalformed, "malformed_key", "not a PEM SubjectPublicKeyInfo");
   }
   if (!EVP_PKEY_is_a(pkey.get(), algorithm)) {
-    return fail(ErrorCode::kUnsupported, "key_type_mismatch: a ",
-                EVP_PKEY_get0_type_name(pkey.get()), " key where an ", algorithm,
-                " key is required");
+    return fail_because(ErrorCode::kUnsupported, "key_type_mismatch", "a ",
+                        EVP_PKEY_get0_type_name(pkey.get()), " key where an ", algorithm,
+                        " key is required");
   }
   if (curve != nullptr) {
     char group[64] = {};
@@ -110,8 +111,8 @@ Result<ossl::PkeyPtr> tuf_pem_key(std::string_view pem, const char* algorithm, c
     if (EVP_PKEY_get_group_name(pkey.get(), group, sizeof group, &len) != 1 ||
         std::string_view(group) != curve) {
       ossl::drain_errors();
-      return fail(ErrorCode::kUnsupported, "key_type_mismatch: an EC key on ", group, " where ",
-                  curve, " is required");
+      return fail_because(ErrorCode::kUnsupported, "key_type_mismatch", "an EC key on ", group,
+                          " where ", curve, " is required");
     }
   }
   return pkey;
@@ -182,14 +183,14 @@ Result<Verifier> Verifier::from_tuf_key(std::string_view keytype, std::string_vi
   if (keytype == "ed25519" && scheme == "ed25519") {
     auto raw = from_hex(public_value);
     if (!raw || raw->size() != 32) {
-      return fail(ErrorCode::kMalformed,
-                  "malformed_key: an ed25519 TUF key is the hex of its 32 bytes");
+      return fail_because(ErrorCode::kMalformed, "malformed_key",
+                          "an ed25519 TUF key is the hex of its 32 bytes");
     }
     ossl::PkeyPtr pkey(
         EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw->data(), raw->size()));
     if (!pkey) {
-      return fail(ErrorCode::kMalformed,
-                  "malformed_key: not an Ed25519 public key: ", ossl::drain_errors());
+      return fail_because(ErrorCode::kMalformed, "malformed_key",
+                          "not an Ed25519 public key: ", ossl::drain_errors());
     }
     return Verifier(make_key(std::move(pkey), nullptr, VerifyKey::Padding::kNone, "ed25519"));
   }
@@ -230,8 +231,8 @@ Result<Verifier> Verifier::from_tuf_key(std::string_view keytype, std::string_vi
       return Verifier(make_key(std::move(*pkey), r.md(), r.padding, r.scheme));
     }
   }
-  return fail(ErrorCode::kUnsupported, "unsupported_scheme: TUF keytype '", keytype,
-              "' with scheme '", scheme, "'");
+  return fail_because(ErrorCode::kUnsupported, "unsupported_scheme", "TUF keytype '", keytype,
+                      "' with scheme '", scheme, "'");
 }
 
 Result<void> Verifier::verify(ByteView message, ByteView signature) const {

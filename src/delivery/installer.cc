@@ -270,11 +270,10 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd,
           return;
         }
         if (hash_of(chunk) != want) {
-          pipe.finish(Error{ErrorCode::kNotTrusted,
-                            "chunk_mismatch: chunk " + std::to_string(i) + " (offset " +
-                                std::to_string(off) +
-                                ") does not match the chunk index authenticated by " +
-                                authenticated.origin() + "; nothing of it was written"});
+          pipe.finish(make_error(ErrorCode::kNotTrusted, "chunk_mismatch",
+                                 "chunk " + std::to_string(i) + " (offset " + std::to_string(off) +
+                                     ") does not match the chunk index authenticated by " +
+                                     authenticated.origin() + "; nothing of it was written"));
           return;
         }
       }

@@ -51,9 +51,9 @@ Result<DecommissionClaim> verify_decommission_record(std::string_view record_jso
   auto sig = from_hex(signature_hex);
   if (!sig) return fail(ErrorCode::kMalformed, "decommission record: bad signature encoding");
   if (auto v = verify_with_spki(cert->spki_der(), as_bytes(payload_text), *sig); !v) {
-    return fail(ErrorCode::kNotTrusted,
-                "decommission_signature_invalid: the record is not signed by the key of the "
-                "certificate it carries");
+    return fail_because(ErrorCode::kNotTrusted, "decommission_signature_invalid",
+                        "the record is not signed by the key of the "
+                        "certificate it carries");
   }
   DecommissionClaim claim;
   try {
@@ -73,9 +73,9 @@ Result<DecommissionClaim> verify_decommission_record(std::string_view record_jso
   if (!cert_name || *cert_name != claim.device ||
       claim.certificate_serial_hex != cert->serial_hex() ||
       claim.certificate_fingerprint_hex != cert->fingerprint_hex()) {
-    return fail(ErrorCode::kNotTrusted,
-                "decommission_mismatch: the signed payload does not name the certificate it "
-                "carries");
+    return fail_because(ErrorCode::kNotTrusted, "decommission_mismatch",
+                        "the signed payload does not name the certificate it "
+                        "carries");
   }
   return claim;
 }
@@ -88,10 +88,10 @@ Result<IndexEntry> ingest_decommission(CertificateAuthority& ca, std::string_vie
   if (!entry) return std::unexpected(entry.error());
   if (!*entry || (*entry)->profile != Profile::kDevice ||
       (*entry)->device_serial != claim->device.serial) {
-    return fail(ErrorCode::kNotTrusted,
-                "unknown_certificate: this CA did not issue the certificate in the record to "
-                "device ",
-                claim->device.serial);
+    return fail_because(ErrorCode::kNotTrusted, "unknown_certificate",
+                        "this CA did not issue the certificate in the record to "
+                        "device ",
+                        claim->device.serial);
   }
   auto revoked = ca.revoke((*entry)->serial_hex, RevocationReason::kCessationOfOperation, now);
   if (!revoked) return std::unexpected(revoked.error());
@@ -219,8 +219,8 @@ Result<void> refuse_decommissioned(const fs::path& device_dir) {
     return fail(ErrorCode::kIo, "cannot read the lifecycle fuses of ", device_dir.string());
   }
   if (lifecycle == boot::Lifecycle::kDecommissioned) {
-    return fail(ErrorCode::kNotTrusted, "decommissioned: ", device_dir.string(),
-                " is decommissioned and cannot be given an identity");
+    return fail_because(ErrorCode::kNotTrusted, "decommissioned", device_dir.string(),
+                        " is decommissioned and cannot be given an identity");
   }
   return {};
 }

@@ -50,9 +50,9 @@ Result<void> ManufacturingRecord::record(const ManufacturingEntry& e) {
   auto existing = find(e.device.serial);
   if (!existing) return std::unexpected(existing.error());
   if (*existing && (*existing)->spki_sha256_hex != e.spki_sha256_hex) {
-    return fail(ErrorCode::kNotTrusted, "serial_already_enrolled: serial ", e.device.serial,
-                " is recorded with another key (certificate ",
-                (*existing)->certificate_fingerprint_hex, ")");
+    return fail_because(ErrorCode::kNotTrusted, "serial_already_enrolled", "serial ",
+                        e.device.serial, " is recorded with another key (certificate ",
+                        (*existing)->certificate_fingerprint_hex, ")");
   }
   auto put = state_->db.prepare(
       "INSERT OR REPLACE INTO devices(serial, hardware_id, certificate_serial, "
@@ -92,15 +92,15 @@ Result<ManufacturingEntry> factory_enroll(CertificateAuthority& ca, Manufacturin
   // name that unit, not another one.
   const auto uris = csr->requested_uris();
   if (uris.size() != 1 || uris.front() != device_urn(*name)) {
-    return fail(ErrorCode::kNotTrusted, "identity_mismatch: the CSR does not name device ",
-                device_urn(*name));
+    return fail_because(ErrorCode::kNotTrusted, "identity_mismatch",
+                        "the CSR does not name device ", device_urn(*name));
   }
   const std::string key_hash = to_hex(crypto::sha256(csr->spki_der()));
   auto existing = record.find(name->serial);
   if (!existing) return std::unexpected(existing.error());
   if (*existing && (*existing)->spki_sha256_hex != key_hash) {
-    return fail(ErrorCode::kNotTrusted, "serial_already_enrolled: serial ", name->serial,
-                " is recorded with another key");
+    return fail_because(ErrorCode::kNotTrusted, "serial_already_enrolled", "serial ", name->serial,
+                        " is recorded with another key");
   }
   IssueOptions options;
   options.now = now;

@@ -105,14 +105,15 @@ Result<void> provision(HostDevice& hd, const Provisioning& p) {
                                                d.scratch, d.scratch_size},
                           &info);
   if (s2 != image::Status::kOk) {
-    return fail(ErrorCode::kNotTrusted,
-                "stage-2 image would not pass the ROM check: ", image::status_name(s2));
+    return fail_in(image::status_error(s2), "stage-2 image would not pass the ROM check: ");
   }
   image::MemorySource fw(p.firmware_image.data(), p.firmware_image.size());
   const std::uint8_t check = check_image(d, anchors, fw, &info);
   if (check != kCheckOk) {
-    return fail(ErrorCode::kNotTrusted,
-                "firmware image would not boot on this device: ", check_name(check));
+    return std::unexpected(Error{ErrorCode::kNotTrusted,
+                                 std::string("firmware image would not boot on this device: ") +
+                                     check_name(check),
+                                 check_name(check)});
   }
   if (!write_region(*d.flash, d.geometry.stage2_offset, p.stage2_image) ||
       !write_region(*d.flash, slot_offset(d.geometry, SlotId::kA),
@@ -223,8 +224,8 @@ std::size_t line_of(const Bytes& text, std::size_t offset) {
 
 // A damaged device directory is the environment failing (exit 3), not an image refused (1).
 std::unexpected<Error> damaged(const std::filesystem::path& file, const std::string& why) {
-  return fail(ErrorCode::kIo, "damaged_device: ", file.string(), ": ", why,
-              " (the device directory is damaged; restore it or run device init again)");
+  return fail_because(ErrorCode::kIo, "damaged_device", file.string(), ": ", why,
+                      " (the device directory is damaged; restore it or run device init again)");
 }
 
 Result<DeviceConfig> parse_device_json(const std::filesystem::path& path, const Bytes& text) {

@@ -34,8 +34,8 @@ Result<DeviceName> read_device_name(const fs::path& device_dir) {
   const fs::path description = boot::device_files(device_dir).description;
   auto text = read_file(description);
   if (!text) {
-    return fail(text.error().code, device_dir.string(),
-                " is not a device directory: ", text.error().message);
+    return fail_in(text.error(), device_dir.string(),
+                " is not a device directory: ");
   }
   DeviceName name;
   try {
@@ -69,7 +69,7 @@ Result<KeyPair> adopt_tpm_key(Result<tpm::PkeyPtr> key) {
 
 // A TPM that cannot be reached is named as such, with the provider's words after it.
 Error tpm_unavailable(const Error& e) {
-  return Error{ErrorCode::kUnsupported, "tpm_unavailable: " + e.message};
+  return make_error(ErrorCode::kUnsupported, "tpm_unavailable", e.message);
 }
 
 }  // namespace

@@ -19,8 +19,8 @@ class PkiIssuer final : public CertificateIssuer {
     auto csr = pki::CertificateRequest::from_der(csr_der);
     if (!csr) return std::unexpected(csr.error());
     if (csr->subject_serial_number() != identity.serial) {
-      return fail(ErrorCode::kNotTrusted, "identity_invalid: the CSR names '",
-                  csr->subject_serial_number(), "', the connection is ", identity.serial);
+      return fail_because(ErrorCode::kNotTrusted, "identity_invalid", "the CSR names '",
+                          csr->subject_serial_number(), "', the connection is ", identity.serial);
     }
     pki::IssueOptions options;
     options.now = static_cast<pki::UnixTime>(std::time(nullptr));
@@ -71,8 +71,8 @@ class PkiIssuer final : public CertificateIssuer {
       return not_issued(identity, "the CA issued it to another device or for another use");
     }
     if (e.revoked) {
-      return fail(ErrorCode::kNotTrusted, "revoked: certificate ", *serial, " of ", identity.serial,
-                  " was revoked (", e.revocation_reason, ")");
+      return fail_because(ErrorCode::kNotTrusted, "revoked", "certificate ", *serial, " of ",
+                          identity.serial, " was revoked (", e.revocation_reason, ")");
     }
     if (known_.size() >= kMaxKnown) known_.clear();
     known_[identity.certificate_sha256] = now + kRecheck;
@@ -84,8 +84,8 @@ class PkiIssuer final : public CertificateIssuer {
   static constexpr std::size_t kMaxKnown = 100000;
 
   static Result<void> not_issued(const DeviceIdentity& identity, const char* why) {
-    return fail(ErrorCode::kNotTrusted, "not_issued: the certificate ", identity.serial,
-                " connected with is not one this CA issued: ", why);
+    return fail_because(ErrorCode::kNotTrusted, "not_issued", "the certificate ", identity.serial,
+                        " connected with is not one this CA issued: ", why);
   }
 
   std::mutex mutex_;

@@ -78,9 +78,9 @@ Result<AuthenticatedChunkIndex> authenticate_chunk_index(ByteView encoded, const
   const Bytes actual = crypto::sha256(encoded);
   if (actual.size() != expected.size() ||
       !ct_equal(actual.data(), expected.data(), expected.size())) {
-    return fail(ErrorCode::kNotTrusted, "index_mismatch: the chunk index has SHA-256 ",
-                to_hex(actual), " but ", origin, " states ",
-                to_hex(ByteView(expected.data(), expected.size())), "; not trusted");
+    return fail_because(ErrorCode::kNotTrusted, "index_mismatch", "the chunk index has SHA-256 ",
+                        to_hex(actual), " but ", origin, " states ",
+                        to_hex(ByteView(expected.data(), expected.size())), "; not trusted");
   }
   auto index = parse_chunk_index(encoded);
   if (!index) return std::unexpected(index.error());

@@ -91,7 +91,7 @@ Error status_error(Status status) {
     case Status::kBadSignature: code = ErrorCode::kNotTrusted; break;
     default: break;
   }
-  return Error{code, std::string(status_name(status)) + ": " + status_message(status)};
+  return make_error(code, status_name(status), status_message(status));
 }
 
 Result<ImageInfo> verify_image_source(const ImageSource& source,

@@ -142,19 +142,20 @@ Result<Frame> frame(std::uint64_t firmware_size, const SignOptions& options,
     return fail(ErrorCode::kInvalidArgument, "header size must be at least 32 bytes");
   }
   if (firmware_size > max_firmware_size(options.header_size)) {
-    return fail(ErrorCode::kInvalidArgument, "too_large: firmware is ",
-                std::to_string(firmware_size),
-                " bytes; the boot image format's 32-bit sizes allow at most ",
-                std::to_string(max_firmware_size(options.header_size)),
-                " bytes behind a header of ", std::to_string(options.header_size), " bytes");
+    return fail_because(
+        ErrorCode::kInvalidArgument, "too_large", "firmware is ", std::to_string(firmware_size),
+        " bytes; the boot image format's 32-bit sizes allow at most ",
+        std::to_string(max_firmware_size(options.header_size)), " bytes behind a header of ",
+        std::to_string(options.header_size), " bytes");
   }
   if (options.pad && !options.slot_size) {
     return fail(ErrorCode::kInvalidArgument, "--pad needs --slot-size");
   }
   if (options.slot_size && options.header_size + firmware_size > *options.slot_size) {
-    return fail(ErrorCode::kInvalidArgument, "too_large: header and firmware (",
-                std::to_string(options.header_size + firmware_size),
-                " bytes) do not fit the slot (", std::to_string(*options.slot_size), " bytes)");
+    return fail_because(ErrorCode::kInvalidArgument, "too_large", "header and firmware (",
+                        std::to_string(options.header_size + firmware_size),
+                        " bytes) do not fit the slot (", std::to_string(*options.slot_size),
+                        " bytes)");
   }
 
   // Protected TLVs: covered by the hash and the signature.

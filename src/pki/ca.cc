@@ -326,34 +326,34 @@ Result<RequestedNames> requested_names(const CertificateRequest& csr, Profile pr
   if (profile == Profile::kServer) {
     out.dns = csr.requested_dns_names();
     if (out.dns.empty() || !csr.requested_uris().empty()) {
-      return fail(ErrorCode::kNotTrusted,
-                  "identity_invalid: a server CSR must request DNS names (and nothing else)");
+      return fail_because(ErrorCode::kNotTrusted, "identity_invalid",
+                          "a server CSR must request DNS names (and nothing else)");
     }
     for (const auto& d : out.dns) {
       if (!valid_hostname(d) || !in_domain(d, server_domain)) {
-        return fail(ErrorCode::kNotTrusted, "name_not_permitted: '", d,
-                    "' is not a lower-case host name in ", server_domain);
+        return fail_because(ErrorCode::kNotTrusted, "name_not_permitted", "'", d,
+                            "' is not a lower-case host name in ", server_domain);
       }
     }
     return out;
   }
   const auto uris = csr.requested_uris();
   if (uris.size() != 1 || !csr.requested_dns_names().empty()) {
-    return fail(ErrorCode::kNotTrusted,
-                "identity_invalid: a device CSR must request exactly one subjectAltName, the "
-                "URI urn:ironseal:device:<hardware-id>:<serial>");
+    return fail_because(ErrorCode::kNotTrusted, "identity_invalid",
+                        "a device CSR must request exactly one subjectAltName, the "
+                        "URI urn:ironseal:device:<hardware-id>:<serial>");
   }
   auto name = parse_device_urn(uris.front());
-  if (!name) return fail(ErrorCode::kNotTrusted, "identity_invalid: ", name.error().message);
+  if (!name) return fail_because(ErrorCode::kNotTrusted, "identity_invalid", name.error().message);
   if (csr.subject_serial_number() != name->serial) {
-    return fail(ErrorCode::kNotTrusted, "identity_invalid: subject serialNumber '",
-                csr.subject_serial_number(), "' does not match the URN's serial '", name->serial,
-                "'");
+    return fail_because(ErrorCode::kNotTrusted, "identity_invalid", "subject serialNumber '",
+                        csr.subject_serial_number(), "' does not match the URN's serial '",
+                        name->serial, "'");
   }
   if (o.expected_hardware_id && name->hardware_id != *o.expected_hardware_id) {
-    return fail(ErrorCode::kNotTrusted, "hardware_mismatch: the CSR names hardware id '",
-                name->hardware_id, "', device ", name->serial, " is registered as '",
-                *o.expected_hardware_id, "'");
+    return fail_because(ErrorCode::kNotTrusted, "hardware_mismatch", "the CSR names hardware id '",
+                        name->hardware_id, "', device ", name->serial, " is registered as '",
+                        *o.expected_hardware_id, "'");
   }
   out.device = *name;
   return out;
@@ -369,9 +369,9 @@ Result<void> refuse_compromised_key(sql::Database& db, const std::string& key_ha
   auto row = q->step();
   if (!row) return std::unexpected(row.error());
   if (*row) {
-    return fail(ErrorCode::kNotTrusted, "key_revoked: the CSR's public key (SHA-256 ", key_hash,
-                ") was revoked for keyCompromise (certificate ", q->text(0),
-                ") and is never certified again; the device needs a new key");
+    return fail_because(ErrorCode::kNotTrusted, "key_revoked", "the CSR's public key (SHA-256 ",
+                        key_hash, ") was revoked for keyCompromise (certificate ", q->text(0),
+                        ") and is never certified again; the device needs a new key");
   }
   return {};
 }
@@ -408,17 +408,18 @@ Result<void> update_binding(sql::Database& db, const DeviceName& device,
         .run();
   }
   if (q->text(1) != device.hardware_id) {
-    return fail(ErrorCode::kNotTrusted, "hardware_mismatch: device serial ", device.serial,
-                " is bound with hardware id '", q->text(1), "', the CSR names '",
-                device.hardware_id, "'");
+    return fail_because(ErrorCode::kNotTrusted, "hardware_mismatch", "device serial ",
+                        device.serial, " is bound with hardware id '", q->text(1),
+                        "', the CSR names '", device.hardware_id, "'");
   }
   if (q->text(0) == key_hash) {
     *same_key = true;
     return {};
   }
   if (replaced == nullptr || replaced->spki_sha256_hex != q->text(0)) {
-    return fail(ErrorCode::kNotTrusted, "serial_bound_to_other_key: device serial ", device.serial,
-                " is already bound to another key (SHA-256 of its public key ", q->text(0), ")");
+    return fail_because(
+        ErrorCode::kNotTrusted, "serial_bound_to_other_key", "device serial ", device.serial,
+        " is already bound to another key (SHA-256 of its public key ", q->text(0), ")");
   }
   auto upd = db.prepare(
       "UPDATE device_bindings SET spki_sha256 = ?, bound_at = ? WHERE device_serial = ?");
@@ -579,8 +580,8 @@ Result<std::vector<Bytes>> issue_device_der(CertificateAuthority& ca, ByteView c
   if (!csr) return std::unexpected(csr.error());
   const auto uris = csr->requested_uris();
   if (uris.size() != 1 || uris.front() != device_urn(authenticated)) {
-    return fail(ErrorCode::kNotTrusted, "identity_mismatch: the CSR does not name ",
-                device_urn(authenticated), ", the identity the connection proved");
+    return fail_because(ErrorCode::kNotTrusted, "identity_mismatch", "the CSR does not name ",
+                        device_urn(authenticated), ", the identity the connection proved");
   }
   auto issued = ca.issue(*csr, Profile::kDevice, options);
   if (!issued) return std::unexpected(issued.error());

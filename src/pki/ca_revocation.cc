@@ -42,8 +42,8 @@ Result<RevokeOutcome> CertificateAuthority::revoke(std::string_view serial_text,
                   " was issued by this CA");
     }
     if (scope == RevokeScope::kAllOfDevice && (*found)->profile != Profile::kDevice) {
-      return fail(ErrorCode::kInvalidArgument, "not_a_device: certificate ", *serial,
-                  " is a server certificate; all-of-device applies to device certificates");
+      return fail_because(ErrorCode::kInvalidArgument, "not_a_device", "certificate ", *serial,
+                          " is a server certificate; all-of-device applies to device certificates");
     }
     // The certificates this revocation reaches, the named one first.
     std::vector<IndexEntry> targets{**found};
@@ -95,8 +95,8 @@ Result<RevokeOutcome> CertificateAuthority::revoke(std::string_view serial_text,
       if (i > 0) out.also_revoked.push_back(e);
     }
     if (crls.empty()) {
-      return fail(
-          ErrorCode::kInvalidArgument, "already_revoked: certificate ", *serial, " was revoked (",
+      return fail_because(
+          ErrorCode::kInvalidArgument, "already_revoked", "certificate ", *serial, " was revoked (",
           targets.front().revocation_reason, ")",
           targets.size() > 1 ? ", and so was every certificate this revocation reaches" : "");
     }

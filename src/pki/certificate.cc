@@ -29,16 +29,16 @@ std::string text_of(ByteView b) {
 
 Result<void> check_p256(EVP_PKEY* pkey) {
   if (!EVP_PKEY_is_a(pkey, "EC")) {
-    return fail(ErrorCode::kNotTrusted, "key_type_disallowed: ", EVP_PKEY_get0_type_name(pkey),
-                " key (only ECDSA P-256 is accepted)");
+    return fail_because(ErrorCode::kNotTrusted, "key_type_disallowed",
+                        EVP_PKEY_get0_type_name(pkey), " key (only ECDSA P-256 is accepted)");
   }
   char group[64] = {};
   size_t len = 0;
   if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) !=
           1 ||
       std::string_view(group, len) != "prime256v1") {
-    return fail(ErrorCode::kNotTrusted, "key_type_disallowed: EC key on curve '", group,
-                "' (only P-256 is accepted)");
+    return fail_because(ErrorCode::kNotTrusted, "key_type_disallowed", "EC key on curve '", group,
+                        "' (only P-256 is accepted)");
   }
   return {};
 }
@@ -270,17 +270,19 @@ Result<void> check_key_allowed(ByteView spki_der) {
   ossl::PkeyPtr pkey(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki_der.size())));
   if (!pkey || p != spki_der.data() + spki_der.size()) {
     ossl::drain_errors();
-    return fail(ErrorCode::kNotTrusted, "key_type_disallowed: the public key does not parse");
+    return fail_because(ErrorCode::kNotTrusted, "key_type_disallowed",
+                        "the public key does not parse");
   }
   if (EVP_PKEY_is_a(pkey.get(), "RSA") && EVP_PKEY_get_bits(pkey.get()) < 2048) {
-    return fail(ErrorCode::kNotTrusted, "weak_key: RSA key of ",
-                std::to_string(EVP_PKEY_get_bits(pkey.get())), " bits");
+    return fail_because(ErrorCode::kNotTrusted, "weak_key", "RSA key of ",
+                        std::to_string(EVP_PKEY_get_bits(pkey.get())), " bits");
   }
   if (auto r = check_p256(pkey.get()); !r) return r;
   ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
   if (!ctx || EVP_PKEY_public_check(ctx.get()) != 1) {
     ossl::drain_errors();
-    return fail(ErrorCode::kNotTrusted, "weak_key: the EC point is not a valid P-256 public key");
+    return fail_because(ErrorCode::kNotTrusted, "weak_key",
+                        "the EC point is not a valid P-256 public key");
   }
   return {};
 }
@@ -339,7 +341,7 @@ Result<Certificate> Certificate::load(const std::filesystem::path& path) {
   auto text = read_file(path);
   if (!text) return std::unexpected(text.error());
   auto c = from_pem(text_of(*text));
-  if (!c) return fail(c.error().code, path.string(), ": ", c.error().message);
+  if (!c) return fail_in(c.error(), path.string(), ": ");
   return c;
 }
 
@@ -347,7 +349,7 @@ Result<std::vector<Certificate>> Certificate::load_all(const std::filesystem::pa
   auto text = read_file(path);
   if (!text) return std::unexpected(text.error());
   auto c = all_from_pem(text_of(*text));
-  if (!c) return fail(c.error().code, path.string(), ": ", c.error().message);
+  if (!c) return fail_in(c.error(), path.string(), ": ");
   return c;
 }
 
@@ -451,12 +453,12 @@ Result<CertificateRequest> CertificateRequest::from_pem(std::string_view pem) {
   auto h = std::make_shared<RequestHandle>();
   h->req.reset(PEM_read_bio_X509_REQ(bio.get(), nullptr, no_passphrase, nullptr));
   if (!h->req) {
-    return fail(ErrorCode::kMalformed,
-                "csr_malformed: not a PEM certificate request: ", ossl::drain_errors());
+    return fail_because(ErrorCode::kMalformed, "csr_malformed",
+                        "not a PEM certificate request: ", ossl::drain_errors());
   }
   if (X509_REQ_get0_pubkey(h->req.get()) == nullptr) {
-    return fail(ErrorCode::kMalformed,
-                "csr_malformed: the public key does not parse: ", ossl::drain_errors());
+    return fail_because(ErrorCode::kMalformed, "csr_malformed",
+                        "the public key does not parse: ", ossl::drain_errors());
   }
   return CertificateRequest(std::move(h));
 }
@@ -466,12 +468,12 @@ Result<CertificateRequest> CertificateRequest::from_der(ByteView der) {
   auto h = std::make_shared<RequestHandle>();
   h->req.reset(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
   if (!h->req || p != der.data() + der.size()) {
-    return fail(ErrorCode::kMalformed,
-                "csr_malformed: not one DER certificate request: ", ossl::drain_errors());
+    return fail_because(ErrorCode::kMalformed, "csr_malformed",
+                        "not one DER certificate request: ", ossl::drain_errors());
   }
   if (X509_REQ_get0_pubkey(h->req.get()) == nullptr) {
-    return fail(ErrorCode::kMalformed,
-                "csr_malformed: the public key does not parse: ", ossl::drain_errors());
+    return fail_because(ErrorCode::kMalformed, "csr_malformed",
+                        "the public key does not parse: ", ossl::drain_errors());
   }
   return CertificateRequest(std::move(h));
 }
@@ -489,7 +491,7 @@ Result<CertificateRequest> CertificateRequest::load(const std::filesystem::path&
   auto text = read_file(path);
   if (!text) return std::unexpected(text.error());
   auto r = from_pem(text_of(*text));
-  if (!r) return fail(r.error().code, path.string(), ": ", r.error().message);
+  if (!r) return fail_in(r.error(), path.string(), ": ");
   return r;
 }
 
@@ -535,9 +537,9 @@ Result<void> CertificateRequest::verify_proof_of_possession() const {
   EVP_PKEY* pub = X509_REQ_get0_pubkey(handle_->req.get());
   if (pub == nullptr || X509_REQ_verify(handle_->req.get(), pub) != 1) {
     ossl::drain_errors();
-    return fail(ErrorCode::kNotTrusted,
-                "csr_signature_invalid: the CSR is not signed by the key it carries (no proof of "
-                "possession)");
+    return fail_because(ErrorCode::kNotTrusted, "csr_signature_invalid",
+                        "the CSR is not signed by the key it carries (no proof of "
+                        "possession)");
   }
   return {};
 }
@@ -573,7 +575,7 @@ Result<Crl> Crl::load(const std::filesystem::path& path) {
   auto text = read_file(path);
   if (!text) return std::unexpected(text.error());
   auto r = from_pem(text_of(*text));
-  if (!r) return fail(r.error().code, path.string(), ": ", r.error().message);
+  if (!r) return fail_in(r.error(), path.string(), ": ");
   return r;
 }
 

@@ -32,12 +32,12 @@ Result<DeviceIssuer> DeviceIssuer::load(const fs::path& certificate_pem, const f
   if (!chain) return std::unexpected(chain.error());
   const Certificate& ca = chain->front();
   if (!ca.is_ca()) {
-    return fail(ErrorCode::kNotTrusted, "issuer_not_ca: ", certificate_pem.string(), " (",
-                ca.subject(), ") is not a CA certificate");
+    return fail_because(ErrorCode::kNotTrusted, "issuer_not_ca", certificate_pem.string(), " (",
+                        ca.subject(), ") is not a CA certificate");
   }
   if (key->spki_der() != ca.spki_der()) {
-    return fail(ErrorCode::kNotTrusted, "key_mismatch: ", key_pem.string(), " does not match ",
-                certificate_pem.string());
+    return fail_because(ErrorCode::kNotTrusted, "key_mismatch", key_pem.string(),
+                        " does not match ", certificate_pem.string());
   }
   std::string organization = organization_of(ca);
   return DeviceIssuer(std::move(*chain), std::move(*key), std::move(organization));
@@ -48,7 +48,7 @@ Result<Certificate> DeviceIssuer::issue(const KeyPair& device_key, const DeviceN
   for (auto [what, value] :
        {std::pair{"serial", &device.serial}, std::pair{"hardware id", &device.hardware_id}}) {
     if (auto r = check_identifier(what, *value); !r) {
-      return fail(ErrorCode::kNotTrusted, "identity_invalid: ", r.error().message);
+      return fail_because(ErrorCode::kNotTrusted, "identity_invalid", r.error().message);
     }
   }
   const Certificate& ca = chain_.front();

@@ -77,7 +77,7 @@ std::string_view cert_reason_name(CertReason reason) {
 }
 
 Error CertificateFailure::to_error() const {
-  return Error{ErrorCode::kNotTrusted, std::string(cert_reason_name(reason)) + ": " + detail};
+  return make_error(ErrorCode::kNotTrusted, cert_reason_name(reason), detail);
 }
 
 std::expected<VerifiedCertificate, CertificateFailure> verify_certificate(

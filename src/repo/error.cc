@@ -37,7 +37,7 @@ Error to_error(const TufError& error) {
   } else if (error.reason == Reason::kMalformed) {
     code = ErrorCode::kMalformed;
   }
-  return Error{code, describe(error)};
+  return make_error(code, reason_name(error.reason), error.message);
 }
 
 }  // namespace ironseal::repo

@@ -9,7 +9,9 @@ namespace ironseal::tpm {
 namespace {
 
 std::unexpected<Error> refuse(const char* reason, std::string_view detail) {
-  return fail(ErrorCode::kNotTrusted, "quote not trusted: ", reason, ": ", detail);
+  return std::unexpected(Error{ErrorCode::kNotTrusted,
+                               "quote not trusted: " + std::string(reason) + ": " + std::string(detail),
+                               reason});
 }
 
 }  // namespace

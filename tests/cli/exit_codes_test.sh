@@ -106,6 +106,26 @@ for f in $(declare -F | sed -n 's/^declare -f case_//p'); do
   [ -n "${documented[$f]:-}" ]; ok $? "case $f is documented in docs/exit-codes.md"
 done
 
+# ---- --json carries code, reason and exit code (the one error model, issue 13) --------------------
+# A command's own verdict (image verify) and the generic error object of main() for the rest.
+json_case() {  # WANT_EXIT REASON CODE -- COMMAND...
+  local want=$1 reason=$2 code=$3; shift 4
+  expect "$want" "--json: $reason" -- "$@" --json
+  contains out.txt "\"reason\": \"$reason\"" "--json: $reason is the reason field"
+  if [ "$code" != - ]; then
+    contains out.txt "\"code\": \"$code\"" "--json: $reason has code $code"
+    contains out.txt "\"exit_code\": $want" "--json: $reason has exit_code $want"
+  fi
+}
+json_case 1 bad_signature - -- "$IRONSEAL" image verify --key k.pub badsig.img
+json_case 1 rolled_back - -- "$IRONSEAL" device install dev v1.img
+json_case 1 index_mismatch not_trusted -- "$IRONSEAL" device install dev v3.img --chunk-index v3.chunks \
+  --index-sha256 "$(printf 'b%.0s' {1..64})"
+json_case 2 index_required invalid_argument -- "$IRONSEAL" device install dev v3.img --chunk-index v3.chunks
+rm -rf broken && cp -r dev broken && head -c 40 dev/device.json >broken/device.json
+json_case 3 damaged_device io -- "$IRONSEAL" device status broken
+rm -rf broken
+
 # ---- more of issue 12's hostile inputs -----------------------------------------------------------
 # A FIFO never blocks, wherever a file is read: image, key, firmware to sign, device image.
 for cmd in "image inspect fifo" "image verify --key fifo fw.img" "image sign --key fifo --version 1.0.0 --security-counter 1 fw.bin x.img" \

@@ -34,6 +34,25 @@ TEST(ExitCode, FollowsTheDocumentedTable) {
   EXPECT_EQ(exit_code(ErrorCode::kPermission), 3);
 }
 
+// The one error model (issue 13): the reason is a field, set where the check failed, and it
+// survives every layer that adds context; the exit code follows the code alone.
+TEST(ErrorModel, ReasonIsAFieldThatSurvivesContext) {
+  const Error refused =
+      fail_because(ErrorCode::kNotTrusted, "index_mismatch", "the index's SHA-256 differs").error();
+  EXPECT_EQ(refused.reason, "index_mismatch");
+  EXPECT_EQ(refused.message, "index_mismatch: the index's SHA-256 differs");
+  const Error wrapped = fail_in(refused, "install of fw.img: ").error();
+  EXPECT_EQ(wrapped.code, ErrorCode::kNotTrusted);
+  EXPECT_EQ(wrapped.reason, "index_mismatch");
+  EXPECT_EQ(wrapped.message, "install of fw.img: index_mismatch: the index's SHA-256 differs");
+  // Without a finer reason, the code's name stands in, so a script always gets a token.
+  const Error plain = fail(ErrorCode::kIo, "disk full").error();
+  EXPECT_TRUE(plain.reason.empty());
+  EXPECT_EQ(plain.reason_or_code(), "io");
+  EXPECT_EQ(exit_code(ErrorCode::kConflict), 2);
+  EXPECT_EQ(error_code_name(ErrorCode::kConflict), "conflict");
+}
+
 TEST(AtomicWrite, ReplacesContentAndLeavesNoTemporaryFiles) {
   TempDir dir;
   const auto path = dir / "state.bin";
