@@ -30,6 +30,9 @@ enum class ErrorCode {
 std::string_view error_code_name(ErrorCode code);
 
 struct Error {
+  Error(ErrorCode c, std::string m, std::string r = {})
+      : code(c), message(std::move(m)), reason(std::move(r)) {}
+
   ErrorCode code;
   std::string message;  // for people; names the reason ("<reason>: ...") when one is set
   std::string reason;   // machine-readable, snake_case; empty: only the code is known
