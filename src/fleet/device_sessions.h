@@ -59,9 +59,9 @@ class DeviceSessions {
     nlohmann::json state;
     std::int64_t time = 0;
   };
-  // Process-local state (docs/architecture.md, "Process-local state"): check-ins not yet written.
+  // Process-local state, docs/architecture.md: check-ins not yet written.
   std::unordered_map<std::string, PendingCheckin> checkins_;
-  // Process-local state (docs/architecture.md, "Process-local state"): per-device rate budgets.
+  // Process-local state, docs/architecture.md: per-device rate budgets.
   DeviceRateLimiter limiter_;
 };
 

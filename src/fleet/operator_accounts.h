@@ -52,8 +52,8 @@ class OperatorAccounts {
   SharedStore& shared_;
   Metrics& metrics_;
   const std::int64_t token_lifetime_s_;
-  // Process-local state (docs/architecture.md, "Process-local state"): failed logins and
-  // password checks in flight, per peer and (peer, account). Its own lock.
+  // Failed logins and password checks in flight, per peer and (peer, account). Its own lock.
+  // Process-local state, docs/architecture.md: login throttle.
   LoginThrottle throttle_;
 };
 

@@ -75,13 +75,13 @@ class RolloutEngine {
   Metrics& metrics_;
   const std::int64_t director_refresh_s_;
   // Re-signs queued by the running transaction, done after its commit (serial -> target).
+  // Process-local state, docs/architecture.md: queued re-signs.
   std::vector<std::pair<std::string, std::string>> pending_;
-  // Process-local state (docs/architecture.md, "Process-local state"): failed re-signs to retry.
+  // Process-local state, docs/architecture.md: failed re-signs to retry.
   std::set<std::string> stale_;
-  // Process-local state (docs/architecture.md, "Process-local state"): the schedule of the
-  // director renewal and of the phase-timeout check.
-  std::int64_t last_refresh_ = 0;
-  std::int64_t last_timeout_check_ = 0;
+  // The schedule of the director renewal and of the phase-timeout check.
+  std::int64_t last_refresh_ = 0;        // Process-local state, docs/architecture.md: schedule.
+  std::int64_t last_timeout_check_ = 0;  // Process-local state, docs/architecture.md: schedule.
 };
 
 // "1", "10%", "100%" -> Phase; phases must grow and end at 100 %.

@@ -60,7 +60,6 @@ class SharedStore {
 
   // All below: caller holds lock().
   Store& store() { return *store_; }
-  // Process-local state (docs/architecture.md, "Process-local state"): the device cache.
   DeviceCache& devices() { return devices_; }
   // Appends an audit event at now().
   Result<void> audit(const std::string& actor, const std::string& action,
@@ -73,6 +72,7 @@ class SharedStore {
   std::mutex mutex_;
   std::unique_ptr<Store> store_;
   Clock clock_;
+  // Process-local state, docs/architecture.md: device cache.
   DeviceCache devices_;
 };
 
