@@ -14,9 +14,15 @@
 
 namespace ironseal::fleet {
 
+// Each role may do what the roles before it may: viewer (read), operator (change devices,
+// releases, rollouts), admin (also accounts).
 enum class Role { kViewer = 0, kOperator = 1, kAdmin = 2 };
 std::optional<Role> parse_role(std::string_view name);
 std::string_view role_name(Role role);
+// Whether a caller with `have` may do what needs `need` (the enumerators are in rank order).
+constexpr bool at_least(Role have, Role need) {
+  return have >= need;
+}
 
 // Argon2id with libsodium's "interactive" cost (64 MiB, 2 passes).
 Result<std::string> hash_password(std::string_view password);

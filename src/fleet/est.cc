@@ -1,5 +1,7 @@
-// EST request checks (est.h): the CSR's wire form; its X.509 reading is fleet/tls.cc's.
+// EST on the server (est.h): the CSR's wire form (its X.509 reading is fleet/tls.cc's). The
+// service's EST routes are est_endpoint.cc, so the fuzz target links this file alone.
 #include "fleet/est.h"
+
 
 namespace ironseal::fleet {
 

@@ -8,19 +8,27 @@
 // The CSR's self-signature must verify, and any device serial it names must be the serial of the
 // TLS client certificate: the issued identity comes from the authenticated connection.
 //
+// EstEndpoint is the service side: the three routes above, and the check that a device connects
+// with a certificate the issuer issued to it and has not revoked.
+//
 // Thread-safety: the EST functions are pure over their arguments; a CertificateIssuer is called
 // from any of the server's threads and must serialise its own state (PkiIssuer holds a mutex
-// around the CA).
+// around the CA). EstEndpoint has no mutex of its own: it calls the issuer without the
+// SharedStore's lock and takes that lock only to read the device cache and audit.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "net/est_wire.h"
 #include "core/bytes.h"
 #include "core/result.h"
+#include "fleet/http_message.h"
+#include "fleet/metrics.h"
+#include "fleet/shared_store.h"
 #include "fleet/tls.h"
+#include "net/est_wire.h"
 
 namespace ironseal::fleet {
 
@@ -53,6 +61,28 @@ struct CheckedCsr {
 };
 Result<CheckedCsr> check_csr(std::string_view base64_body);
 
+class EstEndpoint {
+ public:
+  // `issuer` may be null: then EST answers 501 and every certificate is accepted as issued.
+  EstEndpoint(CertificateIssuer* issuer, SharedStore& shared, Metrics& metrics);
 
+  // nullopt when the device's certificate is one the issuer issued to it and still current (or
+  // the issuer keeps no record, or it is an enrolment certificate); otherwise the refusal.
+  std::optional<HttpResponse> refuse_unissued(const HttpRequest& r, const DeviceIdentity& id);
+
+  // `op`: "cacerts" (any listener) or, from an admitted device, "simpleenroll" /
+  // "simplereenroll".
+  HttpResponse handle(const HttpRequest& r, const std::string& op);
+
+ private:
+  HttpResponse enrol(const HttpRequest& r, const std::string& op);
+  // The identity to issue to: the connection's, with the registered hardware id; or the refusal.
+  std::optional<HttpResponse> refuse_csr(const std::string& op, const DeviceIdentity& id,
+                                         const CheckedCsr& csr, DeviceIdentity* subject);
+
+  CertificateIssuer* issuer_;
+  SharedStore& shared_;
+  Metrics& metrics_;
+};
 
 }  // namespace ironseal::fleet

@@ -1,0 +1,47 @@
+// OperatorApi: the operator endpoints behind authentication and the role check (router.h):
+// devices, releases, rollouts, the audit log, and /metrics. It turns requests into calls on the
+// store and the rollout engine and their results into answers (docs/fleet-api.md).
+//
+// Thread contract: no mutex of its own; each endpoint takes the SharedStore's lock for its whole
+// run (call without it held).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "fleet/device_sessions.h"
+#include "fleet/http_message.h"
+#include "fleet/metrics.h"
+#include "fleet/operator_accounts.h"
+#include "fleet/rollout_engine.h"
+#include "fleet/shared_store.h"
+
+namespace ironseal::fleet {
+
+class OperatorApi {
+ public:
+  OperatorApi(SharedStore& shared, RolloutEngine& rollouts, DeviceSessions& sessions,
+              Metrics& metrics);
+
+  // `path` is the split request path ({"api", "v1", RESOURCE, ...}).
+  HttpResponse devices(const HttpRequest& r, const Caller& c, const std::vector<std::string>& path);
+  HttpResponse releases(const HttpRequest& r, const Caller& c);
+  HttpResponse rollouts(const HttpRequest& r, const Caller& c,
+                        const std::vector<std::string>& path);
+  HttpResponse events(const HttpRequest& r);
+  // GET /metrics: the counters plus device and rollout gauges from the store.
+  HttpResponse metrics_text();
+
+ private:
+  HttpResponse device(const std::string& serial);
+  HttpResponse register_device(const HttpRequest& r, const Caller& c);
+  HttpResponse create_rollout(const HttpRequest& r, const Caller& c);
+  HttpResponse rollout(std::int64_t id, const std::string& name);
+
+  SharedStore& shared_;
+  RolloutEngine& rollouts_;
+  DeviceSessions& sessions_;
+  Metrics& metrics_;
+};
+
+}  // namespace ironseal::fleet
