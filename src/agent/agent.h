@@ -31,7 +31,13 @@
 #include "agent/fleet_client.h"
 #include "core/result.h"
 
+namespace ironseal::boot {
+class HostDevice;
+}  // namespace ironseal::boot
+
 namespace ironseal::agent {
+
+struct UpdatePlan;
 
 struct AgentOptions {
   std::filesystem::path device_dir;
@@ -68,6 +74,10 @@ class Agent {
   Agent(AgentOptions options, std::unique_ptr<FleetClient> client);
   Result<void> save();
   void log(const std::string& line) const;
+  Result<void> check_in(CycleResult* result);
+  // Installs `plan` into the other slot: true when it is pending, false when the install was
+  // refused for good (result says why); errors are the ones to retry.
+  Result<bool> install(boot::HostDevice& hd, const UpdatePlan& plan, CycleResult* result);
   Result<CycleResult> follow_trial(CycleResult result);
   void renew_if_due(CycleResult* result);
   void report(const std::string& step, const std::string& target, const std::string& reason,
