@@ -80,8 +80,8 @@ Result<void> read_device_limits(const Json& limits, FleetConfig& c) {
                    &dl.report_bytes}}) {
     if (auto ok = budget(rate, burst, out); !ok) return std::unexpected(ok.error());
   }
-  const auto keep = limits.value("max_reports_per_device",
-                                 static_cast<std::int64_t>(dl.max_reports_per_device));
+  const auto keep =
+      limits.value("max_reports_per_device", static_cast<std::int64_t>(dl.max_reports_per_device));
   if (keep < 1) {
     return fail(ErrorCode::kInvalidArgument, "config: limits.max_reports_per_device must be >= 1");
   }
@@ -92,15 +92,14 @@ Result<void> read_device_limits(const Json& limits, FleetConfig& c) {
 // "limits": the server's connection limits, then the per-device budgets.
 Result<void> read_limits(const Json& j, FleetConfig& c) {
   const Json limits = j.value("limits", Json::object());
-  if (auto ok = only_keys(limits,
-                          {"max_connections", "max_connections_per_client", "max_header_bytes",
-                           "max_body_bytes", "handshake_timeout_ms", "request_timeout_ms",
-                           "write_timeout_ms", "max_requests_per_connection",
-                           "device_checkins_per_minute", "device_checkin_burst",
-                           "device_reports_per_minute", "device_report_burst",
-                           "device_report_bytes_per_minute", "device_report_burst_bytes",
-                           "max_reports_per_device"},
-                          "limits");
+  if (auto ok = only_keys(
+          limits,
+          {"max_connections", "max_connections_per_client", "max_header_bytes", "max_body_bytes",
+           "handshake_timeout_ms", "request_timeout_ms", "write_timeout_ms",
+           "max_requests_per_connection", "device_checkins_per_minute", "device_checkin_burst",
+           "device_reports_per_minute", "device_report_burst", "device_report_bytes_per_minute",
+           "device_report_burst_bytes", "max_reports_per_device"},
+          "limits");
       !ok) {
     return std::unexpected(ok.error());
   }

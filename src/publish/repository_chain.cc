@@ -37,8 +37,7 @@ struct ChainSigner {
   // expires within `window` seconds.
   bool stale(const std::optional<Envelope>& env, const std::string& role,
              std::int64_t window) const {
-    return !env || env->signer_keyids() != role_keyids(root, role) ||
-           env->expires() < now + window;
+    return !env || env->signer_keyids() != role_keyids(root, role) || env->expires() < now + window;
   }
 
   // Keeps the published `role` unless it is stale (within `window`) or its `field` is not
@@ -128,8 +127,7 @@ Result<ChainReport> Repository::publish_chain(const fs::path& mdir, const Json& 
   auto cur_timestamp = load_envelope(mdir / "timestamp.json", "timestamp");
   if (!cur_timestamp) return std::unexpected(cur_timestamp.error());
   const std::uint64_t ts_version = *cur_timestamp ? (*cur_timestamp)->version() + 1 : 1;
-  Json part =
-      common_part("timestamp", ts_version, signer.now + expires_days("timestamp") * kDay);
+  Json part = common_part("timestamp", ts_version, signer.now + expires_days("timestamp") * kDay);
   part["meta"] = {
       {"snapshot.json", meta_entry(published_snapshot->version, published_snapshot->bytes)}};
   auto ts_bytes = signer.sign("timestamp", part);
