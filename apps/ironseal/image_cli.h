@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/bytes.h"
 #include "image/sign.h"
 #include "image/verify.h"
 

@@ -6,6 +6,7 @@
 #include "core/file.h"
 #include "crypto/hash.h"
 #include "image/chunk_index.h"
+#include "image/host.h"
 #include "image/inspect.h"
 #include "image/sign.h"
 #include "image/verify.h"
