@@ -76,20 +76,7 @@ void Agent::report(const std::string& step, const std::string& target, const std
 Result<CycleResult> Agent::cycle() {
   const auto& dir = options_.device_dir;
   CycleResult result;
-  {
-    auto hd = boot::load_device(dir);
-    if (!hd) return std::unexpected(hd.error());
-    auto status = device_status(**hd);
-    if (!status) return std::unexpected(status.error());
-    nlohmann::json body{
-        {"version", confirmed_version(*status)},
-        {"status", *status},
-        {"agent", {{"phase", state_["phase"]}, {"target", state_.value("target", "")}}}};
-    auto answer = client_->checkin(body);
-    if (!answer) return std::unexpected(answer.error());
-    result.poll_interval_s = answer->value("poll_interval_s", 0L);
-    result.renew_after = answer->value("renew_after", std::int64_t{0});
-  }
+  if (auto c = check_in(&result); !c) return std::unexpected(c.error());
   renew_if_due(&result);
   if (state_["phase"] == "trial") return follow_trial(result);
 
@@ -128,35 +115,9 @@ Result<CycleResult> Agent::cycle() {
     return result;
   }
   if (!plan->already_pending) {
-    state_["phase"] = "installing";
-    state_["target"] = plan->target;
-    state_["sha256"] = plan->sha256;
-    if (auto s = save(); !s) return std::unexpected(s.error());
-    report("downloading", plan->target, "",
-           {{"version", plan->version},
-            {"length", plan->length},
-            {"chunks", plan->index->index().hashes.size()}});
-    delivery::ChunkedInstallOptions opt;
-    delivery::HttpLimits http;
-    http.tls = client_->tls();
-    auto r = apply_update(**hd, dir, *plan, opt, http);
-    if (auto saved = boot::save_device(dir, **hd); !saved) return std::unexpected(saved.error());
-    if (!r) {
-      if (r.error().code == ErrorCode::kIo) return std::unexpected(r.error());  // retry: resumes
-      report("failed", plan->target, r.error().message, nlohmann::json::object());
-      state_["phase"] = "idle";
-      if (auto s = save(); !s) return std::unexpected(s.error());
-      result.outcome = "failed";
-      result.reason = r.error().message;
-      return result;
-    }
-    const auto& t = r->totals;
-    report("installed", plan->target, "",
-           {{"slot", std::string(1, boot::slot_name(r->slot))},
-            {"image_size", t.image_size},
-            {"downloaded", t.downloaded},
-            {"copied_from_active_slot", t.local},
-            {"resumed", t.resumed}});
+    auto installed = install(**hd, *plan, &result);
+    if (!installed) return std::unexpected(installed.error());
+    if (!*installed) return result;
   }
   auto st = boot_state(**hd);
   if (!st) return std::unexpected(st.error());
@@ -168,6 +129,57 @@ Result<CycleResult> Agent::cycle() {
   state_["slot"] = std::string(1, boot::slot_name(static_cast<boot::SlotId>(st->pending)));
   if (auto s = save(); !s) return std::unexpected(s.error());
   return follow_trial(result);
+}
+
+// Tells the fleet service what the device runs and what the agent is doing; takes its answer.
+Result<void> Agent::check_in(CycleResult* result) {
+  auto hd = boot::load_device(options_.device_dir);
+  if (!hd) return std::unexpected(hd.error());
+  auto status = device_status(**hd);
+  if (!status) return std::unexpected(status.error());
+  nlohmann::json body{
+      {"version", confirmed_version(*status)},
+      {"status", *status},
+      {"agent", {{"phase", state_["phase"]}, {"target", state_.value("target", "")}}}};
+  auto answer = client_->checkin(body);
+  if (!answer) return std::unexpected(answer.error());
+  result->poll_interval_s = answer->value("poll_interval_s", 0L);
+  result->renew_after = answer->value("renew_after", std::int64_t{0});
+  return {};
+}
+
+Result<bool> Agent::install(boot::HostDevice& hd, const UpdatePlan& plan, CycleResult* result) {
+  const auto& dir = options_.device_dir;
+  state_["phase"] = "installing";
+  state_["target"] = plan.target;
+  state_["sha256"] = plan.sha256;
+  if (auto s = save(); !s) return std::unexpected(s.error());
+  report("downloading", plan.target, "",
+         {{"version", plan.version},
+          {"length", plan.length},
+          {"chunks", plan.index->index().hashes.size()}});
+  delivery::ChunkedInstallOptions opt;
+  delivery::HttpLimits http;
+  http.tls = client_->tls();
+  auto r = apply_update(hd, dir, plan, opt, http);
+  if (auto saved = boot::save_device(dir, hd); !saved) return std::unexpected(saved.error());
+  if (!r) {
+    if (r.error().code == ErrorCode::kIo) return std::unexpected(r.error());  // retry: resumes
+    report("failed", plan.target, r.error().message, nlohmann::json::object());
+    state_["phase"] = "idle";
+    if (auto s = save(); !s) return std::unexpected(s.error());
+    result->outcome = "failed";
+    result->reason = r.error().message;
+    return false;
+  }
+  const auto& t = r->totals;
+  report("installed", plan.target, "",
+         {{"slot", std::string(1, boot::slot_name(r->slot))},
+          {"image_size", t.image_size},
+          {"downloaded", t.downloaded},
+          {"copied_from_active_slot", t.local},
+          {"resumed", t.resumed}});
+  return true;
 }
 
 void Agent::renew_if_due(CycleResult* result) {

@@ -24,21 +24,26 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "agent/fleet_client.h"
 #include "core/result.h"
 
+namespace ironseal::boot {
+class HostDevice;
+}  // namespace ironseal::boot
+
 namespace ironseal::agent {
+
+struct UpdatePlan;
 
 struct AgentOptions {
   std::filesystem::path device_dir;
   // One power cycle of the device: bootloader, then the firmware until it exits. Returns the
   // firmware's exit status (informational: the boot state decides).
   std::function<Result<int>()> reboot;
-  std::uint32_t max_boots_per_trial = 8;  // bound on reboots while following one trial
+  std::uint32_t max_boots_per_trial = 8;        // bound on reboots while following one trial
   std::function<void(const std::string&)> log;  // one line per event; may be empty
   std::filesystem::path ca_override;  // trust anchors for the server, if not the factory's
   // Renew the certificate (EST simplereenroll) in the next cycle even before the server's
@@ -52,9 +57,9 @@ struct CycleResult {
   std::string outcome;
   std::string target;
   std::string reason;
-  long poll_interval_s = 0;       // as the server asked
-  std::int64_t renew_after = 0;   // unix time to renew the certificate (EST), 0 if not said
-  std::string renewed_serial;     // set when this cycle renewed the device certificate
+  long poll_interval_s = 0;      // as the server asked
+  std::int64_t renew_after = 0;  // unix time to renew the certificate (EST), 0 if not said
+  std::string renewed_serial;    // set when this cycle renewed the device certificate
 };
 
 class Agent {
@@ -68,6 +73,10 @@ class Agent {
   Agent(AgentOptions options, std::unique_ptr<FleetClient> client);
   Result<void> save();
   void log(const std::string& line) const;
+  Result<void> check_in(CycleResult* result);
+  // Installs `plan` into the other slot: true when it is pending, false when the install was
+  // refused for good (result says why); errors are the ones to retry.
+  Result<bool> install(boot::HostDevice& hd, const UpdatePlan& plan, CycleResult* result);
   Result<CycleResult> follow_trial(CycleResult result);
   void renew_if_due(CycleResult* result);
   void report(const std::string& step, const std::string& target, const std::string& reason,

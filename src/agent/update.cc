@@ -108,6 +108,101 @@ std::string slot_sha256(boot::HostDevice& hd, boot::SlotId slot, std::uint64_t l
   return to_hex(hasher->finish());
 }
 
+// Refreshes the director's metadata for this device, then the image repository's.
+Result<void> refresh_both(repo::Updater& director, repo::Updater& images,
+                          const std::string& serial) {
+  if (auto r = director.refresh(); !r) {
+    // No director metadata for this device at all (never assigned anything): nothing to do.
+    // Reported as kNotFound so an agent can tell it from a transport failure or a refusal.
+    if (r.error().reason == repo::Reason::kNotFound) {
+      return fail(ErrorCode::kNotFound, "the director has published nothing for ", serial, " (",
+                  repo::describe(r.error()), ")");
+    }
+    return fail(repo::to_error(r.error()).code, "director: ", repo::describe(r.error()));
+  }
+  if (auto r = images.refresh(); !r) {
+    return fail(repo::to_error(r.error()).code, "image repository: ", repo::describe(r.error()));
+  }
+  return {};
+}
+
+// The image the director assigns to this device: `wanted` if it is assigned, else the only one.
+Result<std::string> assigned_target(const repo::Targets& assigned,
+                                    const std::optional<std::string>& wanted,
+                                    const std::string& serial) {
+  std::vector<std::string> names;
+  for (const auto& [path, t] : assigned.targets) {
+    if (!path.ends_with(".chunks")) names.push_back(path);
+  }
+  if (wanted) {
+    if (std::find(names.begin(), names.end(), *wanted) == names.end()) {
+      return fail(ErrorCode::kNotTrusted, "the director does not assign ", *wanted, " to ", serial);
+    }
+    return *wanted;
+  }
+  if (names.empty()) {
+    return fail(ErrorCode::kNotFound, "the director assigns no image to ", serial);
+  }
+  if (names.size() == 1) return names.front();
+  return fail(ErrorCode::kNotTrusted, "the director assigns ", std::to_string(names.size()),
+              " images to ", serial, "; name one with --target");
+}
+
+// The chunk index of target `name`: a TUF target of its own, and its SHA-256 must be the one
+// `binding` (custom.ironseal.chunk_index, the same in both repositories) names.
+Result<image::AuthenticatedChunkIndex> fetch_chunk_index(repo::Updater& images, const Json& binding,
+                                                         const std::string& name,
+                                                         const std::filesystem::path& tuf,
+                                                         const std::string& base,
+                                                         std::uint64_t image_length) {
+  const std::string index_name = binding.value("target", "");
+  auto index_target = find(images, index_name, "image repository");
+  if (!index_target) return std::unexpected(index_target.error());
+  std::error_code ec;
+  std::filesystem::create_directories(tuf / "cache", ec);
+  auto index_file = images.download_target(*index_target, base + "image/targets/", tuf / "cache");
+  if (!index_file) {
+    return fail(repo::to_error(index_file.error()).code,
+                "chunk index: ", repo::describe(index_file.error()));
+  }
+  auto index_bytes = read_file(*index_file);
+  if (!index_bytes) return std::unexpected(index_bytes.error());
+  auto bound = from_hex(binding.value("sha256", ""));
+  if (!bound || bound->size() != 32) {
+    return fail(ErrorCode::kNotTrusted, "the chunk index binding of ", name,
+                " carries no SHA-256 (custom.ironseal.chunk_index.sha256)");
+  }
+  image::Sha256 bound_digest;
+  std::copy(bound->begin(), bound->end(), bound_digest.begin());
+  auto index = image::authenticate_chunk_index(
+      *index_bytes, bound_digest,
+      "the signed metadata of " + name + " (custom.ironseal.chunk_index of both repositories)");
+  if (!index) return std::unexpected(index.error());
+  if (index->index().image_size != image_length) {
+    return fail(ErrorCode::kNotTrusted, "chunk index covers ",
+                std::to_string(index->index().image_size), " bytes, the target has ",
+                std::to_string(image_length));
+  }
+  return index;
+}
+
+// Whether the planned image already runs, or is already installed and pending, on the device.
+void compare_with_slots(boot::HostDevice& hd, UpdatePlan& plan) {
+  boot::BootState st;
+  bool found = false;
+  if (!boot::load_state(hd.flash(), hd.geometry(), &st, &found)) return;
+  plan.up_to_date = slot_sha256(hd, st.primary, plan.length) == plan.sha256;
+  plan.already_pending =
+      !plan.up_to_date && st.pending != boot::kNoSlot &&
+      slot_sha256(hd, static_cast<boot::SlotId>(st.pending), plan.length) == plan.sha256;
+  const boot::FlashRegion region(hd.flash(), boot::slot_offset(hd.geometry(), st.primary),
+                                 hd.geometry().slot_size);
+  image::Layout layout;
+  if (image::parse_layout(region, &layout) == image::Status::kOk) {
+    plan.installed_version = image::format_version(layout.header.version);
+  }
+}
+
 }  // namespace
 
 Result<void> install_update_roots(const std::filesystem::path& device_dir,
@@ -141,17 +236,8 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
   repo::Updater director(tuf / "director",
                          base + "director/devices/" + config.serial + "/metadata/", fetcher);
   repo::Updater images(tuf / "image", base + "image/metadata/", fetcher);
-  if (auto r = director.refresh(); !r) {
-    // No director metadata for this device at all (never assigned anything): nothing to do.
-    // Reported as kNotFound so an agent can tell it from a transport failure or a refusal.
-    if (r.error().reason == repo::Reason::kNotFound) {
-      return fail(ErrorCode::kNotFound, "the director has published nothing for ", config.serial,
-                  " (", repo::describe(r.error()), ")");
-    }
-    return fail(repo::to_error(r.error()).code, "director: ", repo::describe(r.error()));
-  }
-  if (auto r = images.refresh(); !r) {
-    return fail(repo::to_error(r.error()).code, "image repository: ", repo::describe(r.error()));
+  if (auto r = refresh_both(director, images, config.serial); !r) {
+    return std::unexpected(r.error());
   }
 
   // What the director assigns to this device (its top-level targets, chunk indexes aside).
@@ -159,25 +245,9 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
   if (assigned == nullptr) {
     return fail(ErrorCode::kNotTrusted, "director: no trusted targets metadata after refresh");
   }
-  std::vector<std::string> names;
-  for (const auto& [path, t] : assigned->targets) {
-    if (!path.ends_with(".chunks")) names.push_back(path);
-  }
-  std::string name;
-  if (wanted) {
-    if (std::find(names.begin(), names.end(), *wanted) == names.end()) {
-      return fail(ErrorCode::kNotTrusted, "the director does not assign ", *wanted, " to ",
-                  config.serial);
-    }
-    name = *wanted;
-  } else if (names.empty()) {
-    return fail(ErrorCode::kNotFound, "the director assigns no image to ", config.serial);
-  } else if (names.size() == 1) {
-    name = names.front();
-  } else {
-    return fail(ErrorCode::kNotTrusted, "the director assigns ", std::to_string(names.size()),
-                " images to ", config.serial, "; name one with --target");
-  }
+  auto chosen = assigned_target(*assigned, wanted, config.serial);
+  if (!chosen) return std::unexpected(chosen.error());
+  const std::string name = *chosen;
 
   const repo::TargetFile& by_director = assigned->targets.at(name);
   auto by_images = find(images, name, "image repository");
@@ -195,36 +265,8 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
     return fail(ErrorCode::kNotTrusted,
                 "director and image repository disagree on the chunk index of ", name);
   }
-
-  // The chunk index: a TUF target of its own, and its SHA-256 must be the bound one.
-  const std::string index_name = binding->value("target", "");
-  auto index_target = find(images, index_name, "image repository");
-  if (!index_target) return std::unexpected(index_target.error());
-  std::error_code ec;
-  std::filesystem::create_directories(tuf / "cache", ec);
-  auto index_file = images.download_target(*index_target, base + "image/targets/", tuf / "cache");
-  if (!index_file) {
-    return fail(repo::to_error(index_file.error()).code,
-                "chunk index: ", repo::describe(index_file.error()));
-  }
-  auto index_bytes = read_file(*index_file);
-  if (!index_bytes) return std::unexpected(index_bytes.error());
-  auto bound = from_hex(binding->value("sha256", ""));
-  if (!bound || bound->size() != 32) {
-    return fail(ErrorCode::kNotTrusted, "the chunk index binding of ", name,
-                " carries no SHA-256 (custom.ironseal.chunk_index.sha256)");
-  }
-  image::Sha256 bound_digest;
-  std::copy(bound->begin(), bound->end(), bound_digest.begin());
-  auto index = image::authenticate_chunk_index(
-      *index_bytes, bound_digest,
-      "the signed metadata of " + name + " (custom.ironseal.chunk_index of both repositories)");
+  auto index = fetch_chunk_index(images, *binding, name, tuf, base, by_images->length);
   if (!index) return std::unexpected(index.error());
-  if (index->index().image_size != by_images->length) {
-    return fail(ErrorCode::kNotTrusted, "chunk index covers ",
-                std::to_string(index->index().image_size), " bytes, the target has ",
-                std::to_string(by_images->length));
-  }
 
   UpdatePlan plan;
   plan.target = name;
@@ -237,21 +279,7 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
   plan.version = meta.value("version", "");
   plan.security_counter = meta.value("security_counter", 0u);
   plan.index = std::move(*index);
-
-  boot::BootState st;
-  bool found = false;
-  if (boot::load_state(hd.flash(), hd.geometry(), &st, &found)) {
-    plan.up_to_date = slot_sha256(hd, st.primary, plan.length) == plan.sha256;
-    plan.already_pending =
-        !plan.up_to_date && st.pending != boot::kNoSlot &&
-        slot_sha256(hd, static_cast<boot::SlotId>(st.pending), plan.length) == plan.sha256;
-    const boot::FlashRegion region(hd.flash(), boot::slot_offset(hd.geometry(), st.primary),
-                                   hd.geometry().slot_size);
-    image::Layout layout;
-    if (image::parse_layout(region, &layout) == image::Status::kOk) {
-      plan.installed_version = image::format_version(layout.header.version);
-    }
-  }
+  compare_with_slots(hd, plan);
   return plan;
 }
 

@@ -1,10 +1,8 @@
-// PKCS#11 backend of crypto::Signer: RFC 7512 URI parsing, the module/session/login lifetime,
-// object lookup, in-token signing and key generation. The C API is used directly through
+// PKCS#11 backend of crypto::Signer: the module/session/login lifetime, object lookup, in-token
+// signing and key generation (RFC 7512 URI parsing is in pkcs11_uri.cc, return values in
+// pkcs11_rv.cc). The C API is used directly through
 // p11-kit's pkcs11.h; the module is dlopen()ed, so no PKCS#11 library is linked.
 #include "crypto/pkcs11.h"
-
-#include "crypto/ossl.h"
-#include "crypto/verifier.h"
 
 #include <dlfcn.h>
 #include <openssl/crypto.h>
@@ -20,136 +18,12 @@
 
 #include "core/file.h"
 #include "crypto/hash.h"
+#include "crypto/ossl.h"
+#include "crypto/pkcs11_internal.h"
+#include "crypto/verifier.h"
 
 namespace ironseal::crypto::pkcs11 {
 namespace {
-
-// ---- URI (RFC 7512) --------------------------------------------------------------------------
-
-bool is_unreserved(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
-// p-char (path) and q-char (query) of RFC 7512 section 2.3, minus pct-encoded.
-bool is_pchar(char c) {
-  return is_unreserved(c) || std::string_view(":[]@!$'()*+,=&").find(c) != std::string_view::npos;
-}
-bool is_qchar(char c) {
-  return is_unreserved(c) || std::string_view(":[]@!$'()*+,=/?|").find(c) != std::string_view::npos;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-Result<std::string> percent_decode(std::string_view name, std::string_view value, bool query) {
-  std::string out;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const char c = value[i];
-    if (c == '%') {
-      const int hi = i + 2 < value.size() ? hex_digit(value[i + 1]) : -1;
-      const int lo = i + 2 < value.size() ? hex_digit(value[i + 2]) : -1;
-      if (hi < 0 || lo < 0) {
-        return fail(ErrorCode::kInvalidArgument, "PKCS#11 URI: bad percent-encoding in '", name,
-                    "'");
-      }
-      out.push_back(static_cast<char>(hi << 4 | lo));
-      i += 2;
-    } else if (query ? is_qchar(c) : is_pchar(c)) {
-      out.push_back(c);
-    } else {
-      return fail(ErrorCode::kInvalidArgument, "PKCS#11 URI: character '", std::string(1, c),
-                  "' in '", name, "' must be percent-encoded");
-    }
-  }
-  return out;
-}
-
-// Names RFC 7512 defines that ironseal does not act on: refused rather than silently ignored,
-// since ignoring one would widen which key matches.
-bool is_rfc7512_unused(std::string_view name) {
-  static constexpr std::string_view kNames[] = {"library-description",
-                                                "library-manufacturer",
-                                                "library-version",
-                                                "slot-description",
-                                                "slot-id",
-                                                "slot-manufacturer",
-                                                "module-name"};
-  for (auto n : kNames) {
-    if (n == name) return true;
-  }
-  return false;
-}
-
-// ---- PKCS#11 return values ---------------------------------------------------------------------
-
-std::string rv_name(CK_RV rv) {
-  switch (rv) {
-#define IRONSEAL_CKR(x) \
-  case x: return #x;
-    IRONSEAL_CKR(CKR_OK)
-    IRONSEAL_CKR(CKR_GENERAL_ERROR)
-    IRONSEAL_CKR(CKR_ARGUMENTS_BAD)
-    IRONSEAL_CKR(CKR_ATTRIBUTE_SENSITIVE)
-    IRONSEAL_CKR(CKR_ATTRIBUTE_TYPE_INVALID)
-    IRONSEAL_CKR(CKR_ATTRIBUTE_VALUE_INVALID)
-    IRONSEAL_CKR(CKR_DEVICE_ERROR)
-    IRONSEAL_CKR(CKR_DOMAIN_PARAMS_INVALID)
-    IRONSEAL_CKR(CKR_FUNCTION_FAILED)
-    IRONSEAL_CKR(CKR_KEY_HANDLE_INVALID)
-    IRONSEAL_CKR(CKR_KEY_TYPE_INCONSISTENT)
-    IRONSEAL_CKR(CKR_MECHANISM_INVALID)
-    IRONSEAL_CKR(CKR_MECHANISM_PARAM_INVALID)
-    IRONSEAL_CKR(CKR_PIN_INCORRECT)
-    IRONSEAL_CKR(CKR_PIN_INVALID)
-    IRONSEAL_CKR(CKR_PIN_LEN_RANGE)
-    IRONSEAL_CKR(CKR_PIN_EXPIRED)
-    IRONSEAL_CKR(CKR_PIN_LOCKED)
-    IRONSEAL_CKR(CKR_SESSION_HANDLE_INVALID)
-    IRONSEAL_CKR(CKR_SLOT_ID_INVALID)
-    IRONSEAL_CKR(CKR_TEMPLATE_INCOMPLETE)
-    IRONSEAL_CKR(CKR_TEMPLATE_INCONSISTENT)
-    IRONSEAL_CKR(CKR_TOKEN_NOT_PRESENT)
-    IRONSEAL_CKR(CKR_TOKEN_NOT_RECOGNIZED)
-    IRONSEAL_CKR(CKR_TOKEN_WRITE_PROTECTED)
-    IRONSEAL_CKR(CKR_USER_NOT_LOGGED_IN)
-    IRONSEAL_CKR(CKR_USER_PIN_NOT_INITIALIZED)
-    IRONSEAL_CKR(CKR_USER_ALREADY_LOGGED_IN)
-    IRONSEAL_CKR(CKR_BUFFER_TOO_SMALL)
-    IRONSEAL_CKR(CKR_CRYPTOKI_NOT_INITIALIZED)
-    IRONSEAL_CKR(CKR_CRYPTOKI_ALREADY_INITIALIZED)
-#undef IRONSEAL_CKR
-    default: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "CKR 0x%lx", static_cast<unsigned long>(rv));
-      return buf;
-    }
-  }
-}
-
-std::unexpected<Error> ck_fail(CK_RV rv, std::string_view what) {
-  ErrorCode code = ErrorCode::kCrypto;
-  switch (rv) {
-    case CKR_PIN_INCORRECT:
-    case CKR_PIN_INVALID:
-    case CKR_PIN_LEN_RANGE:
-    case CKR_PIN_EXPIRED:
-    case CKR_PIN_LOCKED:
-    case CKR_USER_PIN_NOT_INITIALIZED: code = ErrorCode::kPermission; break;
-    case CKR_TOKEN_NOT_PRESENT:
-    case CKR_SLOT_ID_INVALID:
-    case CKR_KEY_HANDLE_INVALID: code = ErrorCode::kNotFound; break;
-    case CKR_MECHANISM_INVALID:
-    case CKR_KEY_TYPE_INCONSISTENT:
-    case CKR_DOMAIN_PARAMS_INVALID: code = ErrorCode::kUnsupported; break;
-    default: break;
-  }
-  return fail(code, "PKCS#11: ", what, " failed (", rv_name(rv), ")");
-}
 
 // ---- Module: one dlopen + C_Initialize per module path and process ---------------------------
 
@@ -580,92 +454,6 @@ class Pkcs11Signer final : public Signer {
 };
 
 }  // namespace
-
-Result<Uri> parse_uri(std::string_view text) {
-  if (!text.starts_with("pkcs11:")) {
-    return fail(ErrorCode::kInvalidArgument, "not a PKCS#11 URI (expected pkcs11:...)");
-  }
-  text.remove_prefix(7);
-  std::string_view path = text, query;
-  if (auto q = text.find('?'); q != std::string_view::npos) {
-    path = text.substr(0, q);
-    query = text.substr(q + 1);
-  }
-  Uri uri;
-  std::map<std::string, bool> seen;
-  auto each = [&](std::string_view part, char sep, bool is_query) -> Result<void> {
-    if (part.empty()) return {};
-    std::size_t start = 0;
-    while (true) {
-      const std::size_t end = part.find(sep, start);
-      const std::string_view attr =
-          part.substr(start, end == std::string_view::npos ? part.npos : end - start);
-      const std::size_t eq = attr.find('=');
-      if (attr.empty() || eq == std::string_view::npos || eq == 0) {
-        return fail(ErrorCode::kInvalidArgument, "PKCS#11 URI: '", attr,
-                    "' is not an attribute (name=value)");
-      }
-      const std::string name(attr.substr(0, eq));
-      auto value = percent_decode(name, attr.substr(eq + 1), is_query);
-      if (!value) return std::unexpected(value.error());
-      if (seen[name]) {
-        return fail(ErrorCode::kInvalidArgument, "PKCS#11 URI: attribute '", name, "' given twice");
-      }
-      seen[name] = true;
-      if (!is_query && name == "token") {
-        uri.token = *value;
-      } else if (!is_query && name == "manufacturer") {
-        uri.manufacturer = *value;
-      } else if (!is_query && name == "serial") {
-        uri.serial = *value;
-      } else if (!is_query && name == "model") {
-        uri.model = *value;
-      } else if (!is_query && name == "object") {
-        uri.object = *value;
-      } else if (!is_query && name == "id") {
-        uri.id = Bytes(value->begin(), value->end());
-      } else if (!is_query && name == "type") {
-        if (*value != "private" && *value != "public") {
-          return fail(ErrorCode::kInvalidArgument, "PKCS#11 URI: type=", *value,
-                      " is not a key (expected private or public)");
-        }
-        uri.type = *value;
-      } else if (is_query && name == "pin-source") {
-        if (!value->starts_with("file:") || value->size() == 5) {
-          return fail(ErrorCode::kInvalidArgument,
-                      "PKCS#11 URI: pin-source must be a file: URI (pin-source=file:/path)");
-        }
-        uri.pin_source = *value;
-      } else if (is_query && name == "module-path") {
-        if (value->empty()) {
-          return fail(ErrorCode::kInvalidArgument, "PKCS#11 URI: module-path is empty");
-        }
-        uri.module_path = *value;
-      } else if (name == "pin-value") {
-        return fail(ErrorCode::kInvalidArgument,
-                    "PKCS#11 URI: pin-value is refused: a PIN never goes on the command line "
-                    "(use IRONSEAL_PKCS11_PIN or pin-source=file:/path)");
-      } else if (!is_query && (name == "module-path" || name == "pin-source")) {
-        return fail(ErrorCode::kInvalidArgument, "PKCS#11 URI: ", name,
-                    " is a query attribute: put it after '?'");
-      } else if (is_query && (name == "token" || name == "object" || name == "id" ||
-                              name == "type" || name == "serial")) {
-        return fail(ErrorCode::kInvalidArgument, "PKCS#11 URI: ", name,
-                    " is a path attribute: put it before '?', separated by ';'");
-      } else if (is_rfc7512_unused(name)) {
-        return fail(ErrorCode::kInvalidArgument, "PKCS#11 URI: attribute '", name,
-                    "' is not supported by ironseal (use token, serial, object, id)");
-      } else {
-        return fail(ErrorCode::kInvalidArgument, "PKCS#11 URI: unknown attribute '", name, "'");
-      }
-      if (end == std::string_view::npos) return {};
-      start = end + 1;
-    }
-  };
-  if (auto ok = each(path, ';', false); !ok) return std::unexpected(ok.error());
-  if (auto ok = each(query, '&', true); !ok) return std::unexpected(ok.error());
-  return uri;
-}
 
 Result<std::unique_ptr<Signer>> open_signer(std::string_view text) {
   auto uri = parse_uri(text);

@@ -167,6 +167,205 @@ class ChunkPipe {
   std::optional<Error> error_;
 };
 
+// The install as begun: the session the bootloader opened, and whether the journal says an earlier
+// run was writing this same image into this same slot.
+struct BegunInstall {
+  boot::InstallSession session;
+  bool resuming = false;
+};
+
+Result<BegunInstall> begin_chunked(boot::Device& d, const image::ChunkIndex& index,
+                                   const image::Sha256& index_digest,
+                                   const std::filesystem::path& journal) {
+  if (index.image_size > d.geometry.slot_size) {
+    return fail(ErrorCode::kInvalidArgument, "image (", std::to_string(index.image_size),
+                " bytes) is larger than the slot (", std::to_string(d.geometry.slot_size), ")");
+  }
+  if (index.chunk_size % d.geometry.block_size != 0) {
+    return fail(ErrorCode::kInvalidArgument,
+                "chunk size is not a multiple of the flash block size");
+  }
+  BegunInstall begun;
+  std::uint8_t reason = 0;
+  const auto result = boot::install_begin(d, &begun.session, &reason);
+  if (result == boot::InstallResult::kPowerLost)
+    return fail(ErrorCode::kIo, "power cut (simulated)");
+  if (result != boot::InstallResult::kOk) {
+    return fail(ErrorCode::kNotTrusted, "install refused: ", boot::check_name(reason));
+  }
+  const std::string index_hex = to_hex(index_digest);
+  const char slot_char = boot::slot_name(begun.session.slot);
+  if (!journal.empty()) {
+    if (auto j = read_journal(journal); j && j->index == index_hex && j->slot == slot_char) {
+      begun.resuming = true;
+    } else if (auto w = write_journal(journal, Journal{index_hex, slot_char}); !w) {
+      return std::unexpected(w.error());
+    }
+  }
+  return begun;
+}
+
+// What the producer thread needs to obtain and prove chunks. Only the producer uses `source`.
+struct ChunkFinder {
+  boot::HostDevice& hd;
+  const image::AuthenticatedChunkIndex& authenticated;
+  ChunkSource& source;
+  bool resuming = false;
+  std::map<image::Sha256, std::uint64_t> local;  // chunk hashes of the active slot
+  std::uint32_t slot_base = 0;
+  std::uint32_t active_base = 0;
+};
+
+// Fills `c` with chunk `i`, proven against the index. Returns the error that ends the install.
+std::optional<Error> obtain_chunk(ChunkFinder& f, std::size_t i, Chunk& c) {
+  const image::ChunkIndex& index = f.authenticated.index();
+  boot::Device& d = f.hd.device();
+  c.index = i;
+  c.length = index.chunk_length(i);
+  const std::uint64_t off = index.chunk_offset(i);
+  const std::span<std::uint8_t> chunk(c.bytes.data(), c.length);
+  const image::Sha256& want = index.hashes[i];
+  // 1. Already on flash from an interrupted run? Proven by hashing flash, not by the journal.
+  if (f.resuming &&
+      d.flash->read(f.slot_base + static_cast<std::uint32_t>(off), chunk.data(), c.length) &&
+      hash_of(chunk) == want) {
+    c.origin = Origin::kResumed;
+  } else if (auto it = f.local.find(want);
+             // 2. The same bytes in the active slot? Copied locally, proven again after
+             // reading.
+             it != f.local.end() &&
+             d.flash->read(f.active_base + static_cast<std::uint32_t>(it->second), chunk.data(),
+                           c.length) &&
+             hash_of(chunk) == want) {
+    c.origin = Origin::kLocal;
+  } else {
+    // 3. Otherwise downloaded, and proven before it is handed on to be written.
+    c.origin = Origin::kDownloaded;
+    if (auto r = f.source.fetch(off, chunk); !r) return r.error();
+    if (hash_of(chunk) != want) {
+      return make_error(ErrorCode::kNotTrusted, "chunk_mismatch",
+                        "chunk " + std::to_string(i) + " (offset " + std::to_string(off) +
+                            ") does not match the chunk index authenticated by " +
+                            f.authenticated.origin() + "; nothing of it was written");
+    }
+  }
+  return std::nullopt;
+}
+
+// The producer thread: obtains and proves every chunk in order and hands it to the writer. It
+// reads only chunks the writer is not writing (earlier chunks of the target slot, which are never
+// written again, and the other slot). Slot bytes [0, written_end) are on flash (in order); the
+// producer starts the kernel writing them to disk behind the writer, so the final sync waits for
+// little, and the writer (the busier thread: it writes and hashes what it reads back) does not pay
+// for submitting the writeback.
+void produce_chunks(ChunkFinder& f, ChunkPipe& pipe,
+                    const std::atomic<std::uint64_t>& written_end) {
+  std::uint64_t hinted = 0;  // slot bytes up to which writeback was started
+  for (std::size_t i = 0; i < f.authenticated.index().hashes.size(); ++i) {
+    if (const std::uint64_t w = written_end.load(std::memory_order_acquire);
+        w - hinted >= kWritebackStep) {
+      f.hd.flash().start_writeback(f.slot_base + static_cast<std::uint32_t>(hinted),
+                                   static_cast<std::uint32_t>(w - hinted));
+      hinted = w;
+    }
+    auto c = pipe.take_free();
+    if (!c) return;
+    if (auto e = obtain_chunk(f, i, *c)) {
+      pipe.finish(std::move(e));
+      return;
+    }
+    pipe.put_ready(std::move(*c));
+  }
+  pipe.finish(std::nullopt);
+}
+
+// The bootloader's check of the written slot, streamed: each chunk is read back from flash once
+// it is on flash and hashed into the image digest, on the writer thread while the producer proves
+// the next chunk, so install_finish need not read the whole slot a second time. The signature and
+// hash TLV checks still run in install_finish, over this digest of the bytes on flash.
+class StreamedDigest {
+ public:
+  explicit StreamedDigest(crypto::Hasher hasher) : hasher_(std::move(hasher)) {}
+
+  // Adds chunk `index` at slot offset `off`, as read back from flash.
+  void add(std::size_t index, std::uint64_t off, ByteView readback) {
+    if (index == 0 && readback.size() >= image::kHeaderSize) {
+      std::uint8_t raw[image::kHeaderSize];
+      std::copy_n(readback.begin(), image::kHeaderSize, raw);
+      const image::ImageHeader h = image::decode_header(raw);
+      protected_end_ = std::uint64_t{h.header_size} + h.image_size + h.protected_tlv_size;
+    }
+    if (hashed_ == off && off < protected_end_) {
+      const auto n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(readback.size(), protected_end_ - off));
+      hasher_.update(ByteView(readback.data(), n));
+      hashed_ += n;
+    }
+  }
+  // The digest of the protected region, or nullptr when it was not streamed whole.
+  const image::RegionDigest* finish() {
+    if (protected_end_ == 0 || hashed_ != protected_end_) return nullptr;
+    const Bytes digest = hasher_.finish();
+    digest_.kind = image::HashKind::kSha256;
+    digest_.length = protected_end_;
+    std::copy(digest.begin(), digest.end(), digest_.digest);
+    return &digest_;
+  }
+
+ private:
+  crypto::Hasher hasher_;
+  std::uint64_t protected_end_ = 0;  // from the header read back; 0 = unknown (no digest)
+  std::uint64_t hashed_ = 0;
+  image::RegionDigest digest_;
+};
+
+// Writes one proven chunk into the slot (unless it is already there) and reads it back into the
+// streamed digest.
+Result<void> write_chunk(boot::Device& d, const boot::InstallSession& session,
+                         std::uint32_t slot_base, const Chunk& c, std::uint64_t off,
+                         Bytes& readback, StreamedDigest& digest, InstallProgress& p) {
+  if (c.origin == Origin::kResumed) {
+    p.resumed += c.length;
+  } else {
+    const auto w =
+        boot::install_write(d, session, static_cast<std::uint32_t>(off), c.bytes.data(), c.length);
+    if (w == boot::InstallResult::kPowerLost)
+      return std::unexpected(Error{ErrorCode::kIo, "power cut (simulated)"});
+    if (w != boot::InstallResult::kOk)
+      return std::unexpected(Error{ErrorCode::kIo, "flash write refused"});
+    (c.origin == Origin::kLocal ? p.local : p.downloaded) += c.length;
+  }
+  if (!d.flash->read(slot_base + static_cast<std::uint32_t>(off), readback.data(), c.length)) {
+    return std::unexpected(Error{ErrorCode::kIo, "cannot read back the slot"});
+  }
+  digest.add(c.index, off, ByteView(readback.data(), c.length));
+  return {};
+}
+
+// The bootloader's final check of the slot, then the journal is no longer needed.
+Result<ChunkedInstallReport> finish_chunked(boot::HostDevice& hd,
+                                            const boot::InstallSession& session,
+                                            StreamedDigest& digest, ChunkedInstallReport report,
+                                            const ChunkedInstallOptions& options) {
+  const image::RegionDigest* streamed = digest.finish();
+  boot::InstallReport done;
+  boot::install_finish(hd.device(), session, nullptr, hd.config().trial_attempts, &done, streamed);
+  report.info = done.info;
+  switch (done.result) {
+    case boot::InstallResult::kOk: break;
+    case boot::InstallResult::kPowerLost: return fail(ErrorCode::kIo, "power cut (simulated)");
+    default:
+      return fail(ErrorCode::kNotTrusted,
+                  "the written slot does not verify: ", boot::check_name(done.reason));
+  }
+  if (!options.journal.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(options.journal, ec);
+  }
+  if (options.progress) options.progress(report.totals);
+  return report;
+}
+
 }  // namespace
 
 Result<FileChunkSource> FileChunkSource::open(const std::filesystem::path& path) {
@@ -185,145 +384,43 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd,
                                              ChunkSource& source,
                                              const ChunkedInstallOptions& options) {
   const image::ChunkIndex& index = authenticated.index();
-  const image::Sha256& index_digest = authenticated.digest();
   boot::Device& d = hd.device();
-  if (index.image_size > d.geometry.slot_size) {
-    return fail(ErrorCode::kInvalidArgument, "image (", std::to_string(index.image_size),
-                " bytes) is larger than the slot (", std::to_string(d.geometry.slot_size), ")");
-  }
-  if (index.chunk_size % d.geometry.block_size != 0) {
-    return fail(ErrorCode::kInvalidArgument,
-                "chunk size is not a multiple of the flash block size");
-  }
-  boot::InstallSession session;
-  std::uint8_t reason = 0;
-  const auto begun = boot::install_begin(d, &session, &reason);
-  if (begun == boot::InstallResult::kPowerLost)
-    return fail(ErrorCode::kIo, "power cut (simulated)");
-  if (begun != boot::InstallResult::kOk) {
-    return fail(ErrorCode::kNotTrusted, "install refused: ", boot::check_name(reason));
-  }
+  auto begun = begin_chunked(d, index, authenticated.digest(), options.journal);
+  if (!begun) return std::unexpected(begun.error());
+  const boot::InstallSession& session = begun->session;
   ChunkedInstallReport report;
   report.slot = session.slot;
   InstallProgress& p = report.totals;
   p.image_size = index.image_size;
 
-  const std::string index_hex = to_hex(index_digest);
-  const char slot_char = boot::slot_name(session.slot);
-  bool resuming = false;
-  if (!options.journal.empty()) {
-    if (auto j = read_journal(options.journal);
-        j && j->index == index_hex && j->slot == slot_char) {
-      resuming = true;
-    } else if (auto w = write_journal(options.journal, Journal{index_hex, slot_char}); !w) {
-      return std::unexpected(w.error());
-    }
-  }
-
   Bytes scratch(index.chunk_size);
-  const auto local = active_chunks(hd, boot::other(session.slot), index.chunk_size, scratch);
-  const std::uint32_t slot_base = boot::slot_offset(d.geometry, session.slot);
-  const std::uint32_t active_base = boot::slot_offset(d.geometry, boot::other(session.slot));
+  ChunkFinder finder{hd,
+                     authenticated,
+                     source,
+                     begun->resuming,
+                     active_chunks(hd, boot::other(session.slot), index.chunk_size, scratch),
+                     boot::slot_offset(d.geometry, session.slot),
+                     boot::slot_offset(d.geometry, boot::other(session.slot))};
+  const std::uint32_t slot_base = finder.slot_base;
 
-  // Two stages on two threads: obtain and prove chunk i+1 while chunk i is written. The producer
-  // reads only chunks the consumer is not writing (earlier chunks of the target slot, which it
-  // never writes again, and the other slot), and only it uses `source`.
+  // Two stages on two threads: obtain and prove chunk i+1 while chunk i is written.
   ChunkPipe pipe(32, index.chunk_size);  // 2 MiB of 64 KiB chunks; deeper did not measure faster
-  // Slot bytes [0, written_end) are on flash (in order). The producer starts the kernel writing
-  // them to disk behind the writer, so the final sync waits for little, and the writer (the busier
-  // thread: it writes and hashes what it reads back) does not pay for submitting the writeback.
   std::atomic<std::uint64_t> written_end{0};
-  std::thread producer([&] {
-    std::uint64_t hinted = 0;  // slot bytes up to which writeback was started
-    for (std::size_t i = 0; i < index.hashes.size(); ++i) {
-      if (const std::uint64_t w = written_end.load(std::memory_order_acquire);
-          w - hinted >= kWritebackStep) {
-        hd.flash().start_writeback(slot_base + static_cast<std::uint32_t>(hinted),
-                                   static_cast<std::uint32_t>(w - hinted));
-        hinted = w;
-      }
-      auto c = pipe.take_free();
-      if (!c) return;
-      c->index = i;
-      c->length = index.chunk_length(i);
-      const std::uint64_t off = index.chunk_offset(i);
-      const std::span<std::uint8_t> chunk(c->bytes.data(), c->length);
-      const image::Sha256& want = index.hashes[i];
-      // 1. Already on flash from an interrupted run? Proven by hashing flash, not by the journal.
-      if (resuming &&
-          d.flash->read(slot_base + static_cast<std::uint32_t>(off), chunk.data(), c->length) &&
-          hash_of(chunk) == want) {
-        c->origin = Origin::kResumed;
-      } else if (auto it = local.find(want);
-                 // 2. The same bytes in the active slot? Copied locally, proven again after
-                 // reading.
-                 it != local.end() &&
-                 d.flash->read(active_base + static_cast<std::uint32_t>(it->second), chunk.data(),
-                               c->length) &&
-                 hash_of(chunk) == want) {
-        c->origin = Origin::kLocal;
-      } else {
-        // 3. Otherwise downloaded, and proven before it is handed on to be written.
-        c->origin = Origin::kDownloaded;
-        if (auto r = source.fetch(off, chunk); !r) {
-          pipe.finish(r.error());
-          return;
-        }
-        if (hash_of(chunk) != want) {
-          pipe.finish(make_error(ErrorCode::kNotTrusted, "chunk_mismatch",
-                                 "chunk " + std::to_string(i) + " (offset " + std::to_string(off) +
-                                     ") does not match the chunk index authenticated by " +
-                                     authenticated.origin() + "; nothing of it was written"));
-          return;
-        }
-      }
-      pipe.put_ready(std::move(*c));
-    }
-    pipe.finish(std::nullopt);
-  });
+  std::thread producer([&] { produce_chunks(finder, pipe, written_end); });
   auto stop = [&](Error e) -> Result<ChunkedInstallReport> {
     pipe.cancel();
     producer.join();
     return std::unexpected(std::move(e));
   };
 
-  // The bootloader's check of the written slot, streamed: each chunk is read back from flash once
-  // it is on flash and hashed into the image digest, on this thread while the producer proves the
-  // next chunk, so install_finish need not read the whole slot a second time. The signature and
-  // hash TLV checks still run in install_finish, over this digest of the bytes on flash.
   auto hasher = crypto::Hasher::create(crypto::HashAlgorithm::kSha256);
   if (!hasher) return stop(hasher.error());
+  StreamedDigest digest(std::move(*hasher));
   Bytes readback(index.chunk_size);
-  std::uint64_t protected_end = 0;  // from the header read back; 0 = unknown (no streamed digest)
-  std::uint64_t hashed = 0;
-
   while (auto c = pipe.take_ready()) {
     const std::uint64_t off = index.chunk_offset(c->index);
-    if (c->origin == Origin::kResumed) {
-      p.resumed += c->length;
-    } else {
-      const auto w = boot::install_write(d, session, static_cast<std::uint32_t>(off),
-                                         c->bytes.data(), c->length);
-      if (w == boot::InstallResult::kPowerLost)
-        return stop({ErrorCode::kIo, "power cut (simulated)"});
-      if (w != boot::InstallResult::kOk) return stop({ErrorCode::kIo, "flash write refused"});
-      (c->origin == Origin::kLocal ? p.local : p.downloaded) += c->length;
-    }
-    if (!d.flash->read(slot_base + static_cast<std::uint32_t>(off), readback.data(), c->length)) {
-      return stop({ErrorCode::kIo, "cannot read back the slot"});
-    }
-    if (c->index == 0 && c->length >= image::kHeaderSize) {
-      std::uint8_t raw[image::kHeaderSize];
-      std::copy_n(readback.begin(), image::kHeaderSize, raw);
-      const image::ImageHeader h = image::decode_header(raw);
-      protected_end = std::uint64_t{h.header_size} + h.image_size + h.protected_tlv_size;
-    }
-    if (hashed == off && off < protected_end) {
-      const auto n =
-          static_cast<std::size_t>(std::min<std::uint64_t>(c->length, protected_end - off));
-      hasher->update(ByteView(readback.data(), n));
-      hashed += n;
-    }
+    if (auto w = write_chunk(d, session, slot_base, *c, off, readback, digest, p); !w)
+      return stop(w.error());
     p.done += c->length;
     written_end.store(off + c->length, std::memory_order_release);
     pipe.give_back(std::move(*c));
@@ -332,32 +429,7 @@ Result<ChunkedInstallReport> install_chunked(boot::HostDevice& hd,
   producer.join();
   if (auto e = pipe.error()) return std::unexpected(*e);
   if (auto s = hd.flash().sync(); !s) return std::unexpected(s.error());
-
-  image::RegionDigest streamed;
-  const bool have_streamed = protected_end != 0 && hashed == protected_end;
-  if (have_streamed) {
-    const Bytes digest = hasher->finish();
-    streamed.kind = image::HashKind::kSha256;
-    streamed.length = protected_end;
-    std::copy(digest.begin(), digest.end(), streamed.digest);
-  }
-  boot::InstallReport done;
-  boot::install_finish(d, session, nullptr, hd.config().trial_attempts, &done,
-                       have_streamed ? &streamed : nullptr);
-  report.info = done.info;
-  switch (done.result) {
-    case boot::InstallResult::kOk: break;
-    case boot::InstallResult::kPowerLost: return fail(ErrorCode::kIo, "power cut (simulated)");
-    default:
-      return fail(ErrorCode::kNotTrusted,
-                  "the written slot does not verify: ", boot::check_name(done.reason));
-  }
-  if (!options.journal.empty()) {
-    std::error_code ec;
-    std::filesystem::remove(options.journal, ec);
-  }
-  if (options.progress) options.progress(p);
-  return report;
+  return finish_chunked(hd, session, digest, std::move(report), options);
 }
 
 }  // namespace ironseal::delivery

@@ -131,6 +131,34 @@ const CheckItem* CheckReport::first_failure() const {
   return nullptr;
 }
 
+namespace {
+
+// The manufacturing record must bind the device's serial to this certificate, key and hardware
+// id.
+void check_record(CheckReport& report, ManufacturingRecord& record, const DeviceName& name,
+                  const Certificate& cert) {
+  auto add = [&](bool ok, std::string detail) {
+    report.items.push_back({"manufacturing_record", ok, std::move(detail)});
+  };
+  auto entry = record.find(name.serial);
+  if (!entry) {
+    add(false, entry.error().message);
+  } else if (!*entry) {
+    add(false, "serial " + name.serial + " is not in the record");
+  } else {
+    const bool same = (*entry)->certificate_fingerprint_hex == cert.fingerprint_hex() &&
+                      (*entry)->spki_sha256_hex == to_hex(crypto::sha256(cert.spki_der())) &&
+                      (*entry)->device.hardware_id == name.hardware_id;
+    add(same, same
+                  ? "serial " + name.serial + " recorded with certificate " + cert.fingerprint_hex()
+                  : "the record binds serial " + name.serial + " to certificate " +
+                        (*entry)->certificate_fingerprint_hex + ", the device holds " +
+                        cert.fingerprint_hex());
+  }
+}
+
+}  // namespace
+
 CheckReport factory_check(const fs::path& device_dir, ManufacturingRecord& record,
                           const Certificate& ca_root, std::span<const Crl> crls, UnixTime now) {
   CheckReport report;
@@ -200,21 +228,7 @@ CheckReport factory_check(const fs::path& device_dir, ManufacturingRecord& recor
       cert_name
           ? "certificate hardware id " + cert_name->hardware_id + ", device " + name->hardware_id
           : "the certificate names no device");
-  auto entry = record.find(name->serial);
-  if (!entry) {
-    add("manufacturing_record", false, entry.error().message);
-  } else if (!*entry) {
-    add("manufacturing_record", false, "serial " + name->serial + " is not in the record");
-  } else {
-    const bool same = (*entry)->certificate_fingerprint_hex == cert->fingerprint_hex() &&
-                      (*entry)->spki_sha256_hex == to_hex(crypto::sha256(cert->spki_der())) &&
-                      (*entry)->device.hardware_id == name->hardware_id;
-    add("manufacturing_record", same,
-        same ? "serial " + name->serial + " recorded with certificate " + cert->fingerprint_hex()
-             : "the record binds serial " + name->serial + " to certificate " +
-                   (*entry)->certificate_fingerprint_hex + ", the device holds " +
-                   cert->fingerprint_hex());
-  }
+  check_record(report, record, *name, *cert);
   return report;
 }
 

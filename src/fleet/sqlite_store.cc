@@ -2,7 +2,6 @@
 // durable before it returns (WAL is fsynced at commit), which is what lets the service acknowledge
 // a report only after the row is on disk. Each public write outside transaction() is its own
 // implicit transaction, so it is durable on return as well.
-#include <unordered_map>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -12,6 +11,7 @@
 #include <memory>
 
 #include "fleet/store.h"
+#include "sql/statement_cache.h"
 
 namespace ironseal::fleet {
 namespace {
@@ -99,82 +99,8 @@ std::vector<Phase> phases_from_text(const unsigned char* text) {
   return out;
 }
 
-// Prepared statements are kept per connection and reused (SQLITE_PREPARE_PERSISTENT): the
-// device listener's hot path (identity check, check-in) would otherwise compile the same SQL on
-// every request. Keyed by the SQL text's address: every statement here is a string literal.
-class StatementCache {
- public:
-  explicit StatementCache(sqlite3* db) : db_(db) {}
-  ~StatementCache() {
-    for (auto& [sql, stmt] : idle_) sqlite3_finalize(stmt);
-  }
-  StatementCache(const StatementCache&) = delete;
-  StatementCache& operator=(const StatementCache&) = delete;
-  sqlite3* db() const { return db_; }
-  // A statement for `sql`: an idle cached one, or a newly prepared one (also when the cached one
-  // is in use by an enclosing Statement).
-  sqlite3_stmt* take(const char* sql, int* rc) {
-    if (auto it = idle_.find(sql); it != idle_.end()) {
-      sqlite3_stmt* stmt = it->second;
-      idle_.erase(it);
-      *rc = SQLITE_OK;
-      return stmt;
-    }
-    sqlite3_stmt* stmt = nullptr;
-    *rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-    return stmt;
-  }
-  void give_back(const char* sql, sqlite3_stmt* stmt) {
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    if (!idle_.emplace(sql, stmt).second) sqlite3_finalize(stmt);
-  }
-
- private:
-  sqlite3* db_;
-  std::unordered_map<const char*, sqlite3_stmt*> idle_;
-};
-
-class Statement {
- public:
-  Statement(StatementCache& cache, const char* sql) : cache_(cache), sql_(sql) {
-    stmt_ = cache.take(sql, &rc_);
-  }
-  ~Statement() {
-    if (stmt_ != nullptr) cache_.give_back(sql_, stmt_);
-  }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK && stmt_ != nullptr; }
-  Statement& bind(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& bind(int i, std::int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
-  Statement& bind(int i, double v) {
-    sqlite3_bind_double(stmt_, i, v);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE, or an error code.
-  int step() { return sqlite3_step(stmt_); }
-  std::string text(int col) const {
-    const unsigned char* t = sqlite3_column_text(stmt_, col);
-    return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
-  }
-  const unsigned char* raw(int col) const { return sqlite3_column_text(stmt_, col); }
-  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-  double real(int col) const { return sqlite3_column_double(stmt_, col); }
-  const char* error() const { return sqlite3_errmsg(cache_.db()); }
-
- private:
-  StatementCache& cache_;
-  const char* sql_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_ = SQLITE_ERROR;
-};
+using StatementCache = sql::StatementCache;
+using Statement = sql::CachedStatement;
 
 class SqliteStore final : public Store {
  public:
@@ -243,7 +169,7 @@ class SqliteStore final : public Store {
 
   Result<std::vector<Device>> devices(const std::optional<std::string>& group) override {
     Statement s(cache_, group ? kDeviceSelect " WHERE grp = ? ORDER BY rowid"
-                                 : kDeviceSelect " ORDER BY rowid");
+                              : kDeviceSelect " ORDER BY rowid");
     if (group) s.bind(1, *group);
     std::vector<Device> out;
     int rc;
@@ -426,10 +352,11 @@ class SqliteStore final : public Store {
   Result<std::int64_t> assigning_rollout(const std::string& serial,
                                          const std::string& target) override {
     if (target.empty()) return std::int64_t{0};
-    Statement s(cache_,
-                "SELECT m.rollout_id FROM rollout_members m JOIN rollouts r ON r.id = m.rollout_id "
-                "JOIN releases l ON l.name = r.release WHERE m.serial = ? AND l.target = ? AND "
-                "m.state IN ('assigned', 'confirmed', 'failed') ORDER BY m.rollout_id DESC LIMIT 1");
+    Statement s(
+        cache_,
+        "SELECT m.rollout_id FROM rollout_members m JOIN rollouts r ON r.id = m.rollout_id "
+        "JOIN releases l ON l.name = r.release WHERE m.serial = ? AND l.target = ? AND "
+        "m.state IN ('assigned', 'confirmed', 'failed') ORDER BY m.rollout_id DESC LIMIT 1");
     s.bind(1, serial).bind(2, target);
     const int rc = s.step();
     if (rc == SQLITE_DONE) return std::int64_t{0};
@@ -494,7 +421,7 @@ class SqliteStore final : public Store {
   }
 
  private:
-static Device device_row(const Statement& s) {
+  static Device device_row(const Statement& s) {
     Device d;
     d.serial = s.text(0);
     d.hardware_id = s.text(1);
@@ -587,9 +514,9 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& pa
   if (fd < 0) return fail(ErrorCode::kIo, "store: cannot open ", path.string());
   ::close(fd);
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   DbPtr db(raw);
   if (rc != SQLITE_OK) {
     return fail(ErrorCode::kIo, "store: open ", path.string(), ": ",
@@ -597,8 +524,8 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& pa
   }
   sqlite3_busy_timeout(db.get(), 5000);
   auto store = std::make_unique<SqliteStore>(std::move(db));
-  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                          "PRAGMA foreign_keys=ON", kSchema}) {
+  for (const char* sql :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", kSchema}) {
     if (auto ok = store->exec(sql); !ok) {
       return fail(ErrorCode::kIo, "store: ", path.string(), ": ", ok.error().message);
     }

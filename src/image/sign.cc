@@ -260,6 +260,24 @@ bool sign_streams(const SignOptions& options, const crypto::Signer& signer) {
   return !options.pure && signer.key_type() == crypto::KeyType::kEd25519;
 }
 
+namespace {
+
+// Fills to the slot size with the erased value, ending in the boot magic (imgtool --pad).
+// `written` counts the bytes `emit` wrote so far, and grows as it writes.
+template <typename Emit>
+Result<void> emit_padding(std::uint64_t slot_size, const std::uint64_t& written, Emit& emit) {
+  const Bytes fill(std::min<std::uint64_t>(slot_size - written, 1 << 20), 0xff);
+  const std::uint64_t fill_to = slot_size - sizeof kBootMagic;
+  while (written < fill_to) {
+    const std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(fill.size(), fill_to - written));
+    if (auto w = emit(ByteView(fill.data(), n)); !w) return std::unexpected(w.error());
+  }
+  return emit(ByteView(kBootMagic, sizeof kBootMagic));
+}
+
+}  // namespace
+
 Result<ImageInfo> sign_image_file(const std::filesystem::path& in, const std::filesystem::path& out,
                                   const SignOptions& options, const crypto::Signer& signer,
                                   const SignProgress& progress) {
@@ -318,15 +336,7 @@ Result<ImageInfo> sign_image_file(const std::filesystem::path& in, const std::fi
     if (auto w = emit(image); !w) return std::unexpected(w.error());
   }
   if (options.pad) {
-    // Fill to the slot size with the erased value, ending in the boot magic (imgtool --pad).
-    const Bytes fill(std::min<std::uint64_t>(*options.slot_size - written, 1 << 20), 0xff);
-    const std::uint64_t fill_to = *options.slot_size - sizeof kBootMagic;
-    while (written < fill_to) {
-      const std::size_t n =
-          static_cast<std::size_t>(std::min<std::uint64_t>(fill.size(), fill_to - written));
-      if (auto w = emit(ByteView(fill.data(), n)); !w) return std::unexpected(w.error());
-    }
-    if (auto w = emit(ByteView(kBootMagic, sizeof kBootMagic)); !w) {
+    if (auto w = emit_padding(*options.slot_size, written, emit); !w) {
       return std::unexpected(w.error());
     }
   }

@@ -19,6 +19,107 @@ using ca_index::mark_revoked;
 using ca_index::select_entries;
 using profile::kDay;
 
+namespace {
+
+// The certificates a revocation of `named` reaches, `named` first: with kAllOfDevice every
+// certificate of its device, and on keyCompromise every certificate carrying one of their keys.
+Result<std::vector<IndexEntry>> reached_by(sql::Database& db, const IndexEntry& named,
+                                           RevokeScope scope, bool compromise) {
+  std::vector<IndexEntry> targets{named};
+  auto reach = [&](const Result<std::vector<IndexEntry>>& more) -> Result<void> {
+    if (!more) return std::unexpected(more.error());
+    for (const auto& e : *more) {
+      const bool known = std::any_of(targets.begin(), targets.end(), [&](const IndexEntry& t) {
+        return t.serial_hex == e.serial_hex;
+      });
+      if (!known) targets.push_back(e);
+    }
+    return {};
+  };
+  if (scope == RevokeScope::kAllOfDevice) {
+    const std::string device_serial = targets.front().device_serial;
+    if (auto r = reach(select_entries(
+            db, "WHERE profile = 'device' AND device_serial = ? ORDER BY not_before, serial",
+            [&](sql::Statement& q) { q.bind(1, device_serial); }));
+        !r) {
+      return std::unexpected(r.error());
+    }
+  }
+  if (compromise) {
+    // A compromised key is compromised in every certificate that carries it.
+    std::set<std::string> keys;
+    for (const auto& t : targets) keys.insert(t.spki_sha256_hex);
+    for (const auto& key : keys) {
+      if (auto r = reach(select_entries(db, "WHERE spki_sha256 = ? ORDER BY not_before, serial",
+                                        [&](sql::Statement& q) { q.bind(1, key); }));
+          !r) {
+        return std::unexpected(r.error());
+      }
+    }
+  }
+  return targets;
+}
+
+// Revoked certificates for a CRL: serial (hex), revocation time, reason name.
+using RevokedList = std::vector<std::tuple<std::string, UnixTime, std::string>>;
+
+// Takes the next CRL number of `profile`'s CA and lists what it revoked, in one transaction.
+// The number is committed before the CRL is written: a crash may skip a number, never reuse one.
+Result<std::int64_t> next_crl_number(sql::Database& db, Profile profile, RevokedList* revoked) {
+  auto tx = db.begin();
+  if (!tx) return std::unexpected(tx.error());
+  auto q = db.prepare("SELECT last FROM crl_numbers WHERE ca = ?");
+  if (!q) return std::unexpected(q.error());
+  q->bind(1, profile_name(profile));
+  auto row = q->step();
+  if (!row) return std::unexpected(row.error());
+  const std::int64_t number = (*row ? q->integer(0) : 0) + 1;
+  auto up = db.prepare("INSERT OR REPLACE INTO crl_numbers(ca, last) VALUES (?, ?)");
+  if (!up) return std::unexpected(up.error());
+  if (auto r = up->bind(1, profile_name(profile)).bind(2, number).run(); !r) {
+    return std::unexpected(r.error());
+  }
+  auto list = db.prepare(
+      "SELECT serial, revoked_at, revocation_reason FROM certificates "
+      "WHERE profile = ? AND revoked_at IS NOT NULL ORDER BY serial");
+  if (!list) return std::unexpected(list.error());
+  list->bind(1, profile_name(profile));
+  for (;;) {
+    auto r = list->step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) break;
+    revoked->emplace_back(list->text(0), list->integer(1), list->text(2));
+  }
+  if (auto r = tx->commit(); !r) return std::unexpected(r.error());
+  return number;
+}
+
+// Adds an entry (serial, date, reason code) to `crl` for each revoked certificate.
+Result<void> add_revoked(X509_CRL* crl, const RevokedList& revoked) {
+  for (const auto& [serial_hex, at, reason_name] : revoked) {
+    auto bytes = from_hex(serial_hex);
+    if (!bytes) return std::unexpected(bytes.error());
+    ossl::BnPtr bn(BN_bin2bn(bytes->data(), static_cast<int>(bytes->size()), nullptr));
+    ossl::AsnIntPtr serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+    ossl::AsnTimePtr when(ASN1_TIME_set(nullptr, static_cast<time_t>(at)));
+    ossl::RevokedPtr entry(X509_REVOKED_new());
+    auto reason = parse_revocation_reason(reason_name);
+    ossl::AsnEnumPtr code(ASN1_ENUMERATED_new());
+    if (!serial || !when || !entry || !code || !reason ||
+        X509_REVOKED_set_serialNumber(entry.get(), serial.get()) != 1 ||
+        X509_REVOKED_set_revocationDate(entry.get(), when.get()) != 1 ||
+        ASN1_ENUMERATED_set(code.get(), static_cast<long>(*reason)) != 1 ||
+        X509_REVOKED_add1_ext_i2d(entry.get(), NID_crl_reason, code.get(), 0, 0) != 1 ||
+        X509_CRL_add0_revoked(crl, entry.get()) != 1) {
+      return fail(ErrorCode::kCrypto, "cannot build CRL entry: ", ossl::drain_errors());
+    }
+    entry.release();
+  }
+  return {};
+}
+
+}  // namespace
+
 // ---- revocation
 // -----------------------------------------------------------------------------------
 
@@ -46,39 +147,9 @@ Result<RevokeOutcome> CertificateAuthority::revoke(std::string_view serial_text,
                           " is a server certificate; all-of-device applies to device certificates");
     }
     // The certificates this revocation reaches, the named one first.
-    std::vector<IndexEntry> targets{**found};
-    auto reach = [&](const Result<std::vector<IndexEntry>>& more) -> Result<void> {
-      if (!more) return std::unexpected(more.error());
-      for (const auto& e : *more) {
-        const bool known = std::any_of(targets.begin(), targets.end(), [&](const IndexEntry& t) {
-          return t.serial_hex == e.serial_hex;
-        });
-        if (!known) targets.push_back(e);
-      }
-      return {};
-    };
-    if (scope == RevokeScope::kAllOfDevice) {
-      const std::string device_serial = targets.front().device_serial;
-      if (auto r = reach(select_entries(
-              st.db, "WHERE profile = 'device' AND device_serial = ? ORDER BY not_before, serial",
-              [&](sql::Statement& q) { q.bind(1, device_serial); }));
-          !r) {
-        return std::unexpected(r.error());
-      }
-    }
-    if (compromise) {
-      // A compromised key is compromised in every certificate that carries it.
-      std::set<std::string> keys;
-      for (const auto& t : targets) keys.insert(t.spki_sha256_hex);
-      for (const auto& key : keys) {
-        if (auto r =
-                reach(select_entries(st.db, "WHERE spki_sha256 = ? ORDER BY not_before, serial",
-                                     [&](sql::Statement& q) { q.bind(1, key); }));
-            !r) {
-          return std::unexpected(r.error());
-        }
-      }
-    }
+    auto reached = reached_by(st.db, **found, scope, compromise);
+    if (!reached) return std::unexpected(reached.error());
+    std::vector<IndexEntry>& targets = *reached;
     for (std::size_t i = 0; i < targets.size(); ++i) {
       IndexEntry& e = targets[i];
       if (!e.revoked) {
@@ -112,37 +183,9 @@ Result<RevokeOutcome> CertificateAuthority::revoke(std::string_view serial_text,
 Result<Crl> CertificateAuthority::publish_crl(Profile profile, UnixTime now) {
   State& st = *state_;
   const Certificate& ca = st.ca(profile);
-  std::int64_t number = 0;
-  std::vector<std::tuple<std::string, UnixTime, std::string>> revoked;
-  {
-    // The number is committed before the CRL is written: a crash may skip a number, never reuse
-    // one.
-    auto tx = st.db.begin();
-    if (!tx) return std::unexpected(tx.error());
-    auto q = st.db.prepare("SELECT last FROM crl_numbers WHERE ca = ?");
-    if (!q) return std::unexpected(q.error());
-    q->bind(1, profile_name(profile));
-    auto row = q->step();
-    if (!row) return std::unexpected(row.error());
-    number = (*row ? q->integer(0) : 0) + 1;
-    auto up = st.db.prepare("INSERT OR REPLACE INTO crl_numbers(ca, last) VALUES (?, ?)");
-    if (!up) return std::unexpected(up.error());
-    if (auto r = up->bind(1, profile_name(profile)).bind(2, number).run(); !r) {
-      return std::unexpected(r.error());
-    }
-    auto list = st.db.prepare(
-        "SELECT serial, revoked_at, revocation_reason FROM certificates "
-        "WHERE profile = ? AND revoked_at IS NOT NULL ORDER BY serial");
-    if (!list) return std::unexpected(list.error());
-    list->bind(1, profile_name(profile));
-    for (;;) {
-      auto r = list->step();
-      if (!r) return std::unexpected(r.error());
-      if (!*r) break;
-      revoked.emplace_back(list->text(0), list->integer(1), list->text(2));
-    }
-    if (auto r = tx->commit(); !r) return std::unexpected(r.error());
-  }
+  RevokedList revoked;
+  auto number = next_crl_number(st.db, profile, &revoked);
+  if (!number) return std::unexpected(number.error());
 
   auto h = std::make_shared<CrlHandle>();
   h->crl.reset(X509_CRL_new());
@@ -156,25 +199,7 @@ Result<Crl> CertificateAuthority::publish_crl(Profile profile, UnixTime now) {
       X509_CRL_set1_nextUpdate(crl, next_update.get()) != 1) {
     return fail(ErrorCode::kCrypto, "cannot build CRL: ", ossl::drain_errors());
   }
-  for (const auto& [serial_hex, at, reason_name] : revoked) {
-    auto bytes = from_hex(serial_hex);
-    if (!bytes) return std::unexpected(bytes.error());
-    ossl::BnPtr bn(BN_bin2bn(bytes->data(), static_cast<int>(bytes->size()), nullptr));
-    ossl::AsnIntPtr serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
-    ossl::AsnTimePtr when(ASN1_TIME_set(nullptr, static_cast<time_t>(at)));
-    ossl::RevokedPtr entry(X509_REVOKED_new());
-    auto reason = parse_revocation_reason(reason_name);
-    ossl::AsnEnumPtr code(ASN1_ENUMERATED_new());
-    if (!serial || !when || !entry || !code || !reason ||
-        X509_REVOKED_set_serialNumber(entry.get(), serial.get()) != 1 ||
-        X509_REVOKED_set_revocationDate(entry.get(), when.get()) != 1 ||
-        ASN1_ENUMERATED_set(code.get(), static_cast<long>(*reason)) != 1 ||
-        X509_REVOKED_add1_ext_i2d(entry.get(), NID_crl_reason, code.get(), 0, 0) != 1 ||
-        X509_CRL_add0_revoked(crl, entry.get()) != 1) {
-      return fail(ErrorCode::kCrypto, "cannot build CRL entry: ", ossl::drain_errors());
-    }
-    entry.release();
-  }
+  if (auto r = add_revoked(crl, revoked); !r) return std::unexpected(r.error());
   X509_CRL_sort(crl);
   ossl::AsnIntPtr crl_number(ASN1_INTEGER_new());
   X509V3_CTX ctx;
@@ -182,7 +207,7 @@ Result<Crl> CertificateAuthority::publish_crl(Profile profile, UnixTime now) {
   X509V3_set_ctx(&ctx, ca.handle().x509.get(), nullptr, nullptr, crl, 0);
   ossl::ExtPtr akid(
       X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
-  if (!crl_number || ASN1_INTEGER_set_int64(crl_number.get(), number) != 1 ||
+  if (!crl_number || ASN1_INTEGER_set_int64(crl_number.get(), *number) != 1 ||
       X509_CRL_add1_ext_i2d(crl, NID_crl_number, crl_number.get(), 0, 0) != 1 || !akid ||
       X509_CRL_add_ext(crl, akid.get(), -1) != 1 ||
       X509_CRL_sign(crl, st.key(profile).handle().pkey.get(), EVP_sha256()) <= 0) {

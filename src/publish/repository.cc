@@ -7,24 +7,17 @@
 #include "core/file.h"
 #include "crypto/hash.h"
 #include "crypto/signer.h"
-#include "image/chunk_index.h"
-#include "image/host.h"
-#include "image/inspect.h"
-#include "image/sign.h"
-#include "image/verify.h"
+#include "publish/repository_internal.h"
 #include "repo/canonical_json.h"
 #include "repo/metadata.h"
 
 namespace ironseal::repo {
 namespace {
 
-using Json = nlohmann::json;
-namespace fs = std::filesystem;
+using namespace detail;
 
 constexpr const char* kSpecVersion = "1.0.31";
 constexpr const char* kConfigName = "repo.json";
-constexpr const char* kStagedName = "staged-targets.json";
-constexpr std::int64_t kDay = 86400;
 
 std::int64_t default_expiry_days(const std::string& role) {
   if (role == "root") return 365;
@@ -39,175 +32,6 @@ bool is_top_level_role(std::string_view role) {
 
 Error from_tuf(const TufError& e) {
   return to_error(e);
-}
-
-Result<std::string> canonical(const Json& value) {
-  auto c = canonical_json(value);
-  if (!c) return std::unexpected(from_tuf(c.error()));
-  return *c;
-}
-
-Bytes to_bytes(const std::string& text) {
-  return Bytes(text.begin(), text.end());
-}
-
-// Parses JSON without exceptions; kMalformed with `what` when it does not parse.
-Result<Json> parse_json(ByteView bytes, const std::string& what) {
-  Json j = Json::parse(bytes.begin(), bytes.end(), nullptr, false);
-  if (j.is_discarded()) return fail(ErrorCode::kMalformed, what, " is not valid JSON");
-  return j;
-}
-
-Result<Json> read_json(const fs::path& path) {
-  auto bytes = read_file(path);
-  if (!bytes) return std::unexpected(bytes.error());
-  return parse_json(*bytes, path.string());
-}
-
-Result<void> write_bytes(const fs::path& path, ByteView bytes, mode_t mode = 0644) {
-  return write_file_atomic(path, bytes, WriteOptions{.mode = mode});
-}
-
-Result<void> make_dir(const fs::path& path) {
-  std::error_code ec;
-  fs::create_directories(path, ec);
-  if (ec) return fail(ErrorCode::kIo, "cannot create ", path.string(), ": ", ec.message());
-  return {};
-}
-
-// {"signed": ..., "signatures": [...]}: every signer signs the canonical form of `signed_part`.
-Result<Bytes> sign_envelope(const Json& signed_part,
-                            const std::vector<std::unique_ptr<crypto::Signer>>& signers) {
-  auto text = canonical(signed_part);
-  if (!text) return std::unexpected(text.error());
-  Json sigs = Json::array();
-  std::set<std::string> seen;
-  for (const auto& signer : signers) {
-    const std::string keyid = tuf_keyid(signer->public_key());
-    if (!seen.insert(keyid).second) continue;  // the spec wants keyids unique in signatures
-    auto sig = signer->sign(as_bytes(*text));
-    if (!sig) return std::unexpected(sig.error());
-    sigs.push_back({{"keyid", keyid}, {"sig", to_hex(*sig)}});
-  }
-  return to_bytes(Json{{"signed", signed_part}, {"signatures", sigs}}.dump(1) + "\n");
-}
-
-// A published metadata document of ours, checked with the client's own parser (so every field
-// read below has the type TUF requires) and kept as JSON.
-struct Envelope {
-  Json doc;
-  Bytes raw;
-  const Json& signed_part() const { return doc["signed"]; }
-  std::uint64_t version() const { return doc["signed"]["version"].get<std::uint64_t>(); }
-  std::int64_t expires() const {
-    return parse_utc_time(doc["signed"]["expires"].get<std::string>()).value_or(0);
-  }
-  std::set<std::string> signer_keyids() const {
-    std::set<std::string> ids;
-    for (const auto& s : doc["signatures"]) ids.insert(s["keyid"].get<std::string>());
-    return ids;
-  }
-};
-
-Result<std::optional<Envelope>> load_envelope(const fs::path& path, const std::string& role) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return std::optional<Envelope>{};
-  auto bytes = read_file(path);
-  if (!bytes) return std::unexpected(bytes.error());
-  TufResult<void> ok;
-  if (role == "root") {
-    if (auto r = parse_root(*bytes); !r) ok = std::unexpected(r.error());
-  } else if (role == "timestamp") {
-    if (auto r = parse_timestamp(*bytes); !r) ok = std::unexpected(r.error());
-  } else if (role == "snapshot") {
-    if (auto r = parse_snapshot(*bytes); !r) ok = std::unexpected(r.error());
-  } else {
-    if (auto r = parse_targets(*bytes); !r) ok = std::unexpected(r.error());
-  }
-  if (!ok) return fail(ErrorCode::kMalformed, path.string(), ": ", describe(ok.error()));
-  auto doc = parse_json(*bytes, path.string());
-  if (!doc) return std::unexpected(doc.error());
-  return std::optional<Envelope>(Envelope{std::move(*doc), std::move(*bytes)});
-}
-
-Json meta_entry(std::uint64_t version, ByteView bytes) {
-  return {{"version", version},
-          {"length", bytes.size()},
-          {"hashes", {{"sha256", to_hex(crypto::sha256(bytes))}}}};
-}
-
-std::set<std::string> role_keyids(const Json& root, const std::string& role) {
-  std::set<std::string> ids;
-  for (const auto& k : root["roles"][role]["keyids"]) ids.insert(k.get<std::string>());
-  return ids;
-}
-
-// Target names become file names (SHA256.NAME) and URL segments: keep them plain.
-Result<void> check_target_name(const std::string& name) {
-  const bool ok = !name.empty() && name.size() <= 200 && name.front() != '.' &&
-                  std::all_of(name.begin(), name.end(), [](char c) {
-                    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '+' ||
-                           c == '~';
-                  });
-  if (!ok) {
-    return fail(ErrorCode::kInvalidArgument, "bad target name '", name,
-                "' (letters, digits and . _ - + ~, not starting with '.')");
-  }
-  if (name.ends_with(".chunks")) {
-    return fail(ErrorCode::kInvalidArgument, "target name '", name,
-                "' ends in .chunks, which names chunk indexes");
-  }
-  return {};
-}
-
-Result<void> check_printable(const std::string& text, const char* what) {
-  if (text.empty() ||
-      !std::all_of(text.begin(), text.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
-    return fail(ErrorCode::kInvalidArgument, "bad ", what, " '", text,
-                "' (printable ASCII without spaces)");
-  }
-  return {};
-}
-
-// Structure, not trust: header and both TLV areas must parse; returns version and counter.
-struct ImageFacts {
-  std::string version;
-  std::uint32_t security_counter = 0;
-};
-
-Result<ImageFacts> inspect_boot_image(const fs::path& path) {
-  auto inspection = image::inspect_image_file(path);
-  if (!inspection) return std::unexpected(inspection.error());
-  const image::Status structure = inspection->layout_status != image::Status::kOk
-                                      ? inspection->layout_status
-                                      : inspection->tlv_status;
-  if (structure != image::Status::kOk) {
-    Error e = image::status_error(structure);
-    e.message = path.string() + " is not a valid boot image: " + e.message;
-    return std::unexpected(e);
-  }
-  // Devices compare a slot's first `length` bytes with the target: publish the image exactly,
-  // without slot padding or trailer behind its TLVs.
-  if (inspection->file_size != inspection->layout.unprotected_end) {
-    return fail(ErrorCode::kMalformed, path.string(), " has ",
-                std::to_string(inspection->file_size - inspection->layout.unprotected_end),
-                " bytes after its TLV area (slot padding?); publish the unpadded image");
-  }
-  return ImageFacts{image::format_version(inspection->layout.header.version),
-                    inspection->security_counter.value_or(0)};
-}
-
-// Writes `bytes` to targets/SHA256.NAME (content-addressed: an existing file is the same bytes).
-Result<std::string> store_target(const fs::path& targets_dir, const std::string& name,
-                                 ByteView bytes) {
-  const std::string sha = to_hex(crypto::sha256(bytes));
-  const fs::path path = targets_dir / (sha + "." + name);
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    if (auto ok = write_bytes(path, bytes); !ok) return std::unexpected(ok.error());
-  }
-  return sha;
 }
 
 // repo.json must have the shape this code reads, so that no accessor below can throw.
@@ -247,18 +71,6 @@ Result<std::unique_ptr<crypto::Signer>> open_key(const fs::path& dir, const std:
   return crypto::open_signer(key_path(dir, ref).string());
 }
 
-Result<std::vector<std::unique_ptr<crypto::Signer>>> open_role_signers(const fs::path& dir,
-                                                                       const Json& config,
-                                                                       const std::string& role) {
-  std::vector<std::unique_ptr<crypto::Signer>> signers;
-  for (const auto& ref : config["roles"][role]["keys"]) {
-    auto s = open_key(dir, ref.get<std::string>());
-    if (!s) return std::unexpected(s.error());
-    signers.push_back(std::move(*s));
-  }
-  return signers;
-}
-
 // Generates `count` keys for `role` under keys/ and returns their references.
 Result<std::vector<std::string>> generate_keys(const fs::path& dir, const std::string& role,
                                                crypto::KeyType type, std::uint64_t count) {
@@ -273,6 +85,106 @@ Result<std::vector<std::string>> generate_keys(const fs::path& dir, const std::s
   return refs;
 }
 
+}  // namespace
+
+namespace detail {
+
+Result<std::string> canonical(const Json& value) {
+  auto c = canonical_json(value);
+  if (!c) return std::unexpected(from_tuf(c.error()));
+  return *c;
+}
+
+Bytes to_bytes(const std::string& text) {
+  return Bytes(text.begin(), text.end());
+}
+
+// Parses JSON without exceptions; kMalformed with `what` when it does not parse.
+Result<Json> parse_json(ByteView bytes, const std::string& what) {
+  Json j = Json::parse(bytes.begin(), bytes.end(), nullptr, false);
+  if (j.is_discarded()) return fail(ErrorCode::kMalformed, what, " is not valid JSON");
+  return j;
+}
+
+Result<Json> read_json(const fs::path& path) {
+  auto bytes = read_file(path);
+  if (!bytes) return std::unexpected(bytes.error());
+  return parse_json(*bytes, path.string());
+}
+
+Result<void> write_bytes(const fs::path& path, ByteView bytes, mode_t mode) {
+  return write_file_atomic(path, bytes, WriteOptions{.mode = mode});
+}
+
+Result<void> make_dir(const fs::path& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) return fail(ErrorCode::kIo, "cannot create ", path.string(), ": ", ec.message());
+  return {};
+}
+
+// {"signed": ..., "signatures": [...]}: every signer signs the canonical form of `signed_part`.
+Result<Bytes> sign_envelope(const Json& signed_part,
+                            const std::vector<std::unique_ptr<crypto::Signer>>& signers) {
+  auto text = canonical(signed_part);
+  if (!text) return std::unexpected(text.error());
+  Json sigs = Json::array();
+  std::set<std::string> seen;
+  for (const auto& signer : signers) {
+    const std::string keyid = tuf_keyid(signer->public_key());
+    if (!seen.insert(keyid).second) continue;  // the spec wants keyids unique in signatures
+    auto sig = signer->sign(as_bytes(*text));
+    if (!sig) return std::unexpected(sig.error());
+    sigs.push_back({{"keyid", keyid}, {"sig", to_hex(*sig)}});
+  }
+  return to_bytes(Json{{"signed", signed_part}, {"signatures", sigs}}.dump(1) + "\n");
+}
+
+Result<std::optional<Envelope>> load_envelope(const fs::path& path, const std::string& role) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::optional<Envelope>{};
+  auto bytes = read_file(path);
+  if (!bytes) return std::unexpected(bytes.error());
+  TufResult<void> ok;
+  if (role == "root") {
+    if (auto r = parse_root(*bytes); !r) ok = std::unexpected(r.error());
+  } else if (role == "timestamp") {
+    if (auto r = parse_timestamp(*bytes); !r) ok = std::unexpected(r.error());
+  } else if (role == "snapshot") {
+    if (auto r = parse_snapshot(*bytes); !r) ok = std::unexpected(r.error());
+  } else {
+    if (auto r = parse_targets(*bytes); !r) ok = std::unexpected(r.error());
+  }
+  if (!ok) return fail(ErrorCode::kMalformed, path.string(), ": ", describe(ok.error()));
+  auto doc = parse_json(*bytes, path.string());
+  if (!doc) return std::unexpected(doc.error());
+  return std::optional<Envelope>(Envelope{std::move(*doc), std::move(*bytes)});
+}
+
+Json meta_entry(std::uint64_t version, ByteView bytes) {
+  return {{"version", version},
+          {"length", bytes.size()},
+          {"hashes", {{"sha256", to_hex(crypto::sha256(bytes))}}}};
+}
+
+std::set<std::string> role_keyids(const Json& root, const std::string& role) {
+  std::set<std::string> ids;
+  for (const auto& k : root["roles"][role]["keyids"]) ids.insert(k.get<std::string>());
+  return ids;
+}
+
+Result<std::vector<std::unique_ptr<crypto::Signer>>> open_role_signers(const fs::path& dir,
+                                                                       const Json& config,
+                                                                       const std::string& role) {
+  std::vector<std::unique_ptr<crypto::Signer>> signers;
+  for (const auto& ref : config["roles"][role]["keys"]) {
+    auto s = open_key(dir, ref.get<std::string>());
+    if (!s) return std::unexpected(s.error());
+    signers.push_back(std::move(*s));
+  }
+  return signers;
+}
+
 Json common_part(const char* type, std::uint64_t version, std::int64_t expires) {
   return {{"_type", type},
           {"spec_version", kSpecVersion},
@@ -280,7 +192,7 @@ Json common_part(const char* type, std::uint64_t version, std::int64_t expires) 
           {"expires", format_utc_time(expires)}};
 }
 
-}  // namespace
+}  // namespace detail
 
 Json tuf_key(const crypto::PublicKey& key) {
   if (key.type() == crypto::KeyType::kEd25519) {
@@ -432,233 +344,6 @@ Result<Json> Repository::root() const {
   if (!root) return std::unexpected(root.error());
   if (!*root) return fail(ErrorCode::kNotFound, dir_.string(), ": no metadata/root.json");
   return (*root)->signed_part();
-}
-
-Result<Json> Repository::chain_role(const fs::path& metadata_dir, const std::string& role) {
-  auto env = load_envelope(metadata_dir / (role + ".json"), role);
-  if (!env) return std::unexpected(env.error());
-  if (!*env) return Json();
-  return (*env)->signed_part();
-}
-
-// Copies every root version the chain's directory lacks, and the latest as root.json, so that a
-// device's client can walk the whole rotation history from whatever root it started with.
-Result<void> Repository::sync_roots(const fs::path& metadata_dir) const {
-  if (metadata_dir == this->metadata_dir()) return {};
-  auto root = this->root();
-  if (!root) return std::unexpected(root.error());
-  const std::uint64_t latest = (*root)["version"].get<std::uint64_t>();
-  for (std::uint64_t v = 1; v <= latest; ++v) {
-    const std::string name = std::to_string(v) + ".root.json";
-    std::error_code ec;
-    if (fs::exists(metadata_dir / name, ec)) continue;
-    auto bytes = read_file(this->metadata_dir() / name);
-    if (!bytes) return std::unexpected(bytes.error());
-    if (auto ok = write_bytes(metadata_dir / name, *bytes); !ok) return ok;
-  }
-  auto bytes = read_file(this->metadata_dir() / "root.json");
-  if (!bytes) return std::unexpected(bytes.error());
-  return write_bytes(metadata_dir / "root.json", *bytes);
-}
-
-Result<ChainReport> Repository::publish_chain(const fs::path& mdir, const Json& targets) {
-  if (!targets.is_object()) return fail(ErrorCode::kInvalidArgument, "targets must be an object");
-  if (auto ok = make_dir(mdir); !ok) return std::unexpected(ok.error());
-  if (auto ok = sync_roots(mdir); !ok) return std::unexpected(ok.error());
-  auto root = this->root();
-  if (!root) return std::unexpected(root.error());
-  const std::int64_t now = clock_();
-  ChainReport report;
-  report.metadata_dir = mdir;
-
-  auto sign_role = [&](const std::string& role, const Json& part) -> Result<Bytes> {
-    auto signers = open_role_signers(dir_, config_, role);
-    if (!signers) return std::unexpected(signers.error());
-    return sign_envelope(part, *signers);
-  };
-  // True when the current copy is missing, was signed by other keys than the root names now, or
-  // expires within `window` seconds.
-  auto stale = [&](const std::optional<Envelope>& env, const std::string& role,
-                   std::int64_t window) {
-    return !env || env->signer_keyids() != role_keyids(*root, role) ||
-           env->expires() < now + window;
-  };
-
-  // targets
-  auto cur_targets = load_envelope(mdir / "targets.json", "targets");
-  if (!cur_targets) return std::unexpected(cur_targets.error());
-  Bytes targets_bytes;
-  std::uint64_t targets_version = 0;
-  if (stale(*cur_targets, "targets", expires_days("snapshot") * kDay) ||
-      (*cur_targets)->signed_part()["targets"] != targets) {
-    targets_version = *cur_targets ? (*cur_targets)->version() + 1 : 1;
-    Json part = common_part("targets", targets_version, now + expires_days("targets") * kDay);
-    part["targets"] = targets;
-    auto bytes = sign_role("targets", part);
-    if (!bytes) return std::unexpected(bytes.error());
-    targets_bytes = std::move(*bytes);
-    const std::string name = std::to_string(targets_version) + ".targets.json";
-    if (auto ok = write_bytes(mdir / name, targets_bytes); !ok) return std::unexpected(ok.error());
-    if (auto ok = write_bytes(mdir / "targets.json", targets_bytes); !ok) {
-      return std::unexpected(ok.error());
-    }
-    report.targets_signed = true;
-  } else {
-    targets_version = (*cur_targets)->version();
-    targets_bytes = (*cur_targets)->raw;
-  }
-  report.targets_version = targets_version;
-
-  // snapshot
-  const Json targets_meta = meta_entry(targets_version, targets_bytes);
-  auto cur_snapshot = load_envelope(mdir / "snapshot.json", "snapshot");
-  if (!cur_snapshot) return std::unexpected(cur_snapshot.error());
-  Bytes snapshot_bytes;
-  std::uint64_t snapshot_version = 0;
-  if (stale(*cur_snapshot, "snapshot", expires_days("timestamp") * kDay) ||
-      (*cur_snapshot)->signed_part()["meta"] != Json{{"targets.json", targets_meta}}) {
-    snapshot_version = *cur_snapshot ? (*cur_snapshot)->version() + 1 : 1;
-    Json part = common_part("snapshot", snapshot_version, now + expires_days("snapshot") * kDay);
-    part["meta"] = {{"targets.json", targets_meta}};
-    auto bytes = sign_role("snapshot", part);
-    if (!bytes) return std::unexpected(bytes.error());
-    snapshot_bytes = std::move(*bytes);
-    const std::string name = std::to_string(snapshot_version) + ".snapshot.json";
-    if (auto ok = write_bytes(mdir / name, snapshot_bytes); !ok) return std::unexpected(ok.error());
-    if (auto ok = write_bytes(mdir / "snapshot.json", snapshot_bytes); !ok) {
-      return std::unexpected(ok.error());
-    }
-    report.snapshot_signed = true;
-  } else {
-    snapshot_version = (*cur_snapshot)->version();
-    snapshot_bytes = (*cur_snapshot)->raw;
-  }
-  report.snapshot_version = snapshot_version;
-
-  // timestamp: always, last
-  auto cur_timestamp = load_envelope(mdir / "timestamp.json", "timestamp");
-  if (!cur_timestamp) return std::unexpected(cur_timestamp.error());
-  const std::uint64_t ts_version = *cur_timestamp ? (*cur_timestamp)->version() + 1 : 1;
-  Json part = common_part("timestamp", ts_version, now + expires_days("timestamp") * kDay);
-  part["meta"] = {{"snapshot.json", meta_entry(snapshot_version, snapshot_bytes)}};
-  auto ts_bytes = sign_role("timestamp", part);
-  if (!ts_bytes) return std::unexpected(ts_bytes.error());
-  if (auto ok = write_bytes(mdir / "timestamp.json", *ts_bytes); !ok) {
-    return std::unexpected(ok.error());
-  }
-  report.timestamp_version = ts_version;
-  return report;
-}
-
-Result<Json> Repository::staged_targets() const {
-  std::error_code ec;
-  if (fs::exists(dir_ / kStagedName, ec)) {
-    auto staged = read_json(dir_ / kStagedName);
-    if (!staged) return std::unexpected(staged.error());
-    if (!staged->is_object() || !staged->contains("targets") || !(*staged)["targets"].is_object()) {
-      return fail(ErrorCode::kMalformed, (dir_ / kStagedName).string(), ": no targets object");
-    }
-    return (*staged)["targets"];
-  }
-  auto published = chain_role(metadata_dir(), "targets");
-  if (!published) return std::unexpected(published.error());
-  return published->is_null() ? Json::object() : (*published)["targets"];
-}
-
-Result<std::string> Repository::add_image_target(const fs::path& image,
-                                                 const ImageTargetOptions& options) {
-  if (kind_ != RepositoryKind::kImage) {
-    return fail(ErrorCode::kInvalidArgument, dir_.string(),
-                " is a director, not an image repository");
-  }
-  const std::string name = options.name.empty() ? image.filename().string() : options.name;
-  if (auto ok = check_target_name(name); !ok) return std::unexpected(ok.error());
-  if (auto ok = check_printable(options.hardware_id, "hardware id"); !ok) {
-    return std::unexpected(ok.error());
-  }
-  if (options.chunk_size < image::kMinChunkSize || options.chunk_size > image::kMaxChunkSize ||
-      (options.chunk_size & (options.chunk_size - 1)) != 0) {
-    return fail(ErrorCode::kInvalidArgument, "chunk size must be a power of two, 4 KiB..16 MiB");
-  }
-  Json custom = Json::object();
-  if (!options.custom.is_null()) {
-    if (!options.custom.is_object()) {
-      return fail(ErrorCode::kInvalidArgument, "--custom must be a JSON object");
-    }
-    if (options.custom.contains("hardware_id") || options.custom.contains("ironseal")) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "--custom must not set hardware_id or ironseal (they are derived)");
-    }
-    if (auto c = canonical(options.custom); !c) {
-      return fail(ErrorCode::kInvalidArgument, "--custom cannot be signed: ", c.error().message);
-    }
-    custom = options.custom;
-  }
-  auto facts = inspect_boot_image(image);
-  if (!facts) return std::unexpected(facts.error());
-  auto bytes = read_file(image);
-  if (!bytes) return std::unexpected(bytes.error());
-  if (auto ok = make_dir(targets_dir()); !ok) return std::unexpected(ok.error());
-  auto sha = store_target(targets_dir(), name, *bytes);
-  if (!sha) return std::unexpected(sha.error());
-  // The index is built from the stored copy: exactly the bytes the metadata will describe.
-  auto index = image::build_chunk_index(targets_dir() / (*sha + "." + name), options.chunk_size);
-  if (!index) return std::unexpected(index.error());
-  const Bytes encoded = image::encode_chunk_index(*index);
-  const std::string index_name = name + ".chunks";
-  auto index_sha = store_target(targets_dir(), index_name, encoded);
-  if (!index_sha) return std::unexpected(index_sha.error());
-
-  custom["hardware_id"] = options.hardware_id;
-  custom["ironseal"] = {{"version", facts->version},
-                        {"security_counter", facts->security_counter},
-                        {"chunk_index",
-                         {{"target", index_name},
-                          {"sha256", *index_sha},
-                          {"length", encoded.size()},
-                          {"chunk_size", options.chunk_size}}}};
-  auto staged = staged_targets();
-  if (!staged) return std::unexpected(staged.error());
-  (*staged)[name] = {{"length", bytes->size()}, {"hashes", {{"sha256", *sha}}}, {"custom", custom}};
-  (*staged)[index_name] = {{"length", encoded.size()},
-                           {"hashes", {{"sha256", *index_sha}}},
-                           {"custom", {{"ironseal", {{"chunk_index_of", name}}}}}};
-  if (auto ok =
-          write_bytes(dir_ / kStagedName, to_bytes(Json{{"targets", *staged}}.dump(1) + "\n"));
-      !ok) {
-    return std::unexpected(ok.error());
-  }
-  return name;
-}
-
-Result<ChainReport> Repository::publish() {
-  if (kind_ != RepositoryKind::kImage) {
-    return fail(ErrorCode::kInvalidArgument, dir_.string(),
-                " is a director: its metadata is published per device by `director assign`");
-  }
-  auto desired = staged_targets();
-  if (!desired) return std::unexpected(desired.error());
-  auto report = publish_chain(metadata_dir(), *desired);
-  if (!report) return report;
-  std::error_code ec;
-  fs::remove(dir_ / kStagedName, ec);  // published: nothing staged any more (idempotent if kept)
-  return report;
-}
-
-std::vector<fs::path> Repository::chain_dirs() const {
-  std::vector<fs::path> dirs;
-  if (kind_ == RepositoryKind::kImage) {
-    dirs.push_back(metadata_dir());
-    return dirs;
-  }
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir_ / "devices", ec)) {
-    if (fs::exists(entry.path() / "metadata" / "timestamp.json", ec)) {
-      dirs.push_back(entry.path() / "metadata");
-    }
-  }
-  std::sort(dirs.begin(), dirs.end());
-  return dirs;
 }
 
 Result<std::vector<ChainReport>> Repository::rotate(const std::string& role,
