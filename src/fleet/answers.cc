@@ -37,9 +37,9 @@ HttpResponse json_response(int status, const Json& body) {
 
 HttpResponse error_response(int status, std::string_view code, std::string_view message,
                             std::string_view reason) {
-  return json_response(status, Json{{"error", code},
-                                    {"reason", reason.empty() ? code : reason},
-                                    {"message", message}});
+  Json body{{"error", code}, {"message", message}};
+  if (!reason.empty() && reason != code) body["reason"] = reason;
+  return json_response(status, body);
 }
 
 HttpResponse from_error(const Error& e) {

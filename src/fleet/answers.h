@@ -17,9 +17,9 @@
 namespace ironseal::fleet {
 
 HttpResponse json_response(int status, const nlohmann::json& body);
-// {"error": CODE, "reason": REASON, "message": MESSAGE}. REASON is the machine-readable reason of
-// the toolkit's Error (core/result.h), e.g. "revoked" under the code "forbidden"; where the code
-// is already the reason ("hardware_mismatch"), or none is given, it repeats the code.
+// {"error": CODE, "message": MESSAGE}, plus "reason": REASON when the toolkit's Error
+// (core/result.h) names a finer reason than CODE (e.g. "revoked" under "forbidden"). A client
+// reads `reason` if present, else `error`: the same token either way as the CLI's --json.
 HttpResponse error_response(int status, std::string_view code, std::string_view message,
                             std::string_view reason = {});
 // The answer for an error: 400, 403, 404, 409; anything else is 500, logged and not shown (the
