@@ -200,7 +200,7 @@ extern "C" void fw_main(void) {
   uart::put("\nironseal secure boot (Cortex-M33, TrustZone-M, mps2-an505)\n");
   parse_command_line();
   if (!g_flash.attach("flash.img") || !g_otp.attach("otp.bin")) {
-    uart::put("boot: no flash.img/otp.bin backing files: changes last until power-off only\n");
+    uart::put("boot: no flash.img/otp.bin: changes are lost at power-off\n");
   }
   if (!boot::make_geometry(kBlockSize, kStage2Size, kSlotSize, kConfigSize, &g_device.geometry) ||
       g_device.geometry.total_size > kFlashWindow) {
