@@ -37,28 +37,13 @@ bash "$here/../tests/fleet/make_test_pki.sh" pki plc-x1 SN-1 >/dev/null
 "$IRONSEAL" key generate --out fw.pem --public-out fw.pub >/dev/null
 head -c 5000 /dev/urandom >fw.bin
 "$IRONSEAL" image sign --key fw.pem --version 2.0.0 --security-counter 2 fw.bin v2.img >/dev/null
-"$IRONSEAL" repo init repo/image >/dev/null
-"$IRONSEAL" repo add-target repo/image v2.img --hardware-id plc-x1 >/dev/null
-"$IRONSEAL" repo publish repo/image >/dev/null
-"$IRONSEAL" director init repo/director >/dev/null
-cat >config.json <<EOT
-{"device_port": 0, "operator_port": 0,
- "tls": {"certificate_chain": "pki/server.pem", "private_key": "pki/server.key"},
- "device_ca": "pki/test-device-ca.pem", "crl": "pki/device-ca.crl", "repository": "repo",
+apps=$build/apps
+# shellcheck source=scripts/fleet_lib.sh
+source "$here/../scripts/fleet_lib.sh"
+fleet_test_repository plc-x1 v2.img
+fleet_test_server ops operator ', "repository": "repo", "threads": 1,
  "limits": {"max_connections": 10000, "request_timeout_ms": 600000,
-            "device_checkins_per_minute": 1000000000, "device_checkin_burst": 1000000000},
- "threads": 1,
- "security_txt": {"contact": "mailto:psirt@example.com", "expires": "2027-11-01T00:00:00Z"}}
-EOT
-echo "bench-operator-password" | "$SERVER" account add --config config.json --name ops --role operator >/dev/null
-exec {srv}< <("$SERVER" run --config config.json 2>server.log & echo "pid $!"; wait)
-read -r _ server_pid <&"$srv"
-read -r line <&"$srv"
-dport=$(sed -n 's/.*device_port=\([0-9]*\).*/\1/p' <<<"$line")
-oport=$(sed -n 's/.*operator_port=\([0-9]*\).*/\1/p' <<<"$line")
-export IRONSEAL_FLEET_URL="https://127.0.0.1:$oport" IRONSEAL_FLEET_CACERT="$work/pki/trust-root.pem"
-IRONSEAL_FLEET_TOKEN=$(echo bench-operator-password | "$IRONSEAL" fleet login --name ops)
-export IRONSEAL_FLEET_TOKEN
+            "device_checkins_per_minute": 1000000000, "device_checkin_burst": 1000000000}'
 "$IRONSEAL" fleet devices register --serial SN-1 --hardware-id plc-x1 >/dev/null
 
 # A check-in body as the agent sends it (device status), and the server's answer to it.

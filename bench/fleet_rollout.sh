@@ -38,27 +38,12 @@ head -c 24000 /dev/urandom >fw.bin
 sign --version 0.1.0 --security-counter 0 s2.bin s2.img
 sign --version 1.0.0 --security-counter 1 fw.bin v1.img
 sign --version 2.0.0 --security-counter 2 fw.bin v2.img
-"$IRONSEAL" repo init repo/image >/dev/null
-"$IRONSEAL" repo add-target repo/image v2.img --hardware-id plc-x1 --chunk-size 4096 >/dev/null
-"$IRONSEAL" repo publish repo/image >/dev/null
-"$IRONSEAL" director init repo/director >/dev/null
-cat >config.json <<EOT
-{"device_port": 0, "operator_port": 0,
- "tls": {"certificate_chain": "pki/server.pem", "private_key": "pki/server.key"},
- "device_ca": "pki/test-device-ca.pem", "crl": "pki/device-ca.crl", "repository": "repo",
- "threads": 1, "poll_interval_s": $interval,
- "limits": {"max_connections_per_client": 10000},
- "security_txt": {"contact": "mailto:psirt@example.com", "expires": "2027-11-01T00:00:00Z"}}
-EOT
-echo "bench-operator-password" | "$SERVER" account add --config config.json --name ops --role operator >/dev/null
-exec {srv}< <("$SERVER" run --config config.json 2>server.log & echo "pid $!"; wait)
-read -r _ server_pid <&"$srv"
-read -r line <&"$srv"
-dport=$(sed -n 's/.*device_port=\([0-9]*\).*/\1/p' <<<"$line")
-oport=$(sed -n 's/.*operator_port=\([0-9]*\).*/\1/p' <<<"$line")
-export IRONSEAL_FLEET_URL="https://127.0.0.1:$oport" IRONSEAL_FLEET_CACERT="$work/pki/trust-root.pem"
-IRONSEAL_FLEET_TOKEN=$(echo bench-operator-password | "$IRONSEAL" fleet login --name ops)
-export IRONSEAL_FLEET_TOKEN
+apps=$build/apps
+# shellcheck source=scripts/fleet_lib.sh
+source "$here/../scripts/fleet_lib.sh"
+fleet_test_repository plc-x1 v2.img --chunk-size 4096
+fleet_test_server ops operator ', "repository": "repo", "threads": 1, "poll_interval_s": '"$interval"',
+ "limits": {"max_connections_per_client": 10000}'
 
 echo "== set-up: $n devices (64 KiB slots, own P-256 key and certificate each), registered"
 load_line

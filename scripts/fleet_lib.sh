@@ -1,7 +1,8 @@
-# Builds a fleet on loopback for the demo and the end-to-end tests (source it; set -e friendly).
-# Needs: apps (directory of the ironseal programs). Works in the current directory:
-#   ca/ (PKI), server.{key,pem}, release.{pem,pub}, repo/{image,director}, dev/SERIAL,
-#   factory.sqlite, fleet.json, fleet.db, server.log.
+# Builds a fleet on loopback for the demo, the end-to-end tests and the fleet benchmarks (source
+# it; set -e friendly). Needs: apps (directory of the ironseal programs). Works in the current
+# directory: ca/ (PKI), server.{key,pem}, release.{pem,pub}, repo/{image,director}, dev/SERIAL,
+# factory.sqlite, fleet.json, fleet.db, server.log; the benchmarks' server (fleet_test_server)
+# uses the test PKI in pki/ and config.json instead.
 
 # fleet_pki: the CA (offline root, device and server issuing CAs), the fleet server's key and
 # certificate (server profile: DNS names in the CA's domain, here "localhost"), a release key.
@@ -64,4 +65,40 @@ EOT
   export IRONSEAL_FLEET_CACERT="$PWD/ca/root-ca.cert.pem"
   IRONSEAL_FLEET_TOKEN=$("$apps/ironseal" fleet login --name operator <<<"$password")
   export IRONSEAL_FLEET_TOKEN
+}
+
+# fleet_test_server NAME ROLE EXTRA_JSON: the fleet server over the test PKI in pki/ (made by
+# tests/fleet/make_test_pki.sh), for the benchmarks: one operator account NAME with ROLE (its
+# password in NAME.password), `EXTRA_JSON` appended to the configuration's members (say
+# `, "threads": 1`), the server on free loopback ports. Uses $SERVER when set (another build of
+# the server), else $apps/ironseal-server. Sets server_pid, dport, oport and exports the operator
+# CLI's environment (IRONSEAL_FLEET_URL, _CACERT, _TOKEN).
+fleet_test_server() {
+  local name=$1 role=$2 extra=$3 server=${SERVER:-$apps/ironseal-server} line srv
+  cat >config.json <<EOT
+{"device_port": 0, "operator_port": 0,
+ "tls": {"certificate_chain": "pki/server.pem", "private_key": "pki/server.key"},
+ "device_ca": "pki/test-device-ca.pem", "crl": "pki/device-ca.crl",
+ "security_txt": {"contact": "mailto:psirt@example.com", "expires": "2027-11-01T00:00:00Z"}$extra}
+EOT
+  head -c 18 /dev/urandom | base64 >"$name.password"
+  "$server" account add --config config.json --name "$name" --role "$role" <"$name.password" >/dev/null
+  exec {srv}< <("$server" run --config config.json 2>server.log & echo "pid $!"; wait)
+  read -r _ server_pid <&"$srv"
+  read -r line <&"$srv"
+  dport=$(sed -n 's/.*device_port=\([0-9]*\).*/\1/p' <<<"$line")
+  oport=$(sed -n 's/.*operator_port=\([0-9]*\).*/\1/p' <<<"$line")
+  export IRONSEAL_FLEET_URL="https://127.0.0.1:$oport" IRONSEAL_FLEET_CACERT="$PWD/pki/trust-root.pem"
+  IRONSEAL_FLEET_TOKEN=$("$apps/ironseal" fleet login --name "$name" <"$name.password")
+  export IRONSEAL_FLEET_TOKEN
+}
+
+# fleet_test_repository HARDWARE_ID IMAGE [repo add-target options...]: an image repository with
+# IMAGE published for HARDWARE_ID, and an empty director, under repo/.
+fleet_test_repository() {
+  local hardware=$1 image=$2
+  "$apps/ironseal" repo init repo/image >/dev/null
+  "$apps/ironseal" repo add-target repo/image "$image" --hardware-id "$hardware" "${@:3}" >/dev/null
+  "$apps/ironseal" repo publish repo/image >/dev/null
+  "$apps/ironseal" director init repo/director >/dev/null
 }
