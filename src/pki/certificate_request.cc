@@ -6,6 +6,7 @@
 #include "pki/certificate.h"
 #include "pki/certificate_internal.h"
 #include "pki/ossl_x509.h"
+#include "pki/profile.h"
 
 namespace ironseal::pki {
 namespace {
@@ -29,31 +30,13 @@ std::vector<std::string> request_names(X509_REQ* req, int type) {
   return {};
 }
 
-Result<ossl::GeneralNamesPtr> general_names(int type, const std::vector<std::string>& values) {
-  ossl::GeneralNamesPtr names(GENERAL_NAMES_new());
-  for (const auto& v : values) {
-    ossl::GeneralNamePtr gn(GENERAL_NAME_new());
-    ASN1_IA5STRING* s = ASN1_IA5STRING_new();
-    if (!gn || s == nullptr || ASN1_STRING_set(s, v.data(), static_cast<int>(v.size())) != 1) {
-      ASN1_IA5STRING_free(s);
-      return fail(ErrorCode::kCrypto, "cannot build subjectAltName: ", ossl::drain_errors());
-    }
-    GENERAL_NAME_set0_value(gn.get(), type, s);
-    if (sk_GENERAL_NAME_push(names.get(), gn.get()) <= 0) {
-      return fail(ErrorCode::kCrypto, "cannot build subjectAltName");
-    }
-    gn.release();
-  }
-  return names;
-}
-
 Result<std::shared_ptr<RequestHandle>> signed_request(const KeyPair& key, X509_NAME* subject,
                                                       int san_type,
                                                       const std::vector<std::string>& san) {
   auto h = std::make_shared<RequestHandle>();
   h->req.reset(X509_REQ_new());
   EVP_PKEY* pkey = key.handle().pkey.get();
-  auto names = general_names(san_type, san);
+  auto names = profile::general_names(san_type, san);
   if (!names) return std::unexpected(names.error());
   ossl::ExtStackPtr exts(sk_X509_EXTENSION_new_null());
   ossl::ExtPtr ext(X509V3_EXT_i2d(NID_subject_alt_name, 0, names->get()));

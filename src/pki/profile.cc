@@ -3,6 +3,25 @@
 #include <openssl/rand.h>
 
 namespace ironseal::pki::profile {
+
+Result<ossl::GeneralNamesPtr> general_names(int type, const std::vector<std::string>& values) {
+  ossl::GeneralNamesPtr names(GENERAL_NAMES_new());
+  for (const auto& v : values) {
+    ossl::GeneralNamePtr gn(GENERAL_NAME_new());
+    ASN1_IA5STRING* s = ASN1_IA5STRING_new();
+    if (!gn || s == nullptr || ASN1_STRING_set(s, v.data(), static_cast<int>(v.size())) != 1) {
+      ASN1_IA5STRING_free(s);
+      return fail(ErrorCode::kCrypto, "cannot build subjectAltName: ", ossl::drain_errors());
+    }
+    GENERAL_NAME_set0_value(gn.get(), type, s);
+    if (sk_GENERAL_NAME_push(names.get(), gn.get()) <= 0) {
+      return fail(ErrorCode::kCrypto, "cannot build subjectAltName");
+    }
+    gn.release();
+  }
+  return names;
+}
+
 namespace {
 
 struct Extension {
@@ -28,18 +47,9 @@ Result<void> add_conf_extensions(X509* cert, X509* issuer, std::initializer_list
 // subjectAltName-style names of one GEN_* type.
 Result<void> add_general_names(X509* cert, int nid, int type,
                                const std::vector<std::string>& values, bool critical) {
-  ossl::GeneralNamesPtr names(GENERAL_NAMES_new());
-  for (const auto& v : values) {
-    ossl::GeneralNamePtr gn(GENERAL_NAME_new());
-    ASN1_IA5STRING* s = ASN1_IA5STRING_new();
-    if (!gn || s == nullptr || ASN1_STRING_set(s, v.data(), static_cast<int>(v.size())) != 1) {
-      ASN1_IA5STRING_free(s);
-      return fail(ErrorCode::kCrypto, "cannot build names: ", ossl::drain_errors());
-    }
-    GENERAL_NAME_set0_value(gn.get(), type, s);
-    sk_GENERAL_NAME_push(names.get(), gn.release());
-  }
-  if (X509_add1_ext_i2d(cert, nid, names.get(), critical ? 1 : 0, X509V3_ADD_DEFAULT) != 1) {
+  auto names = general_names(type, values);
+  if (!names) return std::unexpected(names.error());
+  if (X509_add1_ext_i2d(cert, nid, names->get(), critical ? 1 : 0, X509V3_ADD_DEFAULT) != 1) {
     return fail(ErrorCode::kCrypto, "cannot add subjectAltName: ", ossl::drain_errors());
   }
   return {};

@@ -32,6 +32,10 @@ struct EndEntity {
   UnixTime not_after = 0;
 };
 
+// A GENERAL_NAMES of one GEN_* type (GEN_DNS, GEN_URI) holding `values`: the subjectAltName of
+// every profile and of the device's CSR, encoded here once.
+Result<ossl::GeneralNamesPtr> general_names(int type, const std::vector<std::string>& values);
+
 // Root profile: self-signed, subject O=<organization>, CN=<organization> Root CA; CA:TRUE with
 // pathlen 1, keyCertSign and cRLSign; subject key identifier.
 Result<Certificate> sign_root_certificate(const KeyPair& key, const std::string& organization,

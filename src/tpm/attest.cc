@@ -9,9 +9,8 @@ namespace ironseal::tpm {
 namespace {
 
 std::unexpected<Error> refuse(const char* reason, std::string_view detail) {
-  return std::unexpected(Error{ErrorCode::kNotTrusted,
-                               "quote not trusted: " + std::string(reason) + ": " + std::string(detail),
-                               reason});
+  return fail_in(make_error(ErrorCode::kNotTrusted, reason, std::string(detail)),
+                 "quote not trusted: ");
 }
 
 }  // namespace
