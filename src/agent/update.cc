@@ -82,7 +82,7 @@ Result<void> agree(const repo::TargetFile& director, const repo::TargetFile& ima
 Result<repo::TargetFile> find(repo::Updater& u, const std::string& path, const char* which) {
   auto t = u.find_target(path);
   if (!t) {
-    return fail(repo::to_error(t.error()).code, which, ": ", repo::describe(t.error()));
+    return fail_in(repo::to_error(t.error()), which, ": ");
   }
   return *t;
 }
@@ -118,10 +118,10 @@ Result<void> refresh_both(repo::Updater& director, repo::Updater& images,
       return fail(ErrorCode::kNotFound, "the director has published nothing for ", serial, " (",
                   repo::describe(r.error()), ")");
     }
-    return fail(repo::to_error(r.error()).code, "director: ", repo::describe(r.error()));
+    return fail_in(repo::to_error(r.error()), "director: ");
   }
   if (auto r = images.refresh(); !r) {
-    return fail(repo::to_error(r.error()).code, "image repository: ", repo::describe(r.error()));
+    return fail_in(repo::to_error(r.error()), "image repository: ");
   }
   return {};
 }
@@ -162,8 +162,7 @@ Result<image::AuthenticatedChunkIndex> fetch_chunk_index(repo::Updater& images, 
   std::filesystem::create_directories(tuf / "cache", ec);
   auto index_file = images.download_target(*index_target, base + "image/targets/", tuf / "cache");
   if (!index_file) {
-    return fail(repo::to_error(index_file.error()).code,
-                "chunk index: ", repo::describe(index_file.error()));
+    return fail_in(repo::to_error(index_file.error()), "chunk index: ");
   }
   auto index_bytes = read_file(*index_file);
   if (!index_bytes) return std::unexpected(index_bytes.error());
