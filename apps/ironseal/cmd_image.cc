@@ -188,10 +188,8 @@ Result<void> do_chunk(const ImageArgs& a) {
   auto inspection = image::inspect_image_file(a.in);
   if (!inspection) return std::unexpected(inspection.error());
   if (!inspection->well_formed()) {
-    const Error e = image::status_error(inspection->layout_status != image::Status::kOk
-                                            ? inspection->layout_status
-                                            : inspection->tlv_status);
-    return fail(e.code, a.in, " is not a well-formed boot image: ", e.message);
+    return fail_in(image::status_error(inspection->structure_status()), a.in,
+                   " is not a well-formed boot image: ");
   }
   auto index = image::build_chunk_index(a.in, a.chunk_size);
   if (!index) return std::unexpected(index.error());

@@ -38,7 +38,11 @@ struct Inspection {
   // The protected security counter TLV, if the image has one.
   std::optional<std::uint32_t> security_counter;
 
-  bool well_formed() const { return layout_status == Status::kOk && tlv_status == Status::kOk; }
+  // The first structural problem: of the layout, else of the TLV areas; kOk when well-formed.
+  Status structure_status() const {
+    return layout_status != Status::kOk ? layout_status : tlv_status;
+  }
+  bool well_formed() const { return structure_status() == Status::kOk; }
 };
 
 // Reads the file's structure; errors are I/O only (a malformed image is an Inspection that says

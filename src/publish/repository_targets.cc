@@ -55,13 +55,9 @@ struct ImageFacts {
 Result<ImageFacts> inspect_boot_image(const fs::path& path) {
   auto inspection = image::inspect_image_file(path);
   if (!inspection) return std::unexpected(inspection.error());
-  const image::Status structure = inspection->layout_status != image::Status::kOk
-                                      ? inspection->layout_status
-                                      : inspection->tlv_status;
-  if (structure != image::Status::kOk) {
-    Error e = image::status_error(structure);
-    e.message = path.string() + " is not a valid boot image: " + e.message;
-    return std::unexpected(e);
+  if (!inspection->well_formed()) {
+    return fail_in(image::status_error(inspection->structure_status()), path.string(),
+                   " is not a valid boot image: ");
   }
   // Devices compare a slot's first `length` bytes with the target: publish the image exactly,
   // without slot padding or trailer behind its TLVs.
