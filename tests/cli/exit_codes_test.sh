@@ -21,7 +21,7 @@ source "$here/lib.sh"
 head -c 5000 /dev/zero | tr '\0' '\125' >fw.bin
 "$IRONSEAL" image sign --key k.pem --version 1.0.0 --security-counter 1 fw.bin fw.img >/dev/null
 size=$(stat -c %s fw.img)
-cp fw.img badsig.img && printf '\x00' | dd of=badsig.img bs=1 seek=$((size - 10)) conv=notrunc status=none
+cp fw.img badsig.img && flip_byte badsig.img $((size - 10))
 cp fw.img flipped.img && printf '\x00' | dd of=flipped.img bs=1 seek=600 conv=notrunc status=none
 head -c $((size / 2)) fw.img >half.img
 for i in $(seq 100); do echo "this text file is not a boot image"; done >text.txt
@@ -47,7 +47,7 @@ index_sha=$("$IRONSEAL" image chunk v3.img --out v3.chunks --chunk-size 4096 --j
   sed -n 's/.*"index_sha256": "\([0-9a-f]*\)".*/\1/p')
 # Tamper in the last chunk (the TLVs): the other chunks equal v2's and are copied from the active
 # slot (delta), never read from the source.
-cp v3.img v3-tampered.img && printf 'X' | dd of=v3-tampered.img bs=1 seek=$(($(stat -c %s v3.img) - 5)) conv=notrunc status=none
+cp v3.img v3-tampered.img && flip_byte v3-tampered.img $(($(stat -c %s v3.img) - 5))
 
 # ---- one case per reason: each runs the command (stdout out.txt, stderr err.txt) and sets
 # `token` when the text to find is not the reason itself; run() keeps the exit code in rc ------------------------------------------
@@ -119,6 +119,7 @@ json_case() {  # WANT_EXIT REASON CODE -- COMMAND...
 }
 json_case 1 bad_signature - -- "$IRONSEAL" image verify --key k.pub badsig.img
 json_case 1 rolled_back - -- "$IRONSEAL" device install dev v1.img
+json_case 1 bad_magic malformed -- "$IRONSEAL" image chunk text.txt --out text.chunks
 json_case 1 index_mismatch not_trusted -- "$IRONSEAL" device install dev v3.img --chunk-index v3.chunks \
   --index-sha256 "$(printf 'b%.0s' {1..64})"
 json_case 2 index_required invalid_argument -- "$IRONSEAL" device install dev v3.img --chunk-index v3.chunks

@@ -137,7 +137,7 @@ contains cur.txt "revoked(cessationOfOperation)" "and revoked in the index"
 # --- Issuance refusals with CSRs made by openssl --------------------------------------------------
 openssl req -in clone/identity/device.csr.pem -outform DER -out csr.der
 size=$(stat -c %s csr.der)
-printf '\x01' | dd of=csr.der bs=1 seek=$((size - 1)) conv=notrunc status=none
+flip_byte csr.der $((size - 1))
 openssl req -inform DER -in csr.der -out broken.csr.pem 2>/dev/null
 expect 1 "CSR whose self-signature fails (no proof of possession)" -- "$IRONSEAL" ca issue ca --csr broken.csr.pem --profile device
 contains err.txt "csr_signature_invalid" "PoP reason"

@@ -36,6 +36,14 @@ ok() {
   if [ "$1" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $2"; fi
 }
 
+# flip_byte FILE OFFSET: inverts every bit of one byte in place. Tampering must change the byte
+# whatever it held: writing a constant over a signature byte leaves it unchanged one time in 256.
+flip_byte() {
+  local v
+  v=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  printf "\\$(printf '%03o' $((v ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 finish() {
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]
