@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
       "ironseal: sign, deliver, install and boot firmware you can prove.\n\n"
       "Exit codes: 0 ok; 1 not trusted or check failed; 2 usage error; 3 environment or I/O error.",
       "ironseal"};
-  app.set_version_flag("--version", "ironseal 0.1.0");
+  app.set_version_flag("--version", "ironseal " IRONSEAL_VERSION);
   app.require_subcommand(1);
   cli::register_key_commands(app);
   cli::register_image_commands(app);
@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   cli::register_fleet_commands(app);
   cli::register_attest_commands(app);
   cli::register_simulate_commands(app);
+  cli::register_evidence_commands(app);
   cli::one_value_per_option(app);
 
   try {

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "core/file.h"
+#include "evidence/security_txt.h"
 
 namespace ironseal::fleet {
 namespace {
@@ -132,8 +133,11 @@ Result<void> read_service(const Json& j, const fs::path& base, FleetConfig& c) {
     return fail(ErrorCode::kInvalidArgument,
                 "config: security_txt (contact, expires) is required (RFC 9116)");
   }
-  auto txt = render_security_txt(j["security_txt"]);
-  if (!txt) return std::unexpected(txt.error());
+  // Checked at start: a server never serves a security.txt whose Expires is already past.
+  auto fields = evidence::security_txt_from_json(j["security_txt"]);
+  if (!fields) return fail_in(fields.error(), "config: ");
+  auto txt = evidence::render_security_txt(*fields, std::time(nullptr));
+  if (!txt) return fail_in(txt.error(), "config: security_txt: ");
   c.service.security_txt = *txt;
   c.service.poll_interval_s = j.value("poll_interval_s", c.service.poll_interval_s);
   c.service.token_lifetime_s = j.value("token_lifetime_s", c.service.token_lifetime_s);

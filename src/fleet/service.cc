@@ -46,46 +46,4 @@ Result<void> FleetService::add_account(const std::string& name, const std::strin
   return accounts_.add_account(name, role, password);
 }
 
-Result<std::string> render_security_txt(const Json& config) {
-  if (!config.is_object()) return fail(ErrorCode::kInvalidArgument, "security_txt: not an object");
-  std::string out;
-  auto lines = [&](const char* key, const char* field, bool required) -> Result<void> {
-    auto it = config.find(key);
-    if (it == config.end()) {
-      if (required)
-        return fail(ErrorCode::kInvalidArgument, "security_txt: '", key, "' is required");
-      return {};
-    }
-    std::vector<std::string> values;
-    if (it->is_string())
-      values.push_back(it->get<std::string>());
-    else if (it->is_array()) {
-      for (const auto& v : *it) {
-        if (!v.is_string()) return fail(ErrorCode::kInvalidArgument, "security_txt: ", key);
-        values.push_back(v.get<std::string>());
-      }
-    } else {
-      return fail(ErrorCode::kInvalidArgument, "security_txt: ", key, " must be text");
-    }
-    for (const auto& v : values) {
-      if (v.empty() || v.find_first_of("\r\n") != std::string::npos) {
-        return fail(ErrorCode::kInvalidArgument, "security_txt: ", key, " has a bad value");
-      }
-      out += std::string(field) + ": " + v + "\n";
-    }
-    return {};
-  };
-  for (auto [key, field, required] : {std::tuple{"contact", "Contact", true},
-                                      {"expires", "Expires", true},
-                                      {"encryption", "Encryption", false},
-                                      {"acknowledgments", "Acknowledgments", false},
-                                      {"preferred_languages", "Preferred-Languages", false},
-                                      {"canonical", "Canonical", false},
-                                      {"policy", "Policy", false},
-                                      {"hiring", "Hiring", false}}) {
-    if (auto ok = lines(key, field, required); !ok) return std::unexpected(ok.error());
-  }
-  return out;
-}
-
 }  // namespace ironseal::fleet

@@ -50,7 +50,7 @@
 namespace ironseal::fleet {
 
 struct ServiceConfig {
-  std::string security_txt;  // rendered RFC 9116 file (see render_security_txt)
+  std::string security_txt;  // rendered RFC 9116 file (evidence::render_security_txt)
   std::int64_t token_lifetime_s = 12 * 3600;
   std::int64_t poll_interval_s = 60;  // suggested to devices in the check-in answer
   bool metrics_public = false;        // /metrics without a token
@@ -106,8 +106,5 @@ class FleetService {
   Router router_;
 };
 
-// RFC 9116 security.txt from configuration: contact (one or more URIs), expires (RFC 3339), and
-// optional policy, encryption, acknowledgments, preferred_languages, canonical, hiring.
-Result<std::string> render_security_txt(const nlohmann::json& config);
 
 }  // namespace ironseal::fleet
