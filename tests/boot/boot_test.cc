@@ -44,7 +44,7 @@ std::string version_text(const BootReport& r) {
 class Boot : public BootTest {};
 
 TEST_F(Boot, ProvisionedDeviceBootsItsConfirmedImage) {
-  IRONSEAL_REQUIREMENTS("CR 3.14; CR 3.4");
+  IRONSEAL_REQUIREMENTS("EDR 3.14; CR 3.4");
   auto d = make_device();
   const BootStep s = boot_and_run(*d);
   ASSERT_EQ(s.outcome, BootOutcome::kBoot);
@@ -56,7 +56,7 @@ TEST_F(Boot, ProvisionedDeviceBootsItsConfirmedImage) {
 }
 
 TEST_F(Boot, InstallTrialConfirmMovesTheCounterOnlyOnConfirmation) {
-  IRONSEAL_REQUIREMENTS("CR 3.14; CR 3.4; SUM-4");
+  IRONSEAL_REQUIREMENTS("EDR 3.14; CR 3.4; SUM-4");
   auto d = make_device();
   const InstallReport ir = install_bytes(*d, firmware("2.0.0", 4));
   ASSERT_EQ(ir.result, InstallResult::kOk) << check_name(ir.reason);
@@ -82,7 +82,7 @@ TEST_F(Boot, InstallTrialConfirmMovesTheCounterOnlyOnConfirmation) {
 }
 
 TEST_F(Boot, ConfirmRefusesAnImageThatHasNotStartedItsTrial) {
-  IRONSEAL_REQUIREMENTS("CR 3.14; CR 3.4; SUM-4");
+  IRONSEAL_REQUIREMENTS("EDR 3.14; CR 3.4; SUM-4");
   // Confirming an installed image before it ever ran would fuse its security counter: if it then
   // failed, neither it nor the older image could boot. Only the running trial may confirm.
   auto d = make_device();
@@ -115,7 +115,7 @@ TEST_F(Boot, ConfirmRefusesAnImageThatHasNotStartedItsTrial) {
 }
 
 TEST_F(Boot, UnconfirmedTrialRevertsAfterItsAttemptsAndRecordsWhy) {
-  IRONSEAL_REQUIREMENTS("CR 3.14; SUM-4");
+  IRONSEAL_REQUIREMENTS("EDR 3.14; SUM-4");
   auto d = make_device();
   ASSERT_EQ(install_bytes(*d, firmware("9.0.0", 5), 2).result, InstallResult::kOk);
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -137,7 +137,7 @@ TEST_F(Boot, UnconfirmedTrialRevertsAfterItsAttemptsAndRecordsWhy) {
 }
 
 TEST_F(Boot, MeasurementChainsStage2TheImageAndTheDecision) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   auto d = make_device();
   const BootStep a = boot_and_run(*d);
   const BootStep b = boot_and_run(*d);
@@ -152,7 +152,7 @@ TEST_F(Boot, MeasurementChainsStage2TheImageAndTheDecision) {
 // ---- Attacks ----------------------------------------------------------------------------------
 
 TEST_F(Boot, ImageSignedByAnUnknownKeyIsRefusedAtInstallAndAtBoot) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   auto d = make_device();
   const auto attacker = *crypto::PrivateKey::generate(crypto::KeyType::kEd25519);
   const Bytes evil = firmware("5.0.0", 9, &attacker);
@@ -173,7 +173,7 @@ TEST_F(Boot, ImageSignedByAnUnknownKeyIsRefusedAtInstallAndAtBoot) {
 }
 
 TEST_F(Boot, KeyInTheFlashKeyStoreButNotFusedIsNotTrusted) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   auto d = make_device();
   const auto attacker = *crypto::PrivateKey::generate(crypto::KeyType::kEd25519);
   const auto keys = image::to_trusted_keys(
@@ -218,7 +218,7 @@ TEST_F(Downgrade, ViaInstallIsRefused) {
 }
 
 TEST_F(Downgrade, ViaTheTrialPathIsRefused) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   auto d = device_on_v2();
   BootState st = state_of(*d);  // slot A still holds the old v1: mark it pending
   st.pending = 0;
@@ -233,7 +233,7 @@ TEST_F(Downgrade, ViaTheTrialPathIsRefused) {
 }
 
 TEST_F(Downgrade, OldImageWrittenStraightIntoTheConfirmedSlotIsRefused) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   auto d = device_on_v2();
   write_slot_raw(*d, SlotId::kB, v1_);  // validly signed, but counter 1 < fused 2
   const BootStep s = boot_and_run(*d);
@@ -244,7 +244,7 @@ TEST_F(Downgrade, OldImageWrittenStraightIntoTheConfirmedSlotIsRefused) {
 }
 
 TEST_F(Boot, SlotModifiedAfterInstallIsRefusedAndReverted) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   auto d = make_device();
   ASSERT_EQ(install_bytes(*d, firmware("2.0.0", 2)).result, InstallResult::kOk);
   d->flash().bytes()[slot_offset(d->geometry(), SlotId::kB) + 0x100 + 1234] ^= 0x04;
@@ -256,7 +256,7 @@ TEST_F(Boot, SlotModifiedAfterInstallIsRefusedAndReverted) {
 }
 
 TEST_F(Boot, ConfirmedSlotCorruptedFallsBackToTheOtherVerifiedSlot) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   auto d = make_device();
   ASSERT_EQ(install_bytes(*d, firmware("2.0.0", 1)).result, InstallResult::kOk);
   ASSERT_TRUE(boot_and_run(*d).confirmed_now);
@@ -269,7 +269,7 @@ TEST_F(Boot, ConfirmedSlotCorruptedFallsBackToTheOtherVerifiedSlot) {
 }
 
 TEST_F(Boot, ModifiedStage2MeansRecoveryAndNothingRuns) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   auto d = make_device();
   d->flash().bytes()[d->geometry().stage2_offset + 0x100 + 3] ^= 0x01;
   const BootStep s = boot_and_run(*d);
@@ -280,7 +280,7 @@ TEST_F(Boot, ModifiedStage2MeansRecoveryAndNothingRuns) {
 }
 
 TEST_F(Boot, BootStateForgedToPointAtAnEmptySlotFallsBack) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   auto d = make_device();
   BootState st = state_of(*d);
   st.primary = SlotId::kB;  // erased
@@ -293,7 +293,7 @@ TEST_F(Boot, BootStateForgedToPointAtAnEmptySlotFallsBack) {
 }
 
 TEST_F(Boot, NoVerifiableImageMeansRecoveryWithTheReason) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   auto d = make_device();
   d->flash().bytes()[slot_offset(d->geometry(), SlotId::kA) + 0x100] ^= 0x01;
   const BootStep s = boot_and_run(*d);
@@ -306,7 +306,7 @@ TEST_F(Boot, NoVerifiableImageMeansRecoveryWithTheReason) {
 }
 
 TEST_F(Boot, SlotReasonsAreClearedOnEveryPowerOn) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   auto d = make_device();
   const std::uint8_t before = d->flash().bytes()[slot_offset(d->geometry(), SlotId::kA) + 0x100];
   d->flash().bytes()[slot_offset(d->geometry(), SlotId::kA) + 0x100] ^= 0x01;
@@ -328,7 +328,7 @@ TEST_F(Boot, DecommissionedDeviceRunsNothing) {
 }
 
 TEST(Otp, CounterIsThermometerCodedAndCannotBeRolledBack) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   SimOtp otp(kOtpSize, nullptr);
   std::uint32_t v = 0;
   ASSERT_TRUE(advance_counter(otp, 5));
@@ -360,7 +360,7 @@ TEST(Flash, EnforcesNorRules) {
 // File storage keeps a cache of pages it erased; the NOR rules must hold exactly as in memory,
 // and a multi-page program is still one fault-injector operation per page.
 TEST(Flash, FileStorageEnforcesNorRulesAndCountsEachPage) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   const ironseal::testing::TempDir dir;
   const auto path = dir.path() / "flash.bin";
   ASSERT_TRUE(write_file_atomic(path, Bytes(8192, 0x00)));  // not erased to begin with
@@ -386,7 +386,7 @@ TEST(Flash, FileStorageEnforcesNorRulesAndCountsEachPage) {
 }
 
 TEST(BootStateRecord, TornOrCorruptRecordIsIgnoredAndTheOlderOneWins) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   Geometry g;
   ASSERT_TRUE(make_geometry(4096, 4096, 4096, 4096, &g));
   FaultInjector faults;

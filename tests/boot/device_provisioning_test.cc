@@ -33,7 +33,7 @@ class DeviceProvisioning : public testing::BootTest {
 };
 
 TEST_F(DeviceProvisioning, MakesADeviceTheBootCoreRuns) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   const fs::path dir = dir_ / "dev";
   EXPECT_FALSE(holds_device(dir));
   auto hd = provision_device_dir(dir, testing::small_config(), provisioning(v1_));
@@ -51,7 +51,7 @@ TEST_F(DeviceProvisioning, MakesADeviceTheBootCoreRuns) {
 }
 
 TEST_F(DeviceProvisioning, RefusesADirectoryThatHoldsADevice) {
-  IRONSEAL_REQUIREMENTS("CR 3.14;CR 3.4");
+  IRONSEAL_REQUIREMENTS("EDR 3.14;CR 3.4");
   const fs::path dir = dir_ / "dev";
   ASSERT_TRUE(provision_device_dir(dir, testing::small_config(), provisioning(v1_)));
   const auto otp_before = read_file(device_files(dir).otp);
@@ -69,7 +69,7 @@ TEST_F(DeviceProvisioning, RefusesADirectoryThatHoldsADevice) {
 }
 
 TEST_F(DeviceProvisioning, AFailedProvisioningLeavesNoHalfMadeDevice) {
-  IRONSEAL_REQUIREMENTS("CR 3.14;CR 3.4");
+  IRONSEAL_REQUIREMENTS("EDR 3.14;CR 3.4");
   // Firmware signed by a key the device does not trust: provisioning refuses to ship it.
   const auto stranger = *crypto::PrivateKey::generate(crypto::KeyType::kEd25519);
   const Bytes foreign = firmware("1.0.0", 1, &stranger);

@@ -20,7 +20,7 @@ using namespace testing;
 class Exec : public BootTest {};
 
 TEST_F(Exec, RunsTheVerifiedCopyNotWhatFlashHoldsLater) {
-  IRONSEAL_REQUIREMENTS("CR 3.14; CR 3.4");
+  IRONSEAL_REQUIREMENTS("EDR 3.14; CR 3.4");
   auto d = make_device();
   RamLoader loader;
   BootReport r;

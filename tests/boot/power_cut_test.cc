@@ -154,7 +154,7 @@ class PowerCut : public BootTest {
 };
 
 TEST_F(PowerCut, UpdateThatConfirmsSurvivesACutAtEveryOperation) {
-  IRONSEAL_REQUIREMENTS("CR 3.14; CR 7.4; SUM-4");
+  IRONSEAL_REQUIREMENTS("EDR 3.14; CR 7.4; SUM-4");
   const Scenario sc{"install-trial-confirm", firmware("2.0.0", 3), 3, true};
   const int covered = exhaust(sc);
   RecordProperty("cut_points", covered);
@@ -162,7 +162,7 @@ TEST_F(PowerCut, UpdateThatConfirmsSurvivesACutAtEveryOperation) {
 }
 
 TEST_F(PowerCut, UpdateThatFailsItsHealthCheckSurvivesACutAtEveryOperation) {
-  IRONSEAL_REQUIREMENTS("CR 3.14; CR 7.4; SUM-4");
+  IRONSEAL_REQUIREMENTS("EDR 3.14; CR 7.4; SUM-4");
   const Scenario sc{"install-trial-revert", firmware("9.0.0", 3), 3, false};
   const int covered = exhaust(sc);
   RecordProperty("cut_points", covered);
@@ -189,7 +189,7 @@ TEST_F(PowerCut, InterruptedInstallResumesWhereItStopped) {
 }
 
 TEST_F(PowerCut, CutDuringTheAntiRollbackFuseUpdateIsCompletedAtNextBoot) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   auto d = make_device();
   const Bytes v2 = firmware("2.0.0", 6);
   InstallReport ir;

@@ -41,7 +41,7 @@ contains out.txt "[plc-runtime] confirmed slot B" "firmware confirmed itself"
 contains out.txt "confirmed slot B, last event confirmed, OTP counter 2" "counter moved on confirmation"
 
 expect 0 "install a failing v3" -- "$IRONSEAL" device install dev v3-fails.img
-# CR 3.14: confirming an image that never booted would fuse its counter before it proved itself.
+# EDR 3.14: confirming an image that never booted would fuse its counter before it proved itself.
 expect 1 "confirm refuses an image that has not started its trial" -- "$IRONSEAL" device confirm dev
 contains err.txt "not_in_trial" "the refusal names not_in_trial"
 expect 0 "status after the refused confirm" -- "$IRONSEAL" device status dev --json

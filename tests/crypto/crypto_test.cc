@@ -64,7 +64,7 @@ TEST(Hash, StreamingEqualsOneShotAndResetsAfterFinish) {
 constexpr const auto& kVectors = ::ironseal::testing::kRfc8032Vectors;
 
 TEST(Ed25519, Rfc8032VectorsSignAndVerifyThroughOurApi) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   for (const auto& v : kVectors) {
     SCOPED_TRACE(v.public_key);
     auto key = PrivateKey::from_pem(ed25519_pem_from_seed(v.seed));

@@ -53,7 +53,7 @@ bool starts_with(const Error& e, std::string_view prefix) {
 }
 
 TEST(Verifier, DigestVerificationIsOnlyOnTheEcdsaP256TypeAndChecksTheDigest) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   auto key = PrivateKey::generate(KeyType::kEcdsaP256);
   ASSERT_TRUE(key);
   auto sig = key->sign(as_bytes("image"));

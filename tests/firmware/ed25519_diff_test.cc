@@ -423,7 +423,7 @@ TEST(FirmwareEd25519, Sha2MatchesOpenSsl) {
 }
 
 TEST(FirmwareEd25519, ImgtoolImagesVerifyWithEitherBackend) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   auto pem =
       crypto::PublicKey::load(::ironseal::testing::fixture("imgtool/test-key-ed25519.pub.pem"));
   ASSERT_TRUE(pem);
@@ -477,7 +477,7 @@ int begin_of(const Sig& sig, const Bytes32& pk) {
 }
 
 TEST(FirmwareEd25519, ScalarAtTheEdgesOfTheOrder) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   const std::vector<std::uint8_t> msg = {'e', 'd', 'g', 'e'};
   Bytes32 pk;
   const Sig good = sign(seed_of(23), msg, &pk);
@@ -518,7 +518,7 @@ Sig with_s_plus(const Sig& good, const Bytes32& extra) {
 }
 
 TEST(FirmwareEd25519Stream, RefusedBeginNeverVerifiesAfterAnEarlierBegin) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   // Before the state word, a verifier reused after a successful begin kept R, -A and the hash of
   // R || A when a second begin refused S >= L, and end then accepted S + L and S + 2^253: its
   // ladder reads bits 0..252 only, where S + L (< 2^253) and S + 2^253 are S again mod L.
@@ -566,7 +566,7 @@ bool never_begun_is_refused(std::uint8_t fill, bool refused_begin) {
 // with a SHA-512 state of block size 0 (or garbage) and never returned, or wrote past the state's
 // buffer; that must fail this test, not hang it.
 TEST(FirmwareEd25519Stream, NeverBegunVerifierRefusesWithoutHanging) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   for (const std::uint8_t fill : {0x00, 0xff, 0x5a}) {
     for (const bool refused_begin : {false, true}) {
       SCOPED_TRACE(::testing::Message()
@@ -600,7 +600,7 @@ Bytes32 point_add(const Bytes32& p, const Bytes32& q) {
 // accept only that one. Tried over several messages, so both verdicts occur for t = 0 (torsion in
 // the key only) and for t != 0 (in both).
 TEST(FirmwareEd25519, TorsionComponentsFollowTheCofactorlessEquation) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   ASSERT_GE(sodium_init(), 0);
   Bytes32 t8;
   {
@@ -667,7 +667,7 @@ TEST(FirmwareEd25519, TorsionComponentsFollowTheCofactorlessEquation) {
 // ---- SHA-2: init's bit size, final ends the hash ------------------------------------------------
 
 TEST(FirmwareSha2, InitRefusesBitSizesOtherThan256And512) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   const std::uint8_t data[3] = {'a', 'b', 'c'};
   for (const unsigned bits :
        {0u, 1u, 128u, 224u, 255u, 257u, 259u, 384u, 511u, 513u, 1024u, UINT_MAX}) {
@@ -717,7 +717,7 @@ TEST(FirmwareSha2, FinalEndsTheHashUntilTheNextInit) {
 // length no longer fits 32 bits), at 2^32 - 1, 2^32 (the byte count no longer fits 32 bits, as
 // on the Cortex-M33's size_t) and past it, off any block boundary.
 TEST(FirmwareSha2Long, OverFourGiBMatchesOpenSslStreaming) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   constexpr std::uint64_t kPeriod = 1u << 20;
   std::vector<std::uint8_t> buf(kPeriod);
   ASSERT_EQ(RAND_bytes(buf.data(), static_cast<int>(buf.size())), 1);

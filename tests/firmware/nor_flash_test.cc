@@ -30,7 +30,7 @@ std::vector<std::uint8_t> page(std::uint8_t value, std::size_t n = kPageSize) {
 }
 
 TEST(FirmwareNorFlash, EraseSetsOneBlockAndIsWrittenThrough) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   Rig r;
   ASSERT_TRUE(r.flash.erase_block(kBlockSize));
   for (std::uint32_t i = 0; i < r.memory.size(); ++i) {
@@ -44,7 +44,7 @@ TEST(FirmwareNorFlash, EraseSetsOneBlockAndIsWrittenThrough) {
 }
 
 TEST(FirmwareNorFlash, ProgramOnlyIntoErasedBytesWithinOnePage) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   Rig r;
   ASSERT_TRUE(r.flash.erase_block(0));
   const auto data = page(0x5a);
@@ -72,7 +72,7 @@ TEST(FirmwareNorFlash, ProgramOnlyIntoErasedBytesWithinOnePage) {
 }
 
 TEST(FirmwareNorFlash, MisalignedOrOutOfRangeEraseIsRefused) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   Rig r;
   EXPECT_FALSE(r.flash.erase_block(kPageSize));
   EXPECT_FALSE(r.flash.erase_block(4 * kBlockSize));
@@ -85,7 +85,7 @@ TEST(FirmwareNorFlash, MisalignedOrOutOfRangeEraseIsRefused) {
 }
 
 TEST(FirmwareNorFlash, PowerCutStopsBeforeTheNextOperation) {
-  IRONSEAL_REQUIREMENTS("CR 3.14; CR 7.4");
+  IRONSEAL_REQUIREMENTS("EDR 3.14; CR 7.4");
   EXPECT_EXIT(
       {
         Rig r;
@@ -101,7 +101,7 @@ TEST(FirmwareNorFlash, PowerCutStopsBeforeTheNextOperation) {
 }
 
 TEST(FirmwareNorFlash, TornProgramLandsHalfWay) {
-  IRONSEAL_REQUIREMENTS("CR 3.14; CR 7.4");
+  IRONSEAL_REQUIREMENTS("EDR 3.14; CR 7.4");
   EXPECT_EXIT(
       {
         Rig r;
@@ -117,7 +117,7 @@ TEST(FirmwareNorFlash, TornProgramLandsHalfWay) {
 }
 
 TEST(FirmwareNorFlash, TornEraseLeavesHalfTheBlock) {
-  IRONSEAL_REQUIREMENTS("CR 3.14; CR 7.4");
+  IRONSEAL_REQUIREMENTS("EDR 3.14; CR 7.4");
   EXPECT_EXIT(
       {
         Rig r;
@@ -129,7 +129,7 @@ TEST(FirmwareNorFlash, TornEraseLeavesHalfTheBlock) {
 }
 
 TEST(FirmwareOtp, ProgramOnlySetsBits) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   std::vector<std::uint8_t> fuses(0xc0, 0);
   PowerSupply power;
   FuseOtp otp(reinterpret_cast<std::uintptr_t>(fuses.data()), 0xc0, power);

@@ -40,7 +40,7 @@ struct Expectation {
 };
 
 TEST(ImgtoolInterop, ImgtoolSignedImagesVerify) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   const Expectation cases[] = {
       {"imgtool-ed25519.img", "test-key-ed25519.pub.pem", SignatureKind::kEd25519},
       {"imgtool-ed25519-pure.img", "test-key-ed25519.pub.pem", SignatureKind::kEd25519Pure},

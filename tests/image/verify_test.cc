@@ -46,7 +46,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, PerMode,
                          [](const auto& p) { return std::string(mode_name(p.param)); });
 
 TEST_P(PerMode, SignedImageVerifiesWithItsKey) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   const Fixture f = make_signed(GetParam());
   ImageInfo info;
   ASSERT_EQ(verify_status(f.image, {f.key.public_key()}, &info), Status::kOk);
@@ -63,7 +63,7 @@ TEST_P(PerMode, SignedImageVerifiesWithItsKey) {
 }
 
 TEST_P(PerMode, WrongKeyIsUnknownKey) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   const Fixture f = make_signed(GetParam());
   const PublicKey other = PrivateKey::generate(key_type(GetParam()))->public_key();
   EXPECT_EQ(verify_status(f.image, {other}), Status::kUnknownKey);
@@ -115,7 +115,7 @@ std::map<std::uint64_t, Status> expected_refusals(const Bytes& image, Mode mode)
 }
 
 TEST_P(PerMode, EveryBitFlipInHeaderAndTlvAreasIsRefusedForTheRightReason) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   const Fixture f = make_signed(GetParam());
   const std::vector<PublicKey> keys = {f.key.public_key()};
   const auto expected = expected_refusals(f.image, GetParam());
@@ -346,7 +346,7 @@ TEST_F(Ed25519Image, PublicKeyTlvInsteadOfKeyHashIsAccepted) {
 // ---- The multiple-signature rule --------------------------------------------------------------
 
 TEST_F(Ed25519Image, OneValidSignatureByATrustedKeySuffices) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   const Bytes hashed = hashed_region(f.image);
   auto untrusted = PrivateKey::generate(crypto::KeyType::kEd25519);
   auto second = PrivateKey::generate(crypto::KeyType::kEd25519);

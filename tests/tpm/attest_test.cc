@@ -54,7 +54,7 @@ class Attest : public ::testing::Test {
 };
 
 TEST_F(Attest, PcrHoldsTheMeasurementsAfterAPowerOn) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   auto pcr = read_pcr(*tpm_);
   ASSERT_TRUE(pcr) << pcr.error().message;
   EXPECT_EQ(*pcr, expected_pcr(measurements_));
@@ -86,7 +86,7 @@ TEST_F(Attest, AttestationKeyIsPersistentAndRestricted) {
 }
 
 TEST_F(Attest, QuoteVerifiesWithNonceAndExpectedDigests) {
-  IRONSEAL_REQUIREMENTS("CR 1.2; CR 3.14; CR 3.4");
+  IRONSEAL_REQUIREMENTS("CR 1.2; EDR 3.14; CR 3.4");
   const QuoteEvidence ev = take_quote(nonce_);
   auto v = verify_quote(ev, ak_pem_, nonce_, measurements_);
   ASSERT_TRUE(v) << v.error().message;
@@ -99,7 +99,7 @@ TEST_F(Attest, QuoteVerifiesWithNonceAndExpectedDigests) {
 }
 
 TEST_F(Attest, RefusesAQuoteForAnotherNonce) {
-  IRONSEAL_REQUIREMENTS("CR 1.2; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 1.2; EDR 3.14");
   const QuoteEvidence ev = take_quote(nonce_);
   Bytes other = nonce_;
   other[0] ^= 1;
@@ -109,7 +109,7 @@ TEST_F(Attest, RefusesAQuoteForAnotherNonce) {
 }
 
 TEST_F(Attest, RefusesATamperedQuote) {
-  IRONSEAL_REQUIREMENTS("CR 3.14; CR 3.4");
+  IRONSEAL_REQUIREMENTS("EDR 3.14; CR 3.4");
   const QuoteEvidence ev = take_quote(nonce_);
   // Every byte of the signed body matters: flip each one in turn.
   for (std::size_t i = 0; i < ev.attest.size(); ++i) {
@@ -138,7 +138,7 @@ TEST_F(Attest, RefusesATamperedQuote) {
 }
 
 TEST_F(Attest, RefusesUnexpectedMeasurements) {
-  IRONSEAL_REQUIREMENTS("CR 3.14; CR 3.4");
+  IRONSEAL_REQUIREMENTS("EDR 3.14; CR 3.4");
   const QuoteEvidence ev = take_quote(nonce_);
   std::vector<Digest> other = measurements_;
   other[1] = digest_of("firmware 0.9.0 (downgraded)");
@@ -149,7 +149,7 @@ TEST_F(Attest, RefusesUnexpectedMeasurements) {
 }
 
 TEST_F(Attest, RefusesAQuoteCheckedAgainstAForeignKey) {
-  IRONSEAL_REQUIREMENTS("CR 1.2; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 1.2; EDR 3.14");
   const QuoteEvidence ev = take_quote(nonce_);
   EVP_PKEY* foreign = EVP_EC_gen("P-256");
   ASSERT_NE(foreign, nullptr);
@@ -167,7 +167,7 @@ class MeasuredBoot : public boot::testing::BootTest {};
 
 // A verifier holding only the images' digests recomputes exactly what the boot chain measured.
 TEST_F(MeasuredBoot, RecomputedFromImageDigestsMatchesWhatTheBootMeasured) {
-  IRONSEAL_REQUIREMENTS("CR 3.14");
+  IRONSEAL_REQUIREMENTS("EDR 3.14");
   auto d = make_device();
   const image::MemorySource s2(stage2_.data(), stage2_.size());
   const std::vector<crypto::PublicKey> keys = {root_.public_key()};

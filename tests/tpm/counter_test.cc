@@ -20,7 +20,7 @@ std::shared_ptr<Tpm> connect_or_die() {
 }
 
 TEST(TpmCounter, CountsFromZeroAndNeverGoesDown) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   auto tpm = connect_or_die();
   ASSERT_TRUE(tpm);
   auto defined = NvCounter::define_counter(*tpm);
@@ -129,7 +129,7 @@ class TpmCounterBoot : public boot::testing::BootTest {
 };
 
 TEST_F(TpmCounterBoot, ConfirmRaisesTheTpmCounterAndADowngradeIsRefused) {
-  IRONSEAL_REQUIREMENTS("CR 3.4; CR 3.14");
+  IRONSEAL_REQUIREMENTS("CR 3.4; EDR 3.14");
   auto d = make_tpm_device();
   EXPECT_EQ(tpm_value(), 2u);                     // the factory image's security counter
   EXPECT_EQ(boot::testing::otp_counter(*d), 0u);  // the fuses are not used
