@@ -50,7 +50,7 @@ fleet_server() {
  "tls": {"certificate_chain": "server.pem", "private_key": "server.key"},
  "device_ca": ["ca/device-ca/cert.pem"], "crl": ["ca/device-ca/crl.pem"],
  "database": "fleet.db", "repository": "repo", "est_ca": "ca", "poll_interval_s": 1, "trust_poll_ms": 200,
- "security_txt": {"contact": ["mailto:psirt@plc.example"], "expires": "2027-11-01T00:00:00Z"}}
+ "security_txt": {"contact": ["mailto:psirt@plc.example"], "expires": "$(date -u -d "+180 days" +%Y-%m-%dT%H:%M:%SZ)"}}
 EOT
   local password line
   password=$(head -c 18 /dev/urandom | base64)
@@ -79,7 +79,7 @@ fleet_test_server() {
 {"device_port": 0, "operator_port": 0,
  "tls": {"certificate_chain": "pki/server.pem", "private_key": "pki/server.key"},
  "device_ca": "pki/test-device-ca.pem", "crl": "pki/device-ca.crl",
- "security_txt": {"contact": "mailto:psirt@example.com", "expires": "2027-11-01T00:00:00Z"}$extra}
+ "security_txt": {"contact": "mailto:psirt@example.com", "expires": "$(date -u -d "+180 days" +%Y-%m-%dT%H:%M:%SZ)"}$extra}
 EOT
   head -c 18 /dev/urandom | base64 >"$name.password"
   "$server" account add --config config.json --name "$name" --role "$role" <"$name.password" >/dev/null

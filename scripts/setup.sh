@@ -25,7 +25,12 @@ packages=(
   libboost-dev libsodium-dev nginx-light
   # bare-metal Cortex-M33 bootloader on QEMU mps2-an505
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
+  # certification evidence (docs/evidence.md): JUnit XML parsing; the report rendered headless
+  libxml2-dev chromium
 )
+# Node.js and npm run the CycloneDX schema check (tests/schema). A machine that already has a
+# Node.js (e.g. from NodeSource) keeps it; otherwise Debian's.
+if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -41,4 +46,13 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The CycloneDX JSON schema and its validator, exactly as package-lock.json pins them; nothing is
+# fetched at test time. Re-run only when the lockfile changed since the last install.
+schema_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/schema"
+stamp="$schema_dir/node_modules/.package-lock.json"
+if [ ! -f "$stamp" ] || [ "$schema_dir/package-lock.json" -nt "$stamp" ]; then
+  echo "setup: npm ci in tests/schema" >&2
+  (cd "$schema_dir" && npm ci --no-audit --no-fund --silent)
 fi

@@ -24,7 +24,7 @@ cat >config.json <<EOT
 {"device_port": 0, "operator_port": 0,
  "tls": {"certificate_chain": "pki/server.pem", "private_key": "pki/server.key"},
  "device_ca": "pki/test-device-ca.pem", "crl": "pki/device-ca.crl", "repository": "repo",
- "security_txt": {"contact": "mailto:psirt@example.com", "expires": "2027-11-01T00:00:00Z"}}
+ "security_txt": {"contact": "mailto:psirt@example.com", "expires": "$(date -u -d "+180 days" +%Y-%m-%dT%H:%M:%SZ)"}}
 EOT
 echo "operator-password-1" | "$SERVER" account add --config config.json --name ops --role operator >/dev/null
 coproc SRV { exec "$SERVER" run --config config.json 2>server.log; }

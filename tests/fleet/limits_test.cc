@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <ctime>
 #include <fstream>
 #include <tuple>
 
@@ -18,6 +19,16 @@
 
 namespace ironseal::fleet {
 namespace {
+
+// RFC 3339 time `days` from now: the server refuses a security.txt whose Expires is past.
+std::string expires_in_days(int days) {
+  std::time_t t = std::time(nullptr) + static_cast<std::time_t>(days) * 86400;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 using Json = nlohmann::json;
 using ironseal::testing::TempDir;
@@ -270,7 +281,7 @@ TEST(FleetConfig, ReadsDeviceBudgetsAndRefusesUnusableOnes) {
     const Json config{
         {"tls", {{"certificate_chain", "server.pem"}, {"private_key", "server.key"}}},
         {"device_ca", "ca.pem"},
-        {"security_txt", {{"contact", "mailto:a@example.com"}, {"expires", "2027-11-01T00:00:00Z"}}},
+        {"security_txt", {{"contact", "mailto:a@example.com"}, {"expires", expires_in_days(180)}}},
         {"limits", limits}};
     std::ofstream(dir / "config.json") << config.dump();
     return load_config(dir / "config.json");

@@ -60,7 +60,9 @@ class Fleet:
             "database": os.path.join(work, "fleet.db"),
             "repository": self.base,
             "security_txt": {"contact": ["mailto:psirt@example.com", "https://example.com/psirt"],
-                             "expires": "2027-11-01T00:00:00Z", "preferred_languages": "en, de"},
+                             "expires": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                        time.gmtime(time.time() + 180 * 86400)),
+                             "preferred_languages": "en, de"},
             "trust_poll_ms": 200,
             "director_refresh_s": 1 if CASE == "rollout" else 3600,
             "limits": limits or {},
@@ -412,7 +414,7 @@ def case_operator(fleet):
     s, b, r = fleet.request(fleet.operator_port, fleet.ctx(), "GET", "/.well-known/security.txt")
     text = b.decode() if isinstance(b, bytes) else str(b)
     check(s == 200 and "Contact: mailto:psirt@example.com" in text and
-          "Expires: 2027-11-01T00:00:00Z" in text, "security.txt from configuration")
+          "Expires: " in text and "Preferred-Languages: en, de" in text, "security.txt from configuration")
     s, b, _ = fleet.operator("GET", "/api/v1/events?limit=100")
     actions = {(e["action"], e["outcome"]) for e in b["events"]}
     check(("auth.login", "refused") in actions and ("authorization", "refused") in actions and
