@@ -110,6 +110,7 @@ Result<void> do_add_target(const RepoArgs& a) {
   o.name = a.name;
   o.hardware_id = a.hardware_id;
   o.chunk_size = a.chunk_size;
+  o.sbom = a.sbom;
   if (!a.custom.empty()) {
     o.custom = Json::parse(a.custom, nullptr, false);
     if (o.custom.is_discarded() || !o.custom.is_object()) {
@@ -202,6 +203,8 @@ Result<void> do_repo_inspect(const RepoArgs& a) {
     if (t.contains("security_counter")) std::cout << "  counter " << t["security_counter"];
     if (t.contains("chunk_index_of")) {
       std::cout << "  (chunk index of " << t["chunk_index_of"].get<std::string>() << ")";
+    } else if (t.contains("sbom_of")) {
+      std::cout << "  (SBOM of " << t["sbom_of"].get<std::string>() << ")";
     }
     std::cout << "\n";
   }
@@ -268,6 +271,8 @@ void register_repo_commands(CLI::App& app) {
   add->add_option("--hardware-id", a->hardware_id, "Hardware the image is for")->required();
   add->add_option("--name", a->name, "Target name (default: the image's file name)");
   add->add_option("--custom", a->custom, "JSON object merged into the target's custom field");
+  add->add_option("--sbom", a->sbom, "CycloneDX SBOM of the firmware: published as NAME.cdx.json, "
+                  "its SHA-256 signed into the image's custom metadata")->check(CLI::ExistingFile);
   add->add_option("--chunk-size", a->chunk_size,
                   "Chunk size of the chunk index, a power of two, 4 KiB..16 MiB (default 64 KiB)");
   add->add_flag("--json", a->json, "Print as JSON");

@@ -22,6 +22,7 @@ struct RepoArgs {
   std::string name;
   std::string hardware_id;
   std::string custom;
+  std::string sbom;  // add-target --sbom
   std::uint32_t chunk_size = 64 * 1024;
   std::string role;
   std::uint64_t key_count = 0;

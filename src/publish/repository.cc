@@ -458,6 +458,8 @@ Result<Json> Repository::describe() const {
             if (i.contains("version")) t["version"] = i["version"];
             if (i.contains("security_counter")) t["security_counter"] = i["security_counter"];
             if (i.contains("chunk_index_of")) t["chunk_index_of"] = i["chunk_index_of"];
+            if (i.contains("sbom_of")) t["sbom_of"] = i["sbom_of"];
+            if (i.contains("sbom")) t["sbom"] = i["sbom"]["target"];
           }
         }
         list.push_back(t);

@@ -50,6 +50,11 @@ struct ImageTargetOptions {
   std::string hardware_id;  // required
   nlohmann::json custom;    // null or an object merged into the target's custom
   std::uint32_t chunk_size = 64 * 1024;
+  // The CycloneDX SBOM of the firmware in the image (ironseal evidence sbom), published beside it
+  // as target NAME.cdx.json; its SHA-256 and length go into the image's signed custom metadata
+  // (custom.ironseal.sbom), so whoever holds the image's metadata can fetch and verify the exact
+  // SBOM of what a device runs. Refused unless it is a CycloneDX 1.6 document.
+  std::filesystem::path sbom;
 };
 
 // What publish / rotate re-signed in one chain (versions after the operation).

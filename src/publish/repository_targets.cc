@@ -5,6 +5,7 @@
 
 #include "core/file.h"
 #include "crypto/hash.h"
+#include "evidence/sbom.h"
 #include "image/chunk_index.h"
 #include "image/host.h"
 #include "image/inspect.h"
@@ -15,6 +16,8 @@
 
 namespace ironseal::repo {
 namespace {
+
+constexpr std::uint64_t kMaxSbomBytes = 64 << 20;
 
 using namespace detail;
 
@@ -82,6 +85,23 @@ Result<std::string> store_target(const fs::path& targets_dir, const std::string&
   return sha;
 }
 
+// The staged entry of a release's SBOM, stored as target `sbom_name` beside image target `of`;
+// null when there is none. Refused unless the file is a CycloneDX 1.6 document.
+Result<Json> stage_sbom(const fs::path& targets, const fs::path& sbom, const std::string& sbom_name,
+                        const std::string& of) {
+  if (sbom.empty()) return Json();
+  auto bytes = read_file(sbom, kMaxSbomBytes);
+  if (!bytes) return fail_in(bytes.error(), "--sbom ", sbom.string(), ": ");
+  auto parsed = evidence::parse_sbom(
+      std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), sbom.string());
+  if (!parsed) return std::unexpected(parsed.error());
+  auto sha = store_target(targets, sbom_name, *bytes);
+  if (!sha) return std::unexpected(sha.error());
+  return Json{{"length", bytes->size()},
+              {"hashes", {{"sha256", *sha}}},
+              {"custom", {{"ironseal", {{"sbom_of", of}, {"serial_number", parsed->serial}}}}}};
+}
+
 }  // namespace
 
 Result<Json> Repository::staged_targets() const {
@@ -143,6 +163,9 @@ Result<std::string> Repository::add_image_target(const fs::path& image,
   auto index_sha = store_target(targets_dir(), index_name, encoded);
   if (!index_sha) return std::unexpected(index_sha.error());
 
+  const std::string sbom_name = name + ".cdx.json";
+  auto sbom_entry = stage_sbom(targets_dir(), options.sbom, sbom_name, name);
+  if (!sbom_entry) return std::unexpected(sbom_entry.error());
   custom["hardware_id"] = options.hardware_id;
   custom["ironseal"] = {{"version", facts->version},
                         {"security_counter", facts->security_counter},
@@ -151,12 +174,23 @@ Result<std::string> Repository::add_image_target(const fs::path& image,
                           {"sha256", *index_sha},
                           {"length", encoded.size()},
                           {"chunk_size", options.chunk_size}}}};
+  if (!sbom_entry->is_null()) {
+    const Json& e = *sbom_entry;
+    custom["ironseal"]["sbom"] = {{"target", sbom_name}, {"sha256", e["hashes"]["sha256"]},
+                                  {"length", e["length"]},
+                                  {"serial_number", e["custom"]["ironseal"]["serial_number"]}};
+  }
   auto staged = staged_targets();
   if (!staged) return std::unexpected(staged.error());
   (*staged)[name] = {{"length", bytes->size()}, {"hashes", {{"sha256", *sha}}}, {"custom", custom}};
   (*staged)[index_name] = {{"length", encoded.size()},
                            {"hashes", {{"sha256", *index_sha}}},
                            {"custom", {{"ironseal", {{"chunk_index_of", name}}}}}};
+  if (!sbom_entry->is_null()) {
+    (*staged)[sbom_name] = *sbom_entry;
+  } else {
+    staged->erase(sbom_name);  // a re-added image without an SBOM must not keep a stale one
+  }
   if (auto ok =
           write_bytes(dir_ / kStagedName, to_bytes(Json{{"targets", *staged}}.dump(1) + "\n"));
       !ok) {
