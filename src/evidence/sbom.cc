@@ -250,6 +250,8 @@ Result<Json> build_sbom(const SbomInputs& in) {
     const std::string ref = "ironseal-firmware:m33-bootloader";
     auto comp = file_component(*in.firmware, "firmware", ref, in.version);
     if (!comp) return std::unexpected(comp.error());
+    (*comp)["name"] = "ironseal-m33-bootloader";
+    (*comp)["properties"].push_back(property("ironseal:file", in.firmware->filename().string()));
     (*comp)["description"] = "Cortex-M33 bootloader (QEMU mps2-an505): ironseal's own sources, "
                              "the portable boot core and image verifier";
     components.push_back(*comp);
