@@ -7,8 +7,9 @@
 # Exits 1 when the evidence does not support every claim (ironseal evidence build).
 # Usage: scripts/evidence.sh BUILD
 set -euo pipefail
-build=$1
+build=$(cd "$1" && pwd)
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"  # the report names the catalogue and the threat model by their paths in the tree
 out="$build/evidence"
 mkdir -p "$out"
 ctest --test-dir "$build" --show-only=json-v1 >"$build/test-results/ctest-tests.json"
@@ -23,7 +24,7 @@ if [ -f "$build/firmware/boot.elf" ]; then
 fi
 "$build/apps/ironseal" evidence sbom --commit "$commit" "${firmware[@]}" --out "$out/sbom.cdx.json"
 node "$root/tests/schema/validate.mjs" "$out/sbom.cdx.json"
-"$build/apps/ironseal" evidence build --catalogue "$root/docs/compliance/requirements.json" \
+"$build/apps/ironseal" evidence build --catalogue docs/compliance/requirements.json \
   --results "$build/test-results" --sbom "$out/sbom.cdx.json" \
-  --threat-model "$root/docs/threat-model.md" --source-root "$root" --commit "$commit" --out "$out"
+  --threat-model docs/threat-model.md --source-root . --commit "$commit" --out "$out"
 node "$root/tests/schema/validate.mjs" "$out/attestation.cdx.json"

@@ -1,5 +1,6 @@
 #include "evidence/sbom.h"
 
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -141,10 +142,22 @@ Result<void> describe(std::map<std::string, Package>& packages) {
   return {};
 }
 
+// Streamed: a debug build's binaries are hundreds of MiB.
 Result<std::string> file_sha256(const std::filesystem::path& path) {
-  auto bytes = read_file(path, std::uint64_t{4} << 30);
-  if (!bytes) return fail_in(bytes.error(), "SBOM input ", path.string(), ": ");
-  return to_hex(crypto::sha256(*bytes));
+  auto file = ReadOnlyFile::open(path);
+  if (!file) return fail_in(file.error(), "SBOM input ", path.string(), ": ");
+  auto hasher = crypto::Hasher::create(crypto::HashAlgorithm::kSha256);
+  if (!hasher) return std::unexpected(hasher.error());
+  Bytes buf(1 << 20);
+  for (std::uint64_t offset = 0; offset < file->size();) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), file->size() - offset));
+    if (!file->read_at(offset, std::span<std::uint8_t>(buf.data(), n))) {
+      return fail(ErrorCode::kIo, "SBOM input ", path.string(), ": read failed");
+    }
+    hasher->update(ByteView(buf.data(), n));
+    offset += n;
+  }
+  return to_hex(hasher->finish());
 }
 
 nlohmann::json property(std::string_view name, std::string_view value) {
@@ -163,17 +176,24 @@ struct Collected {
   std::map<std::string, std::string> linkage;            // package -> shared/header-only/static
 };
 
-Result<void> collect(const std::vector<std::string>& files, const std::string& user,
-                     const std::string& linkage, Collected& c) {
+struct Use {
+  std::string file, user, linkage;
+};
+
+// One dpkg-query for every file the build uses (each call scans dpkg's whole file database).
+Result<void> resolve(const std::vector<Use>& uses, Collected& c) {
+  std::set<std::string> files;
+  for (const auto& u : uses) files.insert(u.file);
   if (files.empty()) return {};
-  auto own = owners(std::set<std::string>(files.begin(), files.end()));
+  auto own = owners(files);
   if (!own) return std::unexpected(own.error());
-  for (const auto& [file, pkg] : *own) {
+  for (const auto& u : uses) {
+    const std::string& pkg = own->at(u.file);
     auto& p = c.packages[pkg];
     p.name = pkg;
-    p.files.push_back(file);
-    c.users[pkg].insert(user);
-    c.linkage.emplace(pkg, linkage);
+    if (std::find(p.files.begin(), p.files.end(), u.file) == p.files.end()) p.files.push_back(u.file);
+    c.users[pkg].insert(u.user);
+    c.linkage.emplace(pkg, u.linkage);
   }
   return {};
 }
@@ -233,8 +253,7 @@ Result<Json> build_sbom(const SbomInputs& in) {
   Json components = Json::array();
   Json dependencies = Json::array();
   Json product_deps = Json::array();
-  std::vector<std::string> headers;
-  for (const auto& h : in.headers) headers.push_back(h.string());
+  std::vector<Use> uses;
   for (const auto& bin : in.binaries) {
     std::string ref = "ironseal-binary:" + bin.filename().string();
     auto comp = file_component(bin, "application", ref, in.version);
@@ -243,8 +262,8 @@ Result<Json> build_sbom(const SbomInputs& in) {
     product_deps.push_back(ref);
     auto libs = shared_libraries(bin);
     if (!libs) return std::unexpected(libs.error());
-    if (auto ok = collect(*libs, ref, "shared", c); !ok) return std::unexpected(ok.error());
-    if (auto ok = collect(headers, ref, "header-only (compiled in)", c); !ok) return std::unexpected(ok.error());
+    for (const auto& l : *libs) uses.push_back({l, ref, "shared"});
+    for (const auto& h : in.headers) uses.push_back({h.string(), ref, "header-only (compiled in)"});
   }
   if (in.firmware) {
     const std::string ref = "ironseal-firmware:m33-bootloader";
@@ -256,10 +275,11 @@ Result<Json> build_sbom(const SbomInputs& in) {
                              "the portable boot core and image verifier";
     components.push_back(*comp);
     product_deps.push_back(ref);
-    std::vector<std::string> libs;
-    for (const auto& l : in.firmware_libs) libs.push_back(l.string());
-    if (auto ok = collect(libs, ref, "static (bare-metal runtime)", c); !ok) return std::unexpected(ok.error());
+    for (const auto& l : in.firmware_libs) {
+      uses.push_back({l.string(), ref, "static (bare-metal runtime)"});
+    }
   }
+  if (auto ok = resolve(uses, c); !ok) return std::unexpected(ok.error());
   if (auto ok = describe(c.packages); !ok) return std::unexpected(ok.error());
   std::map<std::string, Json> deps_of;
   for (const auto& [name, p] : c.packages) {
