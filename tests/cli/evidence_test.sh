@@ -15,8 +15,9 @@ cd "$work" || exit 3
 # shellcheck source=tests/cli/lib.sh
 source "$here/lib.sh"
 trap 'rm -rf -- "$work"' EXIT
-if [ ! -d "$SRC/tests/schema/node_modules/@cyclonedx/cyclonedx-library" ]; then
-  echo "the CycloneDX schema package is missing: run scripts/setup.sh (npm ci in tests/schema)"
+if [ ! -d "$SRC/tests/schema/node_modules/@cyclonedx/cyclonedx-library" ] ||
+   [ ! -d "$SRC/tests/schema/node_modules/@secvisogram/csaf-validator-lib" ]; then
+  echo "the schema packages are missing: run scripts/setup.sh (npm ci in tests/schema)"
   exit 3
 fi
 
@@ -138,6 +139,20 @@ assert "security counter 7" in v["remediations"][0]["details"]
 assert v["scores"][0]["cvss_v3"]["baseSeverity"] == "HIGH"
 PY
 ok $? "the advisory names the fix, its counter and the severity"
+expect 0 "an advisory without a CVE, naming the affected releases" -- "$IRONSEAL" evidence advisory \
+  --id TEST-SA-2026-002 --title "Test advisory 2" --summary "Test" --vendor "Test Vendor" \
+  --namespace https://vendor.example --product "Test PLC firmware" --fixed-version 2.0.1 \
+  --affected-version 2.0.0 --affected-version 1.9.3 --security-counter 9 --out advisory2.json
+# One node run for both (the validator takes seconds to load).
+expect 0 "both advisories pass BSI's CSAF 2.0 validator (strict schema, mandatory tests)" -- \
+  node "$SRC/tests/schema/validate-csaf.mjs" advisory.json advisory2.json
+python3 -c "
+import json; d = json.load(open('advisory.json'))
+d['vulnerabilities'][0]['product_status']['fixed'] = ['NO-SUCH-PRODUCT']
+json.dump(d, open('broken-advisory.json', 'w'))"
+expect 1 "the CSAF validator catches a product id the tree does not define" -- \
+  node "$SRC/tests/schema/validate-csaf.mjs" broken-advisory.json
+contains err.txt "mandatoryTest_6_1_1" "refused by the product-id test"
 expect 2 "an advisory without a security counter" -- adv --security-counter 0 --out a2.json
 contains err.txt "bad_advisory" "refused for the right reason"
 
