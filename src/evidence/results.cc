@@ -9,6 +9,7 @@
 #include "core/file.h"
 #include "evidence/catalogue.h"
 #include "evidence/fields.h"
+#include "evidence/text.h"
 
 namespace ironseal::evidence {
 namespace {
@@ -34,24 +35,10 @@ bool named(const xmlNode* node, const char* name) {
          xmlStrcmp(node->name, reinterpret_cast<const xmlChar*>(name)) == 0;
 }
 
-std::string trim(std::string s) {
-  auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return {};
-  s = s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-  if (s.size() > kMaxMessage) s = s.substr(0, kMaxMessage) + "...";
-  return s;
-}
-
-std::vector<std::string> split_ids(std::string_view list) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    auto end = list.find(';', start);
-    if (end == std::string_view::npos) end = list.size();
-    std::string id = trim(std::string(list.substr(start, end - start)));
-    if (!id.empty()) out.push_back(std::move(id));
-    start = end + 1;
-  }
+// A message for the report: trimmed and cut to kMaxMessage.
+std::string brief(std::string_view s) {
+  std::string out = trim(s);
+  if (out.size() > kMaxMessage) out = out.substr(0, kMaxMessage) + "...";
   return out;
 }
 
@@ -96,14 +83,14 @@ Result<TestResult> read_case(xmlNode* node, const std::string& file) {
     if (named(c, "failure") || named(c, "error")) {
       t.outcome = Outcome::kFailed;
       std::string m = attribute(c, "message");
-      t.message = trim(m);
+      t.message = brief(m);
     } else if (named(c, "skipped") && t.outcome != Outcome::kFailed) {
       t.outcome = Outcome::kSkipped;
-      t.message = trim(attribute(c, "message"));
+      t.message = brief(attribute(c, "message"));
     } else if (named(c, "properties")) {
       for (xmlNode* p = c->children; p != nullptr; p = p->next) {
         if (named(p, "property") && attribute(p, "name") == "requirements") {
-          t.requirements = split_ids(attribute(p, "value"));
+          t.requirements = split_list(attribute(p, "value"), ';');
         }
       }
     }
@@ -164,7 +151,7 @@ Result<void> add_junit(TestResults& results, std::string_view xml, const std::st
                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
   if (!doc) {
     const xmlError* e = xmlGetLastError();
-    std::string why = e != nullptr && e->message != nullptr ? trim(e->message) : "does not parse";
+    std::string why = e != nullptr && e->message != nullptr ? brief(e->message) : "does not parse";
     std::string line = e != nullptr ? std::to_string(e->line) : "?";
     return fail_because(ErrorCode::kInvalidArgument, "bad_junit", file, ": line ", line,
                         ": not well-formed XML: ", why);

@@ -12,6 +12,7 @@
 #include "crypto/random.h"
 #include "evidence/fields.h"
 #include "evidence/process.h"
+#include "evidence/text.h"
 
 namespace ironseal::evidence {
 namespace {
@@ -50,12 +51,8 @@ Result<std::vector<std::string>> shared_libraries(const std::filesystem::path& b
                 ": not a dynamically linked executable of this machine");
   }
   std::vector<std::string> libs;
-  std::size_t start = 0;
-  while (start < out->out.size()) {
-    auto end = out->out.find('\n', start);
-    if (end == std::string::npos) end = out->out.size();
-    std::string line = out->out.substr(start, end - start);
-    start = end + 1;
+  for (std::string_view view : lines_of(out->out)) {
+    const std::string line(view);
     if (line.find("not found") != std::string::npos) {
       return fail(ErrorCode::kNotFound, binary.string(), ": a library is missing: ", line);
     }
@@ -84,12 +81,8 @@ Result<std::map<std::string, std::string>> owners(const std::set<std::string>& p
   auto out = run_capture(argv);
   if (!out) return std::unexpected(out.error());
   std::map<std::string, std::string> owner;
-  std::size_t start = 0;
-  while (start < out->out.size()) {
-    auto end = out->out.find('\n', start);
-    if (end == std::string::npos) end = out->out.size();
-    std::string line = out->out.substr(start, end - start);
-    start = end + 1;
+  for (std::string_view view : lines_of(out->out)) {
+    const std::string line(view);
     auto sep = line.find(": /");
     if (sep == std::string::npos || line.starts_with("diversion")) continue;
     std::string pkg = line.substr(0, sep);
@@ -114,13 +107,9 @@ Result<void> describe(std::map<std::string, Package>& packages) {
   for (const auto& [name, p] : packages) argv.push_back(name);
   auto out = run_capture(argv);
   if (!out) return std::unexpected(out.error());
-  std::size_t start = 0;
-  while (start < out->out.size()) {
-    auto end = out->out.find('\n', start);
-    if (end == std::string::npos) end = out->out.size();
+  for (std::string_view view : lines_of(out->out)) {
     std::vector<std::string> f;
-    std::string line = out->out.substr(start, end - start);
-    start = end + 1;
+    const std::string line(view);
     std::size_t pos = 0;
     for (int i = 0; i < 5; ++i) {
       auto tab = line.find('\t', pos);

@@ -3,30 +3,12 @@
 #include <set>
 
 #include "core/file.h"
+#include "evidence/text.h"
 
 namespace ironseal::evidence {
 namespace {
 
 constexpr std::string_view kReason = "bad_threat_model";
-
-std::string trim(std::string_view s) {
-  auto first = s.find_first_not_of(" \t\r");
-  if (first == std::string_view::npos) return {};
-  return std::string(s.substr(first, s.find_last_not_of(" \t\r") - first + 1));
-}
-
-std::vector<std::string> comma_list(std::string_view s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    auto end = s.find(',', start);
-    if (end == std::string_view::npos) end = s.size();
-    auto item = trim(s.substr(start, end - start));
-    if (!item.empty()) out.push_back(item);
-    start = end + 1;
-  }
-  return out;
-}
 
 std::unexpected<Error> refuse(const std::string& file, int line, std::string_view what) {
   return fail_because(ErrorCode::kInvalidArgument, kReason, file, ": line ", std::to_string(line),
@@ -65,7 +47,7 @@ Result<void> check_stride(const Threat& t, const std::string& file) {
   for (char& c : s) {
     if (c == '/') c = ',';
   }
-  auto words = comma_list(s);
+  auto words = split_list(s, ',');
   if (words.empty()) return refuse(file, t.line, t.id + ": no STRIDE category");
   for (const auto& w : words) {
     if (!kCategories.count(w)) {
@@ -93,12 +75,7 @@ Result<ThreatModel> parse_threat_model(std::string_view markdown, const std::str
   std::set<std::string> ids;
   Threat* current = nullptr;
   int line_no = 0;
-  std::size_t start = 0;
-  while (start < markdown.size()) {
-    auto end = markdown.find('\n', start);
-    if (end == std::string_view::npos) end = markdown.size();
-    std::string_view line = markdown.substr(start, end - start);
-    start = end + 1;
+  for (std::string_view line : lines_of(markdown)) {
     ++line_no;
     if (line.starts_with("#")) {
       if (current != nullptr) {
@@ -129,7 +106,7 @@ Result<ThreatModel> parse_threat_model(std::string_view markdown, const std::str
     else if (key == "Where") current->where = trim(value);
     else if (key == "Threat") current->threat = trim(value);
     else if (key == "Mitigation") current->mitigation = trim(value);
-    else if (key == "Requirements") current->requirements = comma_list(value);
+    else if (key == "Requirements") current->requirements = split_list(value, ',');
     else if (key == "Tests") {
       if (auto ok = read_tests(*current, value, file, line_no); !ok) {
         return std::unexpected(ok.error());
