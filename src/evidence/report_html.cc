@@ -1,5 +1,6 @@
 // report.html: one self-contained page (inline CSS, no script, no external asset), readable on
 // screen and on paper, for an auditor who has nothing but the file.
+#include <algorithm>
 #include <sstream>
 
 #include "evidence/report.h"
@@ -99,6 +100,14 @@ void requirement_rows(std::ostringstream& o, const Report& r, std::string_view s
       o << " <b>Design:</b> ";
       for (const auto& d : q.design) o << "<code>" << esc(d) << "</code> ";
       o << "</div>";
+      std::string threats;
+      for (const auto& tr : r.threats) {
+        const auto& ids = tr.threat->requirements;
+        if (std::find(ids.begin(), ids.end(), q.id) != ids.end()) {
+          threats += "<a href=\"#" + esc(tr.threat->id) + "\">" + esc(tr.threat->id) + "</a> ";
+        }
+      }
+      if (!threats.empty()) o << "<div class=\"small\"><b>Threats:</b> " << threats << "</div>";
       for (const auto& p : rr.problems) o << "<div class=\"t-failed\">" << esc(p) << "</div>";
       o << "<div class=\"small\"><b>Tests (" << rr.tests.size() << "):</b></div>";
       test_list(o, rr.tests);
@@ -113,7 +122,8 @@ void threat_rows(std::ostringstream& o, const Report& r) {
        "<th>Requirements</th><th>Tests</th></tr>\n";
   for (const auto& tr : r.threats) {
     const Threat& t = *tr.threat;
-    o << "<tr><td class=\"id\">" << esc(t.id) << "</td><td><b>" << esc(t.title)
+    o << "<tr id=\"" << esc(t.id) << "\"><td class=\"id\">" << esc(t.id) << "</td><td><b>"
+      << esc(t.title)
       << "</b><div class=\"small\">" << esc(t.where) << "</div><div class=\"small\">"
       << esc(t.threat) << "</div></td><td>" << esc(t.stride) << "</td><td class=\"small\">"
       << esc(t.mitigation) << "</td><td>";

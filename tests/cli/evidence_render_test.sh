@@ -32,7 +32,8 @@ ok $? "chromium dumped the DOM"
 contains dom.html "<title>ironseal certification evidence</title>" "the title is in the DOM"
 contains dom.html 'id="CR 3.4"' "requirement CR 3.4 has its row"
 contains dom.html "Software and information integrity" "CR 3.4's title is rendered"
-contains dom.html "T-01" "the threat model is rendered"
+contains dom.html 'tr id="T-01"' "the threat model is rendered"
+contains dom.html 'Threats:</b> <a href="#T-01">T-01</a>' "CR 3.4 links to the threats that trace to it"
 python3 - "$work/report.png" <<'PY'
 import struct, sys, zlib
 data = open(sys.argv[1], "rb").read()
