@@ -32,6 +32,7 @@ void register_attest_commands(CLI::App& app);
 // After register_fleet_commands: adds `fleet simulate` to it.
 void register_simulate_commands(CLI::App& app);
 void register_evidence_commands(CLI::App& app);
+void register_audit_commands(CLI::App& app);
 
 // Makes every named option take one value per occurrence (main() calls it after registering).
 void one_value_per_option(CLI::App& app);

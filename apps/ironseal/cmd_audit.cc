@@ -1,0 +1,184 @@
+// `ironseal audit`: the hash-chained audit trail (docs/audit.md).
+//   append       add a record (scripts, the integrator's application), signed checkpoints with --key
+//   checkpoint   sign the head now
+//   verify       find modified, deleted, inserted, reordered or cut records; name the first bad one
+//   show         the records that verify, filtered (stops at the first bad one, exit 1)
+//   export       RFC 5424 syslog or JSON lines, for a collector
+#include <unistd.h>
+
+#include <iostream>
+
+#include "audit/export.h"
+#include "audit/log.h"
+#include "audit/verify.h"
+#include "cli.h"
+#include "crypto/signer.h"
+
+namespace ironseal::cli {
+namespace {
+
+using Json = nlohmann::json;
+
+struct AuditArgs {
+  std::string path;
+  std::string key;  // private key (append, checkpoint) or public key (verify, show, export)
+  std::string actor = "operator:cli", event, outcome = "ok", details = "{}";
+  std::string since, event_prefix, actor_filter, format = "jsonl", hostname;
+  bool json = false;
+};
+
+Result<std::optional<crypto::PublicKey>> load_public(const std::string& path) {
+  if (path.empty()) return std::optional<crypto::PublicKey>();
+  auto k = crypto::PublicKey::load(path);
+  if (!k) return fail_in(k.error(), "--key ", path, ": ");
+  return std::optional<crypto::PublicKey>(std::move(*k));
+}
+
+Json report_json(const audit::VerifyReport& r) {
+  Json j = {{"ok", !r.problem.has_value()}, {"records", r.records}, {"checkpoints", r.checkpoints},
+            {"last_seq", r.last_seq}, {"head", r.head}, {"signed_through", r.signed_through},
+            {"unsigned_tail", r.last_seq - r.signed_through},
+            {"signatures_checked", r.signatures_checked}, {"files", r.files}};
+  if (r.problem) {
+    j["problem"] = {{"reason", r.problem->reason}, {"file", r.problem->file},
+                    {"line", r.problem->line}, {"seq", r.problem->seq},
+                    {"detail", r.problem->detail}};
+  }
+  return j;
+}
+
+Result<void> verdict(const audit::VerifyReport& r) {
+  if (!r.problem) return {};
+  const auto& p = *r.problem;
+  return fail_because(ErrorCode::kNotTrusted, p.reason, p.file, ":", std::to_string(p.line),
+                      ": record ", std::to_string(p.seq), ": ", p.detail);
+}
+
+Result<void> do_append(const AuditArgs& a) {
+  Json details = Json::parse(a.details, nullptr, false);
+  if (details.is_discarded() || !details.is_object()) {
+    return fail(ErrorCode::kInvalidArgument, "--details must be a JSON object");
+  }
+  std::unique_ptr<crypto::Signer> signer;
+  if (!a.key.empty()) {
+    auto s = crypto::open_signer(a.key);
+    if (!s) return std::unexpected(s.error());
+    signer = std::move(*s);
+  }
+  auto log = audit::Log::open(a.path, signer.get());
+  if (!log) return std::unexpected(log.error());
+  auto r = a.event.empty() ? log->checkpoint()
+                           : log->append(a.actor, a.event, a.outcome, std::move(details));
+  if (!r) return std::unexpected(r.error());
+  if (a.json) print_json(Json::parse(audit::encode(*r)));
+  return {};
+}
+
+Result<void> do_verify(const AuditArgs& a) {
+  auto key = load_public(a.key);
+  if (!key) return std::unexpected(key.error());
+  auto r = audit::verify_log(a.path, *key ? &**key : nullptr);
+  if (!r) return std::unexpected(r.error());
+  if (a.json) {
+    print_json(report_json(*r));
+  } else if (!r->problem) {
+    std::cout << "intact: " << r->records << " records (" << r->checkpoints << " checkpoints), "
+              << "last " << r->last_seq << "; signed through " << r->signed_through
+              << (r->signatures_checked ? "" : " (signatures NOT checked: no --key)") << "; "
+              << (r->last_seq - r->signed_through) << " records after the last checkpoint\n";
+  }
+  return verdict(*r);
+}
+
+Result<void> do_show(const AuditArgs& a, bool export_mode) {
+  auto key = load_public(a.key);
+  if (!key) return std::unexpected(key.error());
+  std::string host = a.hostname;
+  if (host.empty()) {
+    char buf[256] = {};
+    ::gethostname(buf, sizeof buf - 1);
+    host = buf;
+  }
+  Json list = Json::array();
+  auto r = audit::verify_log(a.path, *key ? &**key : nullptr, [&](const audit::Record& rec) {
+    if (!a.since.empty() && rec.time < a.since) return;
+    if (!a.event_prefix.empty() && !rec.event.starts_with(a.event_prefix)) return;
+    if (!a.actor_filter.empty() && rec.actor != a.actor_filter) return;
+    if (export_mode) {
+      std::cout << (a.format == "syslog" ? audit::to_syslog(rec, host) : audit::encode(rec)) << "\n";
+    } else if (a.json) {
+      list.push_back(Json::parse(audit::encode(rec)));
+    } else {
+      std::cout << rec.seq << "  " << rec.time << "  " << rec.actor << "  " << rec.event << "  "
+                << rec.outcome << "  " << rec.details.dump() << "\n";
+    }
+  });
+  if (!r) return std::unexpected(r.error());
+  if (a.json && !export_mode) print_json({{"records", list}, {"verification", report_json(*r)}});
+  return verdict(*r);
+}
+
+}  // namespace
+
+void register_audit_commands(CLI::App& app) {
+  auto* audit = app.add_subcommand(
+      "audit", "The hash-chained audit trail: append, checkpoint, verify, show, export "
+               "(docs/audit.md)");
+  audit->require_subcommand(1);
+  auto a = std::make_shared<AuditArgs>();
+
+  auto* append = audit->add_subcommand(
+      "append", "Append a record to the audit log in DIR (created 0700 when missing). With --key, "
+                "a signed checkpoint follows every 256 records");
+  append->add_option("DIR", a->path, "audit log directory")->required();
+  append->add_option("--event", a->event, "what happened, e.g. config.change")->required();
+  append->add_option("--actor", a->actor, "who did it")->capture_default_str();
+  append->add_option("--outcome", a->outcome, "ok, refused, failed or info")->capture_default_str()
+      ->check(CLI::IsMember({"ok", "refused", "failed", "info"}));
+  append->add_option("--details", a->details, "a JSON object (no floating-point numbers)")
+      ->capture_default_str();
+  append->add_option("--key", a->key, "checkpoint signing key: a 0600 PEM file or a pkcs11: URI");
+  append->add_flag("--json", a->json, "print the record as JSON");
+  set_action(append, [a] { return do_append(*a); });
+
+  auto* cp = audit->add_subcommand("checkpoint", "Sign the log's head now (a checkpoint record "
+                                                 "and checkpoint.json)");
+  cp->add_option("DIR", a->path, "audit log directory")->required();
+  cp->add_option("--key", a->key, "signing key: a 0600 PEM file or a pkcs11: URI")->required();
+  cp->add_flag("--json", a->json, "print the checkpoint record as JSON");
+  set_action(cp, [a] { a->event.clear(); return do_append(*a); });
+
+  auto* verify = audit->add_subcommand(
+      "verify", "Check the chain and the checkpoints. Exit 1 naming the first bad record: "
+                "modified, broken_chain (deleted/inserted/moved), sequence_gap, bad_checkpoint, "
+                "truncated (cut below the last signed checkpoint), malformed_record");
+  verify->add_option("PATH", a->path, "audit log directory or one segment file")->required();
+  verify->add_option("--key", a->key, "public key the checkpoints are signed with (without it the "
+                                      "chain is checked, the signatures are not)");
+  verify->add_flag("--json", a->json, "print the verification as JSON");
+  set_action(verify, [a] { return do_verify(*a); });
+
+  auto* show = audit->add_subcommand(
+      "show", "Print the records that verify, filtered; stops with exit 1 at the first bad one");
+  show->add_option("PATH", a->path, "audit log directory or one segment file")->required();
+  show->add_option("--key", a->key, "public key of the checkpoints");
+  show->add_option("--since", a->since, "only records at or after this RFC 3339 UTC time");
+  show->add_option("--event", a->event_prefix, "only events starting with this, e.g. auth.");
+  show->add_option("--actor", a->actor_filter, "only this actor");
+  show->add_flag("--json", a->json, "print records and verification as JSON");
+  set_action(show, [a] { return do_show(*a, false); });
+
+  auto* exp = audit->add_subcommand(
+      "export", "Write the verified records as RFC 5424 syslog lines or JSON lines for a "
+                "collector; stops with exit 1 at the first bad record");
+  exp->add_option("PATH", a->path, "audit log directory or one segment file")->required();
+  exp->add_option("--format", a->format, "syslog or jsonl")->capture_default_str()
+      ->check(CLI::IsMember({"syslog", "jsonl"}));
+  exp->add_option("--hostname", a->hostname, "HOSTNAME field of syslog lines (default: this host)");
+  exp->add_option("--key", a->key, "public key of the checkpoints");
+  exp->add_option("--since", a->since, "only records at or after this RFC 3339 UTC time");
+  exp->add_option("--event", a->event_prefix, "only events starting with this");
+  set_action(exp, [a] { return do_show(*a, true); });
+}
+
+}  // namespace ironseal::cli
