@@ -26,7 +26,9 @@ struct Opened {
   std::unique_ptr<FleetService> service;
 };
 
-Result<Opened> open_service(const std::string& config_path, Metrics& metrics) {
+// `opened_event` goes into the audit trail: server.start, or the offline tool that opened it.
+Result<Opened> open_service(const std::string& config_path, Metrics& metrics,
+                            const std::string& opened_event) {
   auto config = load_config(config_path);
   if (!config) return std::unexpected(config.error());
   auto store = open_sqlite_store(config->database);
@@ -46,6 +48,7 @@ Result<Opened> open_service(const std::string& config_path, Metrics& metrics) {
   // Without est_ca, EST enrolment answers 501 (no issuer).
   out.service = std::make_unique<FleetService>(out.config.service, std::move(*store),
                                                std::move(repos), out.issuer.get(), metrics);
+  if (auto ok = out.service->open_audit(opened_event); !ok) return std::unexpected(ok.error());
   return out;
 }
 
@@ -75,7 +78,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   Metrics metrics;
-  auto opened = open_service(config_path, metrics);
+  auto opened = open_service(config_path, metrics,
+                             add->parsed() ? "server.offline_account_tool" : "server.start");
   if (!opened) return report(opened.error());
 
   if (add->parsed()) {

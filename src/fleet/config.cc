@@ -139,6 +139,27 @@ Result<void> read_service(const Json& j, const fs::path& base, FleetConfig& c) {
   auto txt = evidence::render_security_txt(*fields, std::time(nullptr));
   if (!txt) return fail_in(txt.error(), "config: security_txt: ");
   c.service.security_txt = *txt;
+  if (j.contains("audit")) {
+    const auto& a = j["audit"];
+    if (a.is_object()) {
+      if (auto ok = only_keys(a, {"dir", "key", "checkpoint_every"}, "audit"); !ok) return ok;
+    }
+    if (!a.is_object() || !a.contains("dir") || !a["dir"].is_string() || !a.contains("key") ||
+        !a["key"].is_string()) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "config: audit needs dir and key (the checkpoint signing key: a key file or a "
+                  "pkcs11: URI), docs/audit.md");
+    }
+    c.service.audit_dir = resolve(base, a["dir"].get<std::string>());
+    const auto key = a["key"].get<std::string>();
+    c.service.audit_key = key.starts_with("pkcs11:") ? key : resolve(base, key).string();
+    if (a.contains("checkpoint_every")) {
+      if (!a["checkpoint_every"].is_number_unsigned() || a["checkpoint_every"].get<std::uint64_t>() == 0) {
+        return fail(ErrorCode::kInvalidArgument, "config: audit.checkpoint_every must be >= 1");
+      }
+      c.service.audit_checkpoint_every = a["checkpoint_every"].get<std::uint64_t>();
+    }
+  }
   c.service.poll_interval_s = j.value("poll_interval_s", c.service.poll_interval_s);
   c.service.token_lifetime_s = j.value("token_lifetime_s", c.service.token_lifetime_s);
   c.service.metrics_public = j.value("metrics_public", false);
@@ -158,7 +179,7 @@ Result<FleetConfig> load_config(const fs::path& path) {
   if (auto ok = only_keys(
           j,
           {"listen", "device_port", "operator_port", "tls", "device_ca", "enrol_ca", "crl",
-           "database", "repository", "security_txt", "limits", "threads", "poll_interval_s",
+           "database", "repository", "security_txt", "audit", "limits", "threads", "poll_interval_s",
            "token_lifetime_s", "metrics_public", "trust_poll_ms", "director_refresh_s", "est_ca"},
           "the top level");
       !ok) {

@@ -62,6 +62,12 @@ struct ServiceConfig {
   // many reports the store keeps (docs/fleet-server.md, "Limits").
   DeviceLimits device_limits;
   LoginPolicy login;  // failed-login throttling (CR 1.11, docs/fleet-server.md)
+  // The hash-chained audit trail (docs/audit.md): every event also goes there, with a checkpoint
+  // signed by `audit_key` (a key file or pkcs11: URI) every `audit_checkpoint_every` events.
+  // Empty dir: the events table only.
+  std::filesystem::path audit_dir;
+  std::string audit_key;
+  std::uint64_t audit_checkpoint_every = 256;
 };
 
 class FleetService {
@@ -73,6 +79,10 @@ class FleetService {
                Metrics& metrics, Clock clock = {});
 
   HttpResponse handle(const HttpRequest& request);
+
+  // Opens the audit trail of the configuration (nothing when audit_dir is empty) and records
+  // `opened_event` (server.start, or the offline tool that opened it). Call once, before use.
+  Result<void> open_audit(const std::string& opened_event);
 
   // The slow part of a request (an operator login's Argon2id check), to be run off the I/O
   // threads, and the answer to give when it cannot be run (http_message.h).
@@ -88,7 +98,8 @@ class FleetService {
 
   // Periodic work (the transport calls it about once a second, and once at shutdown): writes
   // buffered check-ins, retries director re-signing that failed, renews director timestamps,
-  // and every kTimeoutCheckS seconds fails rollout devices whose phase timeout passed.
+  // and every kTimeoutCheckS seconds fails rollout devices whose phase timeout passed, and makes
+  // the audit records appended since the last tick durable (one fsync).
   void tick();
   static constexpr std::int64_t kTimeoutCheckS = RolloutEngine::kTimeoutCheckS;
 
@@ -104,6 +115,9 @@ class FleetService {
   OperatorAccounts accounts_;
   OperatorApi operator_api_;
   Router router_;
+  std::filesystem::path audit_dir_;
+  std::string audit_key_;
+  std::uint64_t audit_every_ = 256;
 };
 
 

@@ -54,7 +54,29 @@ Result<void> SharedStore::audit(const std::string& actor, const std::string& act
   e.detail = std::move(detail);
   auto id = store_->add_event(e);
   if (!id) return std::unexpected(id.error());
+  if (audit_log_) {
+    nlohmann::json details = e.detail.is_object() ? e.detail : nlohmann::json{{"detail", e.detail}};
+    details["event_id"] = *id;
+    auto r = audit_log_->append(actor, action, outcome, std::move(details));
+    if (!r) return fail_in(r.error(), "audit trail: ");
+  }
   return {};
+}
+
+Result<void> SharedStore::open_audit_log(const std::filesystem::path& dir,
+                                         std::unique_ptr<crypto::Signer> signer,
+                                         std::uint64_t checkpoint_every) {
+  audit_signer_ = std::move(signer);
+  auto log = audit::Log::open(dir, audit_signer_.get(),
+                              {.checkpoint_every = checkpoint_every, .sync_each = false});
+  if (!log) return std::unexpected(log.error());
+  audit_log_.emplace(std::move(*log));
+  return {};
+}
+
+Result<void> SharedStore::flush_audit() {
+  if (!audit_log_) return {};
+  return audit_log_->flush();
 }
 
 }  // namespace ironseal::fleet

@@ -10,13 +10,17 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_map>
 
+#include "audit/log.h"
 #include "core/result.h"
+#include "crypto/signer.h"
 #include "fleet/http_message.h"
 #include "fleet/store.h"
 
@@ -61,9 +65,16 @@ class SharedStore {
   // All below: caller holds lock().
   Store& store() { return *store_; }
   DeviceCache& devices() { return devices_; }
-  // Appends an audit event at now().
+  // Appends an audit event at now(): to the events table and, once open_audit_log() ran, to the
+  // hash-chained audit trail (docs/audit.md), with the event's id. A failure of either is returned.
   Result<void> audit(const std::string& actor, const std::string& action,
                      const std::string& outcome, nlohmann::json detail);
+  // The audit trail in `dir`, checkpoints signed by `signer` every `checkpoint_every` events.
+  // Appends are written at once and made durable by flush_audit() (FleetService::tick).
+  Result<void> open_audit_log(const std::filesystem::path& dir,
+                              std::unique_ptr<crypto::Signer> signer,
+                              std::uint64_t checkpoint_every);
+  Result<void> flush_audit();
 
   // Any thread, no lock.
   std::int64_t now() const { return clock_(); }
@@ -72,6 +83,8 @@ class SharedStore {
   std::mutex mutex_;
   std::unique_ptr<Store> store_;
   Clock clock_;
+  std::unique_ptr<crypto::Signer> audit_signer_;
+  std::optional<audit::Log> audit_log_;
   // Process-local state, docs/architecture.md: device cache.
   DeviceCache devices_;
 };
