@@ -21,9 +21,12 @@ expect 0 "evidence build" -- "$IRONSEAL" evidence build --catalogue "$fx/catalog
   --results results --sbom sbom.json --threat-model "$fx/threat-model.md" --source-root "$SRC" \
   --out report
 # The flags this machine's closed network needs (no background connections, no sandbox as root).
+# The last two make the screenshot wait until the page has loaded and been drawn, also on a
+# machine busy with other tests.
 chrome=(chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run
         --disable-background-networking --disable-component-update --disable-sync
-        --user-data-dir="$work/profile")
+        --user-data-dir="$work/profile" --run-all-compositor-stages-before-draw
+        --virtual-time-budget=5000)
 timeout 120 "${chrome[@]}" --window-size=1280,1600 --screenshot="$work/report.png" \
   "file://$work/report/report.html" >chromium.log 2>&1
 ok $? "chromium rendered report.html to PNG"
