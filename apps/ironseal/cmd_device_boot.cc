@@ -10,6 +10,7 @@
 
 #include "agent/device_status.h"
 #include "cli.h"
+#include "device/device_audit.h"
 #include "device/exec.h"
 #include "device/host_device.h"
 #include "device_cli.h"
@@ -94,6 +95,11 @@ Result<boot::BootReport> power_on_once(const BootArgs& a, boot::HostDevice& hd,
   boot::power_on(hd.device(), &loader, &r);
   if (auto saved = boot::save_device(a.dir, hd); !saved) return std::unexpected(saved.error());
   if (auto m = boot::measure_boot_into_tpm(hd, r); !m) return std::unexpected(m.error());
+  if (r.outcome != BootOutcome::kPowerLost) {  // a cut power-on records nothing
+    auto trail = boot::DeviceAudit::open(a.dir);
+    if (!trail) return fail_in(trail.error(), "device audit trail: ");
+    if (auto ok = trail->record_boot(r); !ok) return fail_in(ok.error(), "device audit trail: ");
+  }
   return r;
 }
 
@@ -206,6 +212,12 @@ Result<void> do_confirm(const BootArgs& a) {
   arm_faults(a.faults, **hd);
   const auto r = boot::confirm((*hd)->device(), slot);
   if (auto saved = boot::save_device(a.dir, **hd); !saved) return saved;
+  if (r == boot::ConfirmResult::kConfirmed) {
+    auto trail = boot::DeviceAudit::open(a.dir);
+    if (!trail) return fail_in(trail.error(), "device audit trail: ");
+    auto ok = trail->record_confirm((*hd)->device(), slot);
+    if (!ok) return fail_in(ok.error(), "device audit trail: ");
+  }
   switch (r) {
     case boot::ConfirmResult::kConfirmed:
       std::cout << "slot " << boot::slot_name(slot)

@@ -52,6 +52,14 @@ contains out.txt "confirmed slot B, last event reverted_unconfirmed, OTP counter
 expect 0 "status json" -- "$IRONSEAL" device status dev --json
 contains out.txt '"revert_count": 1' "revert counted"
 contains out.txt '"otp_counter": 2' "status counter"
+# CR 2.8 / 3.9: the device's own audit trail holds the decisions, chained and verifiable.
+expect 0 "the device's audit trail verifies" -- "$IRONSEAL" audit verify dev/audit --json
+contains out.txt '"ok": true' "intact"
+expect 0 "boot decisions are in the device's audit trail" -- "$IRONSEAL" audit show dev/audit --event boot.
+contains out.txt "boot.trial_started  ok" "the trial start is recorded"
+contains out.txt "boot.confirm  ok" "the firmware's confirmation is recorded"
+contains out.txt '"anti_rollback_counter":2' "with the counter it raised"
+contains out.txt "boot.reverted_unconfirmed  refused" "the revert is recorded as a refusal"
 
 expect 1 "downgrade refused at install" -- "$IRONSEAL" device install dev v1.img
 contains err.txt "rolled_back" "downgrade reason"

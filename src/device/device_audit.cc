@@ -1,0 +1,63 @@
+#include "device/device_audit.h"
+
+#include "device/identity.h"
+
+namespace ironseal::boot {
+namespace fs = std::filesystem;
+
+fs::path device_audit_dir(const fs::path& device_dir) { return device_dir / "audit"; }
+
+Result<DeviceAudit> DeviceAudit::open(const fs::path& device_dir) {
+  DeviceAudit a;
+  const auto key = pki::identity_paths(device_dir).key;
+  std::error_code ec;
+  if (fs::is_regular_file(key, ec)) {
+    auto signer = crypto::open_signer(key.string());
+    if (!signer) return fail_in(signer.error(), "device audit: identity key: ");
+    a.signer_ = std::move(*signer);
+  }
+  auto log = audit::Log::open(device_audit_dir(device_dir), a.signer_.get(),
+                              {.checkpoint_every = 64, .sync_each = true});
+  if (!log) return std::unexpected(log.error());
+  a.log_ = std::make_unique<audit::Log>(std::move(*log));
+  return a;
+}
+
+Result<void> DeviceAudit::record(const std::string& event, const std::string& outcome,
+                                 nlohmann::json details) {
+  auto r = log_->append("device", event, outcome, std::move(details));
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<void> DeviceAudit::record_boot(const BootReport& r) {
+  const char* outcome = r.outcome == BootOutcome::kBoot       ? "boot"
+                        : r.outcome == BootOutcome::kTrial    ? "trial"
+                        : r.outcome == BootOutcome::kRecovery ? "recovery"
+                                                              : "power_lost";
+  nlohmann::json details = {
+      {"decision", outcome},
+      {"slot", std::string(1, slot_name(r.slot))},
+      {"slot_a", check_name(r.slot_reason[0])},
+      {"slot_b", check_name(r.slot_reason[1])},
+      {"anti_rollback_counter", r.otp_counter},
+      {"stage2_trusted", r.stage2_trusted}};
+  if (r.outcome == BootOutcome::kRecovery) details["reason"] = check_name(r.reason);
+  const std::string event = r.event == BootEvent::kNone
+                                ? "boot.power_on"
+                                : std::string("boot.") + boot_event_name(r.event);
+  const bool refused = r.outcome == BootOutcome::kRecovery ||
+                       r.event == BootEvent::kRevertedUnconfirmed ||
+                       r.event == BootEvent::kRevertedInvalid ||
+                       r.event == BootEvent::kPrimaryInvalid;
+  return record(event, refused ? "refused" : "ok", std::move(details));
+}
+
+Result<void> DeviceAudit::record_confirm(const Device& device, SlotId slot) {
+  std::uint32_t counter = 0;
+  (void)read_rollback_counter(device, &counter);
+  return record("boot.confirm", "ok",
+                {{"slot", std::string(1, slot_name(slot))}, {"anti_rollback_counter", counter}});
+}
+
+}  // namespace ironseal::boot
