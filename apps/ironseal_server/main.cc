@@ -98,11 +98,13 @@ int main(int argc, char** argv) {
   if (auto ok = opened->service->reconcile(); !ok) return report(ok.error());
   auto server = FleetServer::create(opened->config.server, *opened->service, metrics);
   if (!server) return report(server.error());
-  // One line a script can read to find the ports (useful with port 0).
-  std::printf("listening device_port=%u operator_port=%u\n", (*server)->device_port(),
-              (*server)->operator_port());
-  std::fflush(stdout);
-  (*server)->run(true);
+  // One line a script can read to find the ports (useful with port 0), printed once SIGTERM is
+  // handled, so stopping the server right after reading it shuts it down cleanly.
+  (*server)->run(true, [&] {
+    std::printf("listening device_port=%u operator_port=%u\n", (*server)->device_port(),
+                (*server)->operator_port());
+    std::fflush(stdout);
+  });
   opened->service->tick();  // buffered check-ins
   return 0;
 }

@@ -551,7 +551,7 @@ std::uint16_t FleetServer::operator_port() const {
   return impl_->operator_acceptor.local_endpoint().port();
 }
 
-void FleetServer::run(bool handle_signals) {
+void FleetServer::run(bool handle_signals, const std::function<void()>& on_ready) {
   Impl& i = *impl_;
   net::signal_set signals(i.ioc);
   if (handle_signals) {
@@ -565,6 +565,7 @@ void FleetServer::run(bool handle_signals) {
   net::co_spawn(i.ioc, i.accept_loop(i.operator_acceptor, Listener::kOperator), net::detached);
   net::co_spawn(i.ioc, i.trust_poll(), net::detached);
   net::co_spawn(i.ioc, i.service_tick(), net::detached);
+  if (on_ready) on_ready();
   std::vector<std::thread> extra;
   for (int t = 1; t < i.config.threads; ++t) extra.emplace_back([&i] { i.ioc.run(); });
   i.ioc.run();

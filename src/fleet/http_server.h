@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -63,7 +64,10 @@ class FleetServer {
   std::uint16_t operator_port() const;
 
   // Serves until stop() or SIGINT/SIGTERM (when `handle_signals`).
-  void run(bool handle_signals);
+  // `on_ready` runs once the listeners are up and, with handle_signals, SIGINT/SIGTERM are already
+  // handled: a supervisor that stops the server right after it announced itself gets a clean
+  // shutdown, never the default action of the signal.
+  void run(bool handle_signals, const std::function<void()>& on_ready = {});
   void stop();
 
   struct Impl;
