@@ -141,6 +141,24 @@ Result<void> do_boot(const BootArgs& a) {
   return std::unexpected(boot::exec_sealed(*fd, firmware_argv(a, *r)));
 }
 
+// After a trial run: the firmware confirms itself through the boot core (as it would call
+// MCUboot's boot_set_confirmed()); the platform records it in the device's audit trail, so the
+// firmware itself links no audit code.
+Result<void> record_if_confirmed(const std::string& dir, SlotId slot) {
+  auto hd = boot::load_device(dir);
+  if (!hd) return std::unexpected(hd.error());
+  boot::BootState st;
+  bool found = false;
+  if (!boot::load_state((*hd)->flash(), (*hd)->geometry(), &st, &found) || !found) return {};
+  if (st.primary != slot || st.pending != boot::kNoSlot) return {};
+  auto trail = boot::DeviceAudit::open(dir);
+  if (!trail) return fail_in(trail.error(), "device audit trail: ");
+  if (auto ok = trail->record_confirm((*hd)->device(), slot); !ok) {
+    return fail_in(ok.error(), "device audit trail: ");
+  }
+  return {};
+}
+
 Result<void> do_run(const BootArgs& a) {
   std::uint64_t ops_before = 0;
   bool armed = a.faults.power_cut_after >= 0;
@@ -182,6 +200,9 @@ Result<void> do_run(const BootArgs& a) {
     std::cout << "firmware exited with " << code
               << (code == 0 ? "" : " (not confirmed; the bootloader will count the attempt)")
               << "\n";
+    if (r->outcome == BootOutcome::kTrial) {
+      if (auto ok = record_if_confirmed(a.dir, r->slot); !ok) return ok;
+    }
   }
   auto hd = boot::load_device(a.dir);
   if (!hd) return std::unexpected(hd.error());

@@ -9,7 +9,6 @@
 #include <cstring>
 #include <string>
 
-#include "device/device_audit.h"
 #include "device/host_device.h"
 
 namespace {
@@ -91,16 +90,6 @@ int main(int argc, char** argv) {
       r != ironseal::boot::ConfirmResult::kAlreadyConfirmed) {
     std::fprintf(stderr, "[plc-runtime] confirmation refused\n");
     return 1;
-  }
-  if (r == ironseal::boot::ConfirmResult::kConfirmed) {
-    auto trail = ironseal::boot::DeviceAudit::open(a.device);
-    auto ok = trail ? trail->record_confirm((*device)->device(), slot)
-                    : ironseal::Result<void>(std::unexpected(trail.error()));
-    if (!ok) {
-      std::fprintf(stderr, "[plc-runtime] cannot record the confirmation in the audit trail: %s\n",
-                   ok.error().message.c_str());
-      return 3;
-    }
   }
   std::printf("[plc-runtime] confirmed slot %s\n", a.slot.c_str());
   return 0;
