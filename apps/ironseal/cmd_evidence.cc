@@ -158,8 +158,7 @@ Result<void> write_text(const std::string& path, const std::string& text) {
     std::cout << text;
     return {};
   }
-  return write_file_atomic(path, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()),
-                                          text.size()));
+  return write_file_atomic(path, as_bytes(text));
 }
 
 void register_evidence_vuln_commands(CLI::App& evidence);

@@ -26,17 +26,6 @@ std::unexpected<Error> io(std::string_view what, const fs::path& p) {
   return fail(ErrorCode::kIo, what, " ", p.string(), ": ", std::strerror(errno));
 }
 
-std::vector<fs::path> segments(const fs::path& dir) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const auto name = e.path().filename().string();
-    if (name.starts_with("audit-") && name.ends_with(".jsonl")) out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 Result<void> sync_dir(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return io("open", dir);
@@ -47,6 +36,17 @@ Result<void> sync_dir(const fs::path& dir) {
 }
 
 }  // namespace
+
+std::vector<fs::path> segment_files(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const auto name = e.path().filename().string();
+    if (name.starts_with("audit-") && name.ends_with(".jsonl")) out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 std::string segment_name(std::uint64_t first_seq) {
   char buf[40];
@@ -115,7 +115,7 @@ Result<void> Log::open_segment(std::uint64_t first_seq) {
 // Finds the head of the existing chain: the last complete line of the last segment. A last line
 // without its '\n' was torn by a crash mid-write (never acknowledged): it is cut off.
 Result<void> Log::recover() {
-  auto segs = segments(dir_);
+  auto segs = segment_files(dir_);
   if (segs.empty()) return open_segment(1);
   const fs::path last = segs.back();
   auto bytes = read_file(last);
@@ -226,8 +226,7 @@ Result<Record> Log::checkpoint() {
   if (signer_ == nullptr) return fail(ErrorCode::kInvalidArgument, "audit log has no signing key");
   const std::uint64_t seq = last_seq_ + 1;
   const std::string message = checkpoint_message(seq, head_);
-  auto sig = signer_->sign(
-      ByteView(reinterpret_cast<const std::uint8_t*>(message.data()), message.size()));
+  auto sig = signer_->sign(as_bytes(message));
   if (!sig) return std::unexpected(sig.error());
   auto id = key_id(signer_->public_key());
   if (!id) return std::unexpected(id.error());
@@ -247,10 +246,7 @@ Result<Record> Log::checkpoint() {
   since_checkpoint_ = 0;
   const std::string cp = Json{{"seq", r.seq}, {"hash", r.hash}, {"prev", r.prev},
                               {"key_id", *id}, {"signature", r.details["signature"]}}.dump() + "\n";
-  if (auto ok = write_file_atomic(dir_ / "checkpoint.json",
-                                  ByteView(reinterpret_cast<const std::uint8_t*>(cp.data()),
-                                           cp.size()),
-                                  {.mode = 0600});
+  if (auto ok = write_file_atomic(dir_ / kCheckpointFile, as_bytes(cp), {.mode = 0600});
       !ok) {
     return std::unexpected(ok.error());
   }

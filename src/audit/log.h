@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "audit/record.h"
 #include "core/result.h"
@@ -69,6 +70,10 @@ class Log {
 
 // "audit-0000000000000001.jsonl" for first_seq 1.
 std::string segment_name(std::uint64_t first_seq);
+// The segments in `dir`, oldest first (their names sort by first sequence number).
+std::vector<std::filesystem::path> segment_files(const std::filesystem::path& dir);
+// The latest signed checkpoint beside the segments.
+inline constexpr const char* kCheckpointFile = "checkpoint.json";
 // The key ID a checkpoint names: SHA-256 (hex) of the public key's DER SubjectPublicKeyInfo.
 Result<std::string> key_id(const crypto::PublicKey& key);
 // UTC now, RFC 3339 with milliseconds.

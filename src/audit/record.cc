@@ -43,8 +43,7 @@ Result<void> check_details(const Json& details) {
 
 std::string record_hash(const Record& r) {
   const std::string canonical = without_hash(r).dump();
-  return to_hex(crypto::sha256(
-      ByteView(reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size())));
+  return to_hex(crypto::sha256(as_bytes(canonical)));
 }
 
 std::string encode(const Record& r) {

@@ -43,9 +43,7 @@ bool check_checkpoint(Walk& w, const Record& r) {
   }
   auto sig = crypto::base64_decode(sig_field->get<std::string>());
   const std::string message = checkpoint_message(r.seq, r.prev);
-  if (!sig || !w.key->verify(ByteView(reinterpret_cast<const std::uint8_t*>(message.data()),
-                                      message.size()),
-                             *sig)) {
+  if (!sig || !w.key->verify(as_bytes(message), *sig)) {
     w.find("bad_checkpoint", r.seq, "the checkpoint's signature does not verify");
     return false;
   }
@@ -90,7 +88,7 @@ bool check_line(Walk& w, std::string_view text, const std::function<void(const R
 void check_anchor(Walk& w, const fs::path& dir) {
   const auto& hashes = w.checkpoints;
   std::error_code ec;
-  const fs::path anchor = dir / "checkpoint.json";
+  const fs::path anchor = dir / kCheckpointFile;
   if (!fs::exists(anchor, ec)) return;
   auto bytes = read_file(anchor, 1 << 16);
   nlohmann::json j = bytes ? nlohmann::json::parse(bytes->begin(), bytes->end(), nullptr, false)
@@ -131,11 +129,7 @@ Result<VerifyReport> verify_log(const fs::path& path, const crypto::PublicKey* k
   std::vector<fs::path> files;
   const bool is_dir = fs::is_directory(path, ec);
   if (is_dir) {
-    for (const auto& e : fs::directory_iterator(path, ec)) {
-      const auto name = e.path().filename().string();
-      if (name.starts_with("audit-") && name.ends_with(".jsonl")) files.push_back(e.path());
-    }
-    std::sort(files.begin(), files.end());
+    files = segment_files(path);
     if (files.empty()) return fail(ErrorCode::kNotFound, path.string(), ": no audit-*.jsonl segment");
   } else {
     files.push_back(path);
