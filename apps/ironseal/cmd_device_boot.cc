@@ -96,9 +96,7 @@ Result<boot::BootReport> power_on_once(const BootArgs& a, boot::HostDevice& hd,
   if (auto saved = boot::save_device(a.dir, hd); !saved) return std::unexpected(saved.error());
   if (auto m = boot::measure_boot_into_tpm(hd, r); !m) return std::unexpected(m.error());
   if (r.outcome != BootOutcome::kPowerLost) {  // a cut power-on records nothing
-    auto trail = boot::DeviceAudit::open(a.dir);
-    if (!trail) return fail_in(trail.error(), "device audit trail: ");
-    if (auto ok = trail->record_boot(r); !ok) return fail_in(ok.error(), "device audit trail: ");
+    if (auto ok = boot::audit_boot(a.dir, r); !ok) return std::unexpected(ok.error());
   }
   return r;
 }
@@ -151,12 +149,7 @@ Result<void> record_if_confirmed(const std::string& dir, SlotId slot) {
   bool found = false;
   if (!boot::load_state((*hd)->flash(), (*hd)->geometry(), &st, &found) || !found) return {};
   if (st.primary != slot || st.pending != boot::kNoSlot) return {};
-  auto trail = boot::DeviceAudit::open(dir);
-  if (!trail) return fail_in(trail.error(), "device audit trail: ");
-  if (auto ok = trail->record_confirm((*hd)->device(), slot); !ok) {
-    return fail_in(ok.error(), "device audit trail: ");
-  }
-  return {};
+  return boot::audit_confirm(dir, (*hd)->device(), slot);
 }
 
 Result<void> do_run(const BootArgs& a) {
@@ -234,10 +227,7 @@ Result<void> do_confirm(const BootArgs& a) {
   const auto r = boot::confirm((*hd)->device(), slot);
   if (auto saved = boot::save_device(a.dir, **hd); !saved) return saved;
   if (r == boot::ConfirmResult::kConfirmed) {
-    auto trail = boot::DeviceAudit::open(a.dir);
-    if (!trail) return fail_in(trail.error(), "device audit trail: ");
-    auto ok = trail->record_confirm((*hd)->device(), slot);
-    if (!ok) return fail_in(ok.error(), "device audit trail: ");
+    if (auto ok = boot::audit_confirm(a.dir, (*hd)->device(), slot); !ok) return ok;
   }
   switch (r) {
     case boot::ConfirmResult::kConfirmed:

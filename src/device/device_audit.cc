@@ -60,4 +60,20 @@ Result<void> DeviceAudit::record_confirm(const Device& device, SlotId slot) {
                 {{"slot", std::string(1, slot_name(slot))}, {"anti_rollback_counter", counter}});
 }
 
+Result<void> audit_boot(const fs::path& device_dir, const BootReport& report) {
+  auto trail = DeviceAudit::open(device_dir);
+  if (!trail) return fail_in(trail.error(), "device audit trail: ");
+  if (auto ok = trail->record_boot(report); !ok) return fail_in(ok.error(), "device audit trail: ");
+  return {};
+}
+
+Result<void> audit_confirm(const fs::path& device_dir, const Device& device, SlotId slot) {
+  auto trail = DeviceAudit::open(device_dir);
+  if (!trail) return fail_in(trail.error(), "device audit trail: ");
+  if (auto ok = trail->record_confirm(device, slot); !ok) {
+    return fail_in(ok.error(), "device audit trail: ");
+  }
+  return {};
+}
+
 }  // namespace ironseal::boot

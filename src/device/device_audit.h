@@ -41,4 +41,10 @@ class DeviceAudit {
 // DEVICE_DIR/audit.
 std::filesystem::path device_audit_dir(const std::filesystem::path& device_dir);
 
+// Opens the device's trail and records one power-on / one confirmation in it; errors name the
+// trail ("device audit trail: ...").
+Result<void> audit_boot(const std::filesystem::path& device_dir, const BootReport& report);
+Result<void> audit_confirm(const std::filesystem::path& device_dir, const Device& device,
+                           SlotId slot);
+
 }  // namespace ironseal::boot
