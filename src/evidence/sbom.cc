@@ -302,8 +302,10 @@ namespace {
 
 constexpr std::string_view kSbomReason = "bad_sbom";
 
-Result<SbomComponent> read_component(const Json& j, const std::string& file, std::size_t i) {
-  Fields f(j, file, "/components/" + std::to_string(i), std::string(kSbomReason));
+// `pointer`: where the component is ("/components/3", "/metadata/component").
+Result<SbomComponent> read_component(const Json& j, const std::string& file,
+                                     const std::string& pointer) {
+  Fields f(j, file, pointer, std::string(kSbomReason));
   if (auto ok = f.require_object(); !ok) return std::unexpected(ok.error());
   SbomComponent c;
   auto type = f.text("type");
@@ -357,8 +359,8 @@ Result<Sbom> parse_sbom(std::string_view text, const std::string& file) {
   if (j->contains("metadata")) {
     Fields meta((*j)["metadata"], file, "/metadata", std::string(kSbomReason));
     if (meta.has("component")) {
-      auto comp = read_component((*j)["metadata"]["component"], file, 0);
-      if (!comp) return fail_in(comp.error(), "(metadata.component) ");
+      auto comp = read_component((*j)["metadata"]["component"], file, "/metadata/component");
+      if (!comp) return std::unexpected(comp.error());
       s.product = comp->name;
       s.product_version = comp->version;
       for (const auto& p : (*j)["metadata"]["component"].value("properties", Json::array())) {
@@ -371,7 +373,7 @@ Result<Sbom> parse_sbom(std::string_view text, const std::string& file) {
   auto comps = top.array("components", true);
   if (!comps) return std::unexpected(comps.error());
   for (std::size_t i = 0; i < (*comps)->size(); ++i) {
-    auto c = read_component((**comps)[i], file, i);
+    auto c = read_component((**comps)[i], file, "/components/" + std::to_string(i));
     if (!c) return std::unexpected(c.error());
     s.components.push_back(std::move(*c));
   }

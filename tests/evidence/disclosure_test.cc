@@ -128,6 +128,14 @@ TEST(Vex, RefusesMalformedFeedsAndTriageNamingTheField) {
   ASSERT_FALSE(sbom);
   EXPECT_EQ(sbom.error().reason, "bad_sbom");
   EXPECT_NE(sbom.error().message.find("s.json: /specVersion"), std::string::npos);
+  auto meta = parse_sbom(R"({"bomFormat": "CycloneDX", "specVersion": "1.6",
+    "serialNumber": "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79", "version": 1,
+    "metadata": {"component": {"type": "application"}},
+    "components": [{"type": "library", "name": "x"}]})",
+                         "m.json");
+  ASSERT_FALSE(meta);
+  EXPECT_NE(meta.error().message.find("m.json: /metadata/component/name"), std::string::npos)
+      << meta.error().message;
 }
 
 AdvisoryInputs advisory() {
