@@ -6,7 +6,7 @@
 namespace ironseal::evidence {
 namespace {
 
-// Tests that match `pattern`, or a problem line when none does.
+// Tests that match `pattern` (a name, or a glob with '*'); empty when none does.
 std::vector<const TestResult*> matching(const TestResults& results, const std::string& pattern) {
   std::vector<const TestResult*> out;
   if (pattern.find('*') == std::string::npos) {
