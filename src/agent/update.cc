@@ -1,5 +1,7 @@
 #include "agent/update.h"
 
+#include <cstdint>
+
 #include <nlohmann/json.hpp>
 
 #include "boot/boot.h"
@@ -29,15 +31,26 @@ Result<Json> custom_of(const repo::TargetFile& t) {
   }
 }
 
+// Member `key` of a JSON object, or null when `j` is no object or lacks it. Signed custom
+// metadata is read only through this: nlohmann's value() throws on a member of another type.
+const Json* member(const Json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  const auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
 // The "ironseal" chunk index binding of a target: {target, sha256, length, chunk_size}.
 Result<Json> chunk_binding(const Json& custom, const std::string& path) {
-  const auto it = custom.find("ironseal");
-  if (it == custom.end() || !it->is_object() || !it->contains("chunk_index") ||
-      !(*it)["chunk_index"].is_object()) {
+  const Json* ironseal = member(custom, "ironseal");
+  const Json* binding = ironseal ? member(*ironseal, "chunk_index") : nullptr;
+  const Json* target = binding ? member(*binding, "target") : nullptr;
+  const Json* sha256 = binding ? member(*binding, "sha256") : nullptr;
+  if (!target || !target->is_string() || !sha256 || !sha256->is_string()) {
     return fail(ErrorCode::kNotTrusted, "target ", path,
-                " carries no chunk index binding (custom.ironseal.chunk_index)");
+                " carries no chunk index binding (custom.ironseal.chunk_index with a target and "
+                "a sha256)");
   }
-  return (*it)["chunk_index"];
+  return *binding;
 }
 
 // Uptane's rule: the director's entry and the image repository's entry describe the same bytes
@@ -155,7 +168,7 @@ Result<image::AuthenticatedChunkIndex> fetch_chunk_index(repo::Updater& images, 
                                                          const std::filesystem::path& tuf,
                                                          const std::string& base,
                                                          std::uint64_t image_length) {
-  const std::string index_name = binding.value("target", "");
+  const std::string index_name = binding["target"].get<std::string>();  // checked: chunk_binding
   auto index_target = find(images, index_name, "image repository");
   if (!index_target) return std::unexpected(index_target.error());
   std::error_code ec;
@@ -166,7 +179,7 @@ Result<image::AuthenticatedChunkIndex> fetch_chunk_index(repo::Updater& images, 
   }
   auto index_bytes = read_file(*index_file);
   if (!index_bytes) return std::unexpected(index_bytes.error());
-  auto bound = from_hex(binding.value("sha256", ""));
+  auto bound = from_hex(binding["sha256"].get<std::string>());
   if (!bound || bound->size() != 32) {
     return fail(ErrorCode::kNotTrusted, "the chunk index binding of ", name,
                 " carries no SHA-256 (custom.ironseal.chunk_index.sha256)");
@@ -259,8 +272,10 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
   auto binding = chunk_binding(*custom, name);
   if (!binding) return std::unexpected(binding.error());
   auto director_custom = custom_of(by_director);
-  if (!director_custom ||
-      director_custom->value("ironseal", Json::object()).value("chunk_index", Json()) != *binding) {
+  const Json* director_ironseal = director_custom ? member(*director_custom, "ironseal") : nullptr;
+  const Json* director_binding =
+      director_ironseal ? member(*director_ironseal, "chunk_index") : nullptr;
+  if (!director_binding || *director_binding != *binding) {
     return fail(ErrorCode::kNotTrusted,
                 "director and image repository disagree on the chunk index of ", name);
   }
@@ -274,9 +289,17 @@ Result<UpdatePlan> plan_update(boot::HostDevice& hd, const std::filesystem::path
   auto url = images.target_url(*by_images, base + "image/targets/");
   if (!url) return std::unexpected(repo::to_error(url.error()));
   plan.image_url = *url;
-  const Json meta = custom->value("ironseal", Json::object());
-  plan.version = meta.value("version", "");
-  plan.security_counter = meta.value("security_counter", 0u);
+  const Json& meta = *member(*custom, "ironseal");  // present: chunk_binding found it
+  const Json* version = member(meta, "version");
+  const Json* counter = member(meta, "security_counter");
+  if ((version && !version->is_string()) || (counter && (!counter->is_number_unsigned() ||
+                  counter->get<std::uint64_t>() > UINT32_MAX))) {
+    return fail(ErrorCode::kNotTrusted, "target ", name,
+                ": custom.ironseal.version must be a string and security_counter an integer "
+                "in [0, 2^32)");
+  }
+  plan.version = version ? version->get<std::string>() : "";
+  plan.security_counter = counter ? counter->get<std::uint32_t>() : 0u;
   plan.index = std::move(*index);
   compare_with_slots(hd, plan);
   return plan;

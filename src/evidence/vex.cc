@@ -148,7 +148,9 @@ Result<OsvEntry> read_entry(const Json& j, const std::string& file, const std::s
   auto severity = f.array("severity", false);
   if (!severity) return std::unexpected(severity.error());
   for (const auto& s : **severity) {
-    if (s.is_object() && s.value("type", "").starts_with("CVSS_") && s.contains("score") &&
+    // Severity entries are informative: one of an unknown shape is skipped, never trusted.
+    if (!s.is_object() || !s.contains("type") || !s["type"].is_string()) continue;
+    if (s["type"].get_ref<const std::string&>().starts_with("CVSS_") && s.contains("score") &&
         s["score"].is_string())
       e.cvss_vectors.push_back(s["score"].get<std::string>());
   }

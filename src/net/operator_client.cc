@@ -104,7 +104,8 @@ Result<Json> OperatorClient::call(std::string_view method, std::string_view path
   if (!reply) return std::unexpected(reply.error());
   Json j = Json::parse(reply->body, nullptr, false);
   if (reply->status >= 400) {
-    const std::string msg = j.is_object() ? j.value("message", reply->body) : reply->body;
+    const bool has_message = j.is_object() && j.contains("message") && j["message"].is_string();
+    const std::string msg = has_message ? j["message"].get<std::string>() : reply->body;
     return fail(refusal_code(reply->status), "server refused (", std::to_string(reply->status),
                 "): ", msg);
   }

@@ -100,6 +100,23 @@ contains err.txt "disagree" "refusal says the repositories disagree"
 expect 0 "director back to v2" -- "$IRONSEAL" director assign D --serial SN-1 --image-repo R --target v2.img
 expect 1 "a target the director did not assign is refused" -- "$IRONSEAL" update install dev --repo "$URL" --target evil.img
 contains err.txt "does not assign" "refusal names the director"
+# 3b: signed custom metadata of the wrong type (a security counter as a string) is refused as
+# untrusted, never taken for 0 and never a crash (nlohmann's value() threw here: abort, exit 134).
+retype() {
+  python3 - "$1" <<'PY'
+import json, sys
+p = "R/staged-targets.json"
+t = json.load(open(p))
+t["targets"]["v2.img"]["custom"]["ironseal"]["security_counter"] = json.loads(sys.argv[1])
+json.dump(t, open(p, "w"))
+PY
+}
+"$IRONSEAL" repo add-target R v2.img --hardware-id plc-x1 --chunk-size 4096 >/dev/null  # stage
+retype '"2"' && "$IRONSEAL" repo publish R >/dev/null
+expect 1 "a security counter of the wrong type is refused" -- "$IRONSEAL" update install dev --repo "$URL"
+contains err.txt "security_counter" "refusal names the field"
+"$IRONSEAL" repo add-target R v2.img --hardware-id plc-x1 --chunk-size 4096 >/dev/null
+retype 2 && "$IRONSEAL" repo publish R >/dev/null
 # 4: an image for other hardware, assigned by the director and signed by the image repository.
 "$IRONSEAL" repo add-target R v2.img --hardware-id plc-y9 --name other-hw.img --chunk-size 4096 >/dev/null
 "$IRONSEAL" repo publish R >/dev/null

@@ -116,6 +116,14 @@ TEST(Vex, RefusesMalformedFeedsAndTriageNamingTheField) {
   expect(feed(R"([{"id": "X", "modified": "m", "affected": [{"package": {"name": "p"}}]}])"),
          "bad_feed", "/0/affected/0/ranges");
   expect(feed("42"), "bad_feed", "feed.json");
+  // A severity entry of an unknown shape (type not a string: found by the evidence fuzz target,
+  // which aborted on nlohmann's type_error) is skipped; the entry is still read.
+  auto odd = parse_osv_feed(R"([{"id": "X", "modified": "m", "severity": [{"type": [1]},
+      {"type": "CVSS_V3", "score": 7}, 5, {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N"}],
+      "affected": [{"package": {"name": "p"}, "versions": ["1"]}]}])",
+                            "feed.json");
+  ASSERT_TRUE(odd) << odd.error().message;
+  EXPECT_EQ((*odd)[0].cvss_vectors, std::vector<std::string>{"CVSS:3.1/AV:N"});
   expect(triage(R"({"triage": [{"vulnerability": "X", "state": "not_affected", "detail": "d"}]})"),
          "bad_triage", "/triage/0/justification");
   expect(triage(R"({"triage": [{"vulnerability": "X", "state": "not_affected",
