@@ -33,6 +33,8 @@ void register_attest_commands(CLI::App& app);
 void register_simulate_commands(CLI::App& app);
 void register_evidence_commands(CLI::App& app);
 void register_audit_commands(CLI::App& app);
+// After register_ca_commands: adds `ca ingest-replacement` to it.
+void register_backup_commands(CLI::App& app);
 
 // Makes every named option take one value per occurrence (main() calls it after registering).
 void one_value_per_option(CLI::App& app);

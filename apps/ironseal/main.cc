@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   cli::register_simulate_commands(app);
   cli::register_evidence_commands(app);
   cli::register_audit_commands(app);
+  cli::register_backup_commands(app);
   cli::one_value_per_option(app);
 
   try {

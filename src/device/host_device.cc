@@ -11,6 +11,7 @@
 #include "boot/otp_map.h"
 #include "core/file.h"
 #include "crypto/hash.h"
+#include "device/file_set.h"
 #include "tpm/esys.h"
 
 namespace ironseal::boot {
@@ -293,6 +294,10 @@ Result<DeviceConfig> parse_device_json(const std::filesystem::path& path, const 
 
 Result<std::unique_ptr<HostDevice>> load_device(const std::filesystem::path& dir) {
   const DeviceFiles files = device_files(dir);
+  // A power-on first completes (or discards) a restore that a power cut interrupted.
+  if (holds_device(dir)) {
+    if (auto r = recover_file_set(dir); !r) return std::unexpected(r.error());
+  }
   const auto& json_path = files.description;
   auto text = read_file(json_path, 1 << 20);
   if (!text) {

@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS device_bindings(
   hardware_id TEXT NOT NULL,
   bound_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS crl_numbers(ca TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS replacements(
+  old_serial TEXT PRIMARY KEY,
+  new_serial TEXT NOT NULL,
+  archive_sha256 TEXT NOT NULL,
+  replaced_at INTEGER NOT NULL);
 )sql";
 
 Result<void> make_private_dir(const fs::path& dir) {

@@ -139,6 +139,18 @@ class CertificateAuthority {
   // change), kInvalidArgument "not_a_device" (kAllOfDevice on a server certificate).
   Result<RevokeOutcome> revoke(std::string_view serial_hex, RevocationReason reason, UnixTime now,
                                RevokeScope scope = RevokeScope::kCertificate);
+  // A device replaced by another (restored from its backup, docs/backup.md): revokes the old
+  // certificate as superseded (unless it is revoked already) and records old -> new in the index,
+  // in one transaction, then republishes the device CA's CRL. Both must be device certificates
+  // this CA issued for the same hardware id, the new one current. Refusals: kNotFound,
+  // kNotTrusted "replacement_mismatch" (another hardware id, a revoked or the same certificate).
+  // Recording the same replacement again changes nothing.
+  Result<IndexEntry> record_replacement(std::string_view old_serial_hex,
+                                        std::string_view new_serial_hex,
+                                        std::string_view archive_sha256_hex, UnixTime now);
+  // The certificate that replaced `serial_hex` (record_replacement), if any.
+  Result<std::optional<std::string>> replaced_by(std::string_view serial_hex);
+
   // Signs a fresh CRL for one issuing CA (next CRL number, nextUpdate = now + crl_days) and
   // writes it to DIR/<ca>/crl.pem atomically.
   Result<Crl> publish_crl(Profile ca, UnixTime now);

@@ -180,6 +180,75 @@ Result<RevokeOutcome> CertificateAuthority::revoke(std::string_view serial_text,
   return out;
 }
 
+Result<IndexEntry> CertificateAuthority::record_replacement(std::string_view old_text,
+                                                            std::string_view new_text,
+                                                            std::string_view archive_sha256_hex,
+                                                            UnixTime now) {
+  auto old_serial = normalize_serial_hex(old_text);
+  auto new_serial = normalize_serial_hex(new_text);
+  if (!old_serial) return std::unexpected(old_serial.error());
+  if (!new_serial) return std::unexpected(new_serial.error());
+  State& st = *state_;
+  IndexEntry old_entry;
+  bool changed = false;
+  {
+    auto tx = st.db.begin();
+    if (!tx) return std::unexpected(tx.error());
+    auto old_found = find_serial(*old_serial);
+    auto new_found = find_serial(*new_serial);
+    if (!old_found) return std::unexpected(old_found.error());
+    if (!new_found) return std::unexpected(new_found.error());
+    if (!*old_found || !*new_found) {
+      return fail(ErrorCode::kNotFound, "certificate ", !*old_found ? *old_serial : *new_serial,
+                  " was not issued by this CA");
+    }
+    const IndexEntry& o = **old_found;
+    const IndexEntry& n = **new_found;
+    if (o.profile != Profile::kDevice || n.profile != Profile::kDevice ||
+        o.hardware_id != n.hardware_id || o.serial_hex == n.serial_hex || n.revoked ||
+        n.not_after < now) {
+      return fail_because(ErrorCode::kNotTrusted, "replacement_mismatch",
+                          "a replacement needs two device certificates for the same hardware id, "
+                          "the new one current (old ", o.serial_hex, " for ", o.hardware_id,
+                          ", new ", n.serial_hex, " for ", n.hardware_id,
+                          n.revoked ? ", revoked" : "", ")");
+    }
+    old_entry = o;
+    if (!o.revoked) {
+      if (auto r = mark_revoked(st.db, o.serial_hex, now, RevocationReason::kSuperseded); !r) {
+        return std::unexpected(r.error());
+      }
+      old_entry.revoked = true;
+      old_entry.revoked_at = now;
+      old_entry.revocation_reason = std::string(revocation_reason_name(RevocationReason::kSuperseded));
+      changed = true;
+    }
+    auto link = st.db.prepare(
+        "INSERT OR REPLACE INTO replacements(old_serial, new_serial, archive_sha256, replaced_at) "
+        "VALUES (?, ?, ?, ?)");
+    if (!link) return std::unexpected(link.error());
+    link->bind(1, o.serial_hex).bind(2, n.serial_hex).bind(3, archive_sha256_hex).bind(4, now);
+    if (auto r = link->run(); !r) return std::unexpected(r.error());
+    if (auto r = tx->commit(); !r) return std::unexpected(r.error());
+  }
+  if (changed) {
+    if (auto crl = publish_crl(Profile::kDevice, now); !crl) return std::unexpected(crl.error());
+  }
+  return old_entry;
+}
+
+Result<std::optional<std::string>> CertificateAuthority::replaced_by(std::string_view serial_text) {
+  auto serial = normalize_serial_hex(serial_text);
+  if (!serial) return std::unexpected(serial.error());
+  auto q = state_->db.prepare("SELECT new_serial FROM replacements WHERE old_serial = ?");
+  if (!q) return std::unexpected(q.error());
+  q->bind(1, *serial);
+  auto row = q->step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(q->text(0));
+}
+
 Result<Crl> CertificateAuthority::publish_crl(Profile profile, UnixTime now) {
   State& st = *state_;
   const Certificate& ca = st.ca(profile);
