@@ -170,7 +170,7 @@ Result<Bytes> encode_contents(const Contents& c) {
   return out;
 }
 
-Result<Contents> decode_contents(ByteView plain) {
+Result<Contents> decode(ByteView plain) {
   Reader r{plain};
   std::uint32_t m = 0;
   ByteView head;
@@ -223,6 +223,10 @@ std::string aad_context(const crypto::WrappedKey& w) {
 }
 
 }  // namespace
+
+Result<Contents> parse_contents(ByteView plaintext) {
+  return decode(plaintext);
+}
 
 ByteView Archive::payload() const {
   const std::size_t start = header_end + 8;
@@ -393,7 +397,7 @@ Result<Contents> open_archive(const Archive& archive, const crypto::SealPrivateK
                                 archive.payload());
   std::fill(cek->begin(), cek->end(), 0);
   if (!plain) return std::unexpected(plain.error());
-  auto contents = decode_contents(*plain);
+  auto contents = parse_contents(*plain);
   std::fill(plain->begin(), plain->end(), 0);
   return contents;
 }

@@ -106,6 +106,10 @@ Result<VerifiedSigner> verify_signer(const Archive& archive,
                                      std::span<const pki::Certificate> anchors,
                                      const pki::VerifyOptions& options);
 
+// The payload's plaintext (u32 M, manifest JSON, entries' bytes), as open_archive reads it after
+// decryption; exposed for the fuzz target.
+Result<Contents> parse_contents(ByteView plaintext);
+
 // Decrypts with the operator's key and checks every entry against the manifest.
 Result<Contents> open_archive(const Archive& archive, const crypto::SealPrivateKey& key);
 
