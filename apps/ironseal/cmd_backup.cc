@@ -25,13 +25,14 @@ pki::UnixTime backup_now() {
   return static_cast<pki::UnixTime>(std::time(nullptr));
 }
 
-Result<TrustInputs> trust_inputs(const BackupArgs& a, const fs::path& fallback_anchors) {
+Result<TrustInputs> trust_inputs(const BackupArgs& a, const fs::path& fallback_anchors,
+                                 const std::string& kind) {
   fs::path root = a.ca.empty() ? fallback_anchors : fs::path(a.ca);
   fs::path crl = a.crl;
   std::error_code ec;
   if (!a.ca.empty() && fs::is_directory(a.ca, ec)) {
     root = fs::path(a.ca) / "root-ca.cert.pem";
-    if (crl.empty()) crl = fs::path(a.ca) / "device-ca" / "crl.pem";
+    if (crl.empty()) crl = fs::path(a.ca) / (kind == "server" ? "server-ca" : "device-ca") / "crl.pem";
   }
   TrustInputs t;
   auto anchors = pki::Certificate::load_all(root);
@@ -39,7 +40,7 @@ Result<TrustInputs> trust_inputs(const BackupArgs& a, const fs::path& fallback_a
   t.anchors = std::move(*anchors);
   if (crl.empty()) {
     return fail_because(ErrorCode::kInvalidArgument, "crl_unavailable",
-                        "revocation is always checked: give the device CA's CRL (--crl FILE, or "
+                        "revocation is always checked: give the issuing CA's CRL (--crl FILE, or "
                         "--ca CA_DIR)");
   }
   auto c = pki::Crl::load(crl);
@@ -114,7 +115,7 @@ Result<void> do_verify(const BackupArgs& a) {
   if (!bytes) return std::unexpected(bytes.error());
   auto archive = backup::parse_archive(std::move(*bytes));
   if (!archive) return std::unexpected(archive.error());
-  auto trust = trust_inputs(a, "");
+  auto trust = trust_inputs(a, "", archive->header.kind);
   if (!trust) return std::unexpected(trust.error());
   pki::VerifyOptions vo;
   vo.purpose = archive->header.kind == "device" ? pki::Purpose::kDeviceClient

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 
+#include "backup_cmd.h"
 #include "fleet/config.h"
 #include "fleet/http_server.h"
 #include "fleet/pki_issuer.h"
@@ -60,7 +61,8 @@ int main(int argc, char** argv) {
       "their identity) to check in, report installs, read their director metadata and the image "
       "repository, and renew certificates over EST; operators use a separate HTTPS listener with "
       "accounts, roles and bearer tokens.\n\n"
-      "Exit codes: 0 ok; 2 usage error; 3 environment or I/O error.",
+      "Exit codes: 0 ok; 1 a backup refused as not trusted; 2 usage error; 3 environment or I/O "
+      "error.",
       "ironseal-server"};
   app.require_subcommand(1);
   std::string config_path;
@@ -75,7 +77,15 @@ int main(int argc, char** argv) {
   add->add_option("--config", config_path, "Configuration file (JSON)")->required();
   add->add_option("--name", name, "Account name")->required();
   add->add_option("--role", role, "viewer, operator or admin")->required();
+  server_cli::BackupCommand backup;
+  server_cli::add_backup_commands(app, backup);
   CLI11_PARSE(app, argc, argv);
+  if (backup.backup->parsed() || backup.restore->parsed()) {
+    // Beside a running server: reads its files and snapshots its databases; never opens the
+    // audit trail, whose one writer is the server.
+    auto ok = server_cli::run_backup_commands(backup);
+    return ok ? 0 : report(ok.error());
+  }
 
   Metrics metrics;
   auto opened = open_service(config_path, metrics,

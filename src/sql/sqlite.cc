@@ -29,6 +29,30 @@ Result<Database> Database::open(const std::filesystem::path& path, bool create) 
   return db;
 }
 
+Result<void> Database::snapshot_to(const std::filesystem::path& out) {
+  const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(ErrorCode::kIo, "cannot create ", out.string());
+  ::close(fd);
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(out.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+  std::unique_ptr<sqlite3, Close> dest(raw);
+  if (rc != SQLITE_OK) return fail(ErrorCode::kIo, "cannot open ", out.string());
+  sqlite3_backup* b = sqlite3_backup_init(dest.get(), "main", db_.get(), "main");
+  if (!b) return fail(ErrorCode::kIo, "cannot start a backup of ", path_, ": ", sqlite3_errmsg(dest.get()));
+  // All pages in one step: one read transaction, so the copy is one consistent snapshot.
+  int step = SQLITE_OK;
+  for (int tries = 0; tries < 100; ++tries) {
+    step = sqlite3_backup_step(b, -1);
+    if (step != SQLITE_BUSY && step != SQLITE_LOCKED) break;
+    sqlite3_sleep(50);
+  }
+  const int done = sqlite3_backup_finish(b);
+  if (step != SQLITE_DONE || done != SQLITE_OK) {
+    return fail(ErrorCode::kIo, "backup of ", path_, " failed: ", sqlite3_errmsg(dest.get()));
+  }
+  return {};
+}
+
 std::string Database::error() const {
   return sqlite3_errmsg(db_.get());
 }

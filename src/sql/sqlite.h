@@ -47,6 +47,11 @@ class Database {
   };
   Result<Transaction> begin();
 
+  // SQLite's online backup: a consistent snapshot of this database written to `out` (created
+  // 0600, never over an existing file), while other connections and processes keep writing (WAL:
+  // the copy reads one snapshot and blocks no writer).
+  Result<void> snapshot_to(const std::filesystem::path& out);
+
  private:
   struct Close {
     void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
