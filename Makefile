@@ -55,6 +55,7 @@ bench: build
 	@bash bench/install_http.sh build
 	@if [ -f build/test-results/ctest.xml ]; then bash bench/evidence.sh build; fi
 	@bash bench/audit.sh build
+	@bash bench/backup.sh build 10000
 	@if [ -f build/firmware/boot.elf ]; then bash bench/firmware_boot.sh build/apps/ironseal build/firmware; fi
 
 clean:

@@ -2,7 +2,7 @@
 // operator kept it. The first byte picks the parser: the archive's container, header and signer
 // certificates (parse_archive, then verify_signer against no anchors, which must refuse), or the
 // decrypted payload's manifest and entries (parse_contents: GCM keeps fuzzed bytes from reaching
-// it through open_archive). Beyond "no crash": an archive that parses has its regions in bounds,
+// it through open_archive), or its zlib stream (inflate_bounded, against a limit). Beyond "no crash": an archive that parses has its regions in bounds,
 // and every entry path accepted is one check_entry_path accepts.
 #include <cstdint>
 #include <cstdlib>
@@ -23,6 +23,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     pki::VerifyOptions o;
     if (backup::verify_signer(*a, {}, o)) std::abort();  // nothing is trusted without anchors
+    return 0;
+  }
+  if (data[0] % 4 == 3) {  // the decrypted payload's zlib stream, bounded
+    auto inflated = backup::inflate_bounded(body, 1 << 20);
+    if (inflated && inflated->size() > (1 << 20)) std::abort();
     return 0;
   }
   auto c = backup::parse_contents(body);

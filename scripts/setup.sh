@@ -10,6 +10,7 @@ packages=(
   # libraries (DESIGN: OpenSSL 3 for all host crypto, CLI11, nlohmann-json, spdlog/fmt)
   libssl-dev openssl libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcurl4-openssl-dev  # TUF client transport (src/repo)
+  zlib1g-dev  # backup archives are compressed before they are encrypted (src/backup)
   libp11-kit-dev        # PKCS#11 header (src/crypto/pkcs11.cc: HSM-held signing keys)
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev time

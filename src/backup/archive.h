@@ -17,7 +17,7 @@
 //          "created": RFC 3339, "subject": {...}, "trust": {...},
 //          "recipients": [{"key_id", "type", "ephemeral", "wrapped"}],   (hex)
 //          "signer": ["PEM leaf", "PEM issuing CA", ...]}
-// Plaintext of the payload: u32 M, M bytes of JSON {"manifest": {...}, "entries": [{"path",
+// Plaintext of the payload (zlib-compressed before encryption): u32 M, M bytes of JSON {"manifest": {...}, "entries": [{"path",
 // "size", "sha256", "version"?}]}, then every entry's bytes in that order, nothing more.
 //
 // Reading is in three steps, each refusing for its own reason (ErrorCode and reason token):
@@ -109,6 +109,9 @@ Result<VerifiedSigner> verify_signer(const Archive& archive,
 // The payload's plaintext (u32 M, manifest JSON, entries' bytes), as open_archive reads it after
 // decryption; exposed for the fuzz target.
 Result<Contents> parse_contents(ByteView plaintext);
+// The payload's zlib stream, inflated to at most `limit` bytes (kMalformed "malformed_archive"
+// beyond, or for anything but one complete stream); exposed for the fuzz target.
+Result<Bytes> inflate_bounded(ByteView in, std::uint64_t limit);
 
 // Decrypts with the operator's key and checks every entry against the manifest.
 Result<Contents> open_archive(const Archive& archive, const crypto::SealPrivateKey& key);

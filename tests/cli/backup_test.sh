@@ -69,7 +69,7 @@ refused() {  # EXIT REASON DESCRIPTION -- COMMAND...
   contains err.txt "$reason" "$what: reason $reason"
   [ "$(conf)" = "$state" ]; ok $? "$what: nothing written"
 }
-cp b1.isb tampered.isb && flip_byte tampered.isb 6000
+cp b1.isb tampered.isb && flip_byte tampered.isb $(( $(stat -c %s b1.isb) / 2 ))
 refused 1 bad_signature "a tampered archive" -- "$IRONSEAL" backup restore dev tampered.isb --key op.key --ca ca
 head -c 4000 b1.isb >cut.isb
 refused 1 malformed_archive "a truncated archive" -- "$IRONSEAL" backup restore dev cut.isb --key op.key --ca ca
