@@ -69,7 +69,11 @@ fleet_server_start() {
   server_pid=$FLEET_SERVER_PID
   read -r line <&"${FLEET_SERVER[0]}"
 }
-fleet_server_start fleet.json
+ts=$(now); fleet_server_start fleet.json; te=$(now)
+echo "original server: first start to listening $(secs "$ts" "$te") s (reconciles the director with the store)"
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+ts=$(now); fleet_server_start fleet.json; te=$(now)
+echo "original server: next start to listening $(secs "$ts" "$te") s"
 t0=$(now); "$SERVER" backup --config fleet.json --to op.pub --out fleet.isb >backup.txt; t1=$(now)
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 tree=$(du -sb --exclude=dev --exclude='*.isb' --exclude='ca/offline' . | cut -f1)
