@@ -178,7 +178,7 @@ TEST_F(Rollouts, ATimedOutCanaryUnderTheFailureLimitLetsThePhaseEnd) {
 // A store made before rollouts had a phase timeout opens, gains the column, and keeps its rollout
 // (with no timeout).
 TEST(RolloutStore, AnOlderStoreGainsThePhaseTimeoutColumn) {
-  IRONSEAL_REQUIREMENTS("CR 7.3");
+  IRONSEAL_REQUIREMENTS("CR 7.4");  // an older store keeps its state across an upgrade
   TempDir dir;
   const auto path = dir / "fleet.db";
   sqlite3* db = nullptr;
