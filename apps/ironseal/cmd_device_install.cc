@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "core/file.h"
 #include "delivery/installer.h"
+#include "device/device_audit.h"
 #include "device/host_device.h"
 #include "device_cli.h"
 #include "progress.h"
@@ -124,6 +125,24 @@ Result<void> do_install(const InstallArgs& a) {
 
 }  // namespace
 
+Result<void> audited_install(const std::string& dir, const std::string& event,
+                             const nlohmann::json& source, Result<void> r) {
+  if (!r && r.error().reason == "power_cut") return r;
+  nlohmann::json details = {{"source", source}};
+  const char* outcome = "ok";
+  if (!r) {
+    details["reason"] = r.error().reason;
+    details["message"] = r.error().message;
+    const bool refused =
+        r.error().code == ErrorCode::kNotTrusted || r.error().code == ErrorCode::kMalformed;
+    outcome = refused ? "refused" : "failed";
+  }
+  auto a = boot::audit_event(dir, event, outcome, std::move(details));
+  if (!r) return r;
+  if (!a) return std::unexpected(a.error());
+  return r;
+}
+
 void add_device_install_command(CLI::App* dev) {
   auto a = std::make_shared<InstallArgs>();
   CLI::App* inst =
@@ -138,7 +157,9 @@ void add_device_install_command(CLI::App* dev) {
       ->needs("--chunk-index");
   inst->add_flag("--json", a->json, "Print the result as JSON");
   add_fault_options(inst, a->faults);
-  set_action(inst, [a] { return do_install(*a); });
+  set_action(inst, [a] {
+    return audited_install(a->dir, "install", {{"image", a->image}}, do_install(*a));
+  });
 }
 
 }  // namespace ironseal::cli

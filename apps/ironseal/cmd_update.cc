@@ -6,6 +6,7 @@
 
 #include "agent/update.h"
 #include "cli.h"
+#include "device_cli.h"
 #include "progress.h"
 #include "repo/fetcher.h"
 
@@ -138,7 +139,10 @@ void register_update_commands(CLI::App& app) {
   install->add_option("--power-cut-after", a->power_cut_after,
                       "Simulation only: cut power after N flash/OTP operations");
   install->add_flag("--torn", a->torn, "Simulation only: the cut operation lands half-way");
-  set_action(install, [a] { return do_install(*a); });
+  set_action(install, [a] {
+    return audited_install(a->dir, "update.install", {{"repo", a->repo}, {"target", a->target}},
+                           do_install(*a));
+  });
 }
 
 }  // namespace ironseal::cli

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/result.h"
@@ -45,5 +46,12 @@ void add_device_confirm_command(CLI::App* device);
 void add_device_run_command(CLI::App* device);
 // `device install` (cmd_device_install.cc).
 void add_device_install_command(CLI::App* device);
+
+// An install attempt (`device install`, `update install`) as the device's audit trail records
+// it: `event` with outcome ok, refused (not trusted or malformed, with the reason) or failed. A
+// power cut records nothing (the power is gone; the next attempt does). Returns `r`, or the
+// trail's error when the install succeeded but could not be recorded.
+Result<void> audited_install(const std::string& dir, const std::string& event,
+                             const nlohmann::json& source, Result<void> r);
 
 }  // namespace ironseal::cli

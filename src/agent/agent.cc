@@ -1,11 +1,14 @@
 #include "agent/agent.h"
 
+#include "device/device_audit.h"
+
 #include <ctime>
 
 #include "agent/device_status.h"
 #include "agent/identity.h"
 #include "agent/update.h"
 #include "core/file.h"
+#include "device/device_audit.h"
 #include "device/host_device.h"
 #include "repo/fetcher.h"
 
@@ -63,6 +66,16 @@ void Agent::log(const std::string& line) const {
 
 void Agent::report(const std::string& step, const std::string& target, const std::string& reason,
                    const nlohmann::json& detail) {
+  // The device's own trail keeps every decision of the agent, delivered to the server or not.
+  const bool refused = step == "refused";
+  const bool failed = step == "failed" || step == "renew_failed" || step == "reverted";
+  nlohmann::json trail = {{"target", target}, {"detail", detail}};
+  if (!reason.empty()) trail["reason"] = reason;
+  if (auto a = boot::audit_event(options_.device_dir, "agent." + step,
+                                 refused ? "refused" : failed ? "failed" : "ok", std::move(trail));
+      !a) {
+    log(a.error().message);
+  }
   auto r = client_->report(step, target, reason, detail);
   if (!r) {
     // Not fatal for the device: the next check-in carries the state. Logged for the operator.

@@ -5,6 +5,7 @@
 #include "boot/otp_map.h"
 #include "core/bytes.h"
 #include "core/file.h"
+#include "device/device_audit.h"
 #include "device/host_device.h"
 #include "device/identity.h"
 
@@ -200,6 +201,13 @@ Result<DecommissionOutcome> decommission_device(const fs::path& device_dir,
     out.record_signed = true;
     out.resumed = *resumed;
   }
+  // Recorded while the identity key can still sign a checkpoint; a failure stops here, before
+  // anything is wiped (a rerun resumes).
+  if (auto a = boot::audit_event(device_dir, "decommission.started", "ok",
+                                 {{"record_signed", out.record_signed}, {"resumed", out.resumed}});
+      !a) {
+    return std::unexpected(a.error());
+  }
   if (auto r = wipe_keys_and_configuration(device_dir, **hd, paths, out.wiped); !r) {
     return std::unexpected(r.error());
   }
@@ -208,6 +216,10 @@ Result<DecommissionOutcome> decommission_device(const fs::path& device_dir,
     return fail(ErrorCode::kIo, "cannot program the lifecycle fuses");
   }
   if (auto r = boot::save_device(device_dir, **hd); !r) return std::unexpected(r.error());
+  if (auto a = boot::audit_event(device_dir, "decommission.completed", "ok", {{"wiped", out.wiped}});
+      !a) {
+    return std::unexpected(a.error());
+  }
   return out;
 }
 

@@ -7,14 +7,38 @@ namespace fs = std::filesystem;
 
 fs::path device_audit_dir(const fs::path& device_dir) { return device_dir / "audit"; }
 
+namespace {
+
+// The device's identity key (file or TPM, device/identity.h) as the trail's checkpoint signer:
+// ECDSA P-256 over SHA-256, DER, the semantics of crypto::Signer for P-256.
+class IdentitySigner final : public crypto::Signer {
+ public:
+  IdentitySigner(pki::KeyPair key, crypto::PublicKey pub)
+      : key_(std::move(key)), public_(std::move(pub)) {}
+  crypto::KeyType key_type() const override { return crypto::KeyType::kEcdsaP256; }
+  const crypto::PublicKey& public_key() const override { return public_; }
+  Result<Bytes> sign(ByteView message) const override { return key_.sign(message); }
+
+ private:
+  pki::KeyPair key_;
+  crypto::PublicKey public_;
+};
+
+}  // namespace
+
 Result<DeviceAudit> DeviceAudit::open(const fs::path& device_dir) {
   DeviceAudit a;
-  const auto key = pki::identity_paths(device_dir).key;
-  std::error_code ec;
-  if (fs::is_regular_file(key, ec)) {
-    auto signer = crypto::open_signer(key.string());
-    if (!signer) return fail_in(signer.error(), "device audit: identity key: ");
-    a.signer_ = std::move(*signer);
+  // Checkpoints are signed by the identity key wherever it lives (a TPM key too); a device not
+  // yet provisioned keeps an unsigned chain until it has one.
+  const auto paths = pki::identity_paths(device_dir);
+  // A key that cannot be used now (its TPM unreachable) delays checkpoints; it never stops the
+  // device from recording: the chain alone still shows any change.
+  auto key = pki::device_key_backend(paths) ? pki::load_device_key(paths)
+                                            : Result<pki::KeyPair>(std::unexpected(Error{ErrorCode::kNotFound, "no device key"}));
+  if (key) {
+    auto pub = crypto::PublicKey::from_der(key->spki_der());
+    if (!pub) return fail_in(pub.error(), "device audit: identity key: ");
+    a.signer_ = std::make_unique<IdentitySigner>(std::move(*key), std::move(*pub));
   }
   auto log = audit::Log::open(device_audit_dir(device_dir), a.signer_.get(),
                               {.checkpoint_every = 64, .sync_each = true});
@@ -72,6 +96,16 @@ Result<void> audit_confirm(const fs::path& device_dir, const Device& device, Slo
   if (!trail) return fail_in(trail.error(), "device audit trail: ");
   if (auto ok = trail->record_confirm(device, slot); !ok) {
     return fail_in(ok.error(), "device audit trail: ");
+  }
+  return {};
+}
+
+Result<void> audit_event(const fs::path& device_dir, const std::string& event,
+                         const std::string& outcome, nlohmann::json details) {
+  auto trail = DeviceAudit::open(device_dir);
+  if (!trail) return fail_in(trail.error(), "device audit trail: ");
+  if (auto r = trail->record(event, outcome, std::move(details)); !r) {
+    return fail_in(r.error(), "device audit trail: ");
   }
   return {};
 }

@@ -46,5 +46,8 @@ std::filesystem::path device_audit_dir(const std::filesystem::path& device_dir);
 Result<void> audit_boot(const std::filesystem::path& device_dir, const BootReport& report);
 Result<void> audit_confirm(const std::filesystem::path& device_dir, const Device& device,
                            SlotId slot);
+// Any other event of the device (install.*, agent.*, identity.*, backup.*, decommission.*).
+Result<void> audit_event(const std::filesystem::path& device_dir, const std::string& event,
+                         const std::string& outcome, nlohmann::json details);
 
 }  // namespace ironseal::boot

@@ -1,5 +1,7 @@
 #include "device/factory.h"
 
+#include "device/device_audit.h"
+
 #include "core/file.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
@@ -116,6 +118,14 @@ Result<ManufacturingEntry> factory_enroll(CertificateAuthority& ca, Manufacturin
   if (auto r = write_pem_bundle(paths.anchors, {ca.root()}); !r) return std::unexpected(r.error());
   if (auto r = write_pem_bundle(paths.certificate, {issued->certificate}); !r) {
     return std::unexpected(r.error());
+  }
+  if (auto a = boot::audit_event(device_dir, "identity.enrolled", "ok",
+                                 {{"certificate_serial", entry.certificate_serial_hex},
+                                  {"certificate_sha256", entry.certificate_fingerprint_hex},
+                                  {"key_spki_sha256", key_hash},
+                                  {"not_after", issued->certificate.not_after()}});
+      !a) {
+    return std::unexpected(a.error());
   }
   return entry;
 }

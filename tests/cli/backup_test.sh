@@ -88,6 +88,20 @@ refused 2 replacement_not_confirmed "another device's backup without --replaceme
 expect 0 "install v2" -- "$IRONSEAL" device install dev v2.img
 expect 0 "v2 boots and confirms" -- "$IRONSEAL" device run dev --boots 2
 "$IRONSEAL" device status dev --json >st.json; contains st.json '"otp_counter": 2' "counter raised to 2"
+expect 1 "an older image is refused" -- "$IRONSEAL" device install dev v1.img
+expect 0 "the device's trail: installs, refusals, enrolment" -- "$IRONSEAL" audit show dev/audit --json
+contains out.txt '"event": "identity.enrolled"' "enrolment recorded"
+records() {  # EVENT OUTCOME [REASON]: how many such records out.txt (audit show --json) holds
+  python3 -c 'import json, sys; r = json.load(open("out.txt"))["records"]
+print(sum(1 for x in r if x["event"] == sys.argv[1] and x["outcome"] == sys.argv[2]
+          and (len(sys.argv) < 4 or x["details"].get("reason") == sys.argv[3])))' "$@"
+}
+[ "$(records install ok)" -ge 1 ]; ok $? "the install is recorded"
+[ "$(records install refused rolled_back)" = 1 ]; ok $? "the refused install is recorded with its reason"
+openssl x509 -in dev/identity/device.cert.pem -pubkey -noout >dev.pub
+expect 0 "the trail's checkpoints verify with the device's identity key" -- "$IRONSEAL" audit checkpoint dev/audit --key dev/identity/device.key.pem
+expect 0 "audit verify with the device key" -- "$IRONSEAL" audit verify dev/audit --key dev.pub --json
+contains out.txt '"signatures_checked": true' "checkpoint signatures checked"
 refused 1 older_trust_state "a backup older than the device's trust" -- "$IRONSEAL" backup restore dev b1.isb --key op.key --ca ca
 expect 0 "a new backup at counter 2" -- "$IRONSEAL" backup create dev --to op.pub --out b2.isb
 
