@@ -175,6 +175,7 @@ HttpResponse Router::route_operator(const HttpRequest& r, const std::vector<std:
   if (p[2] == "rollouts") return api.rollouts(r, *caller, p);
   if (p[2] == "accounts" && p.size() == 3) return parts_.accounts.create(r, *caller);
   if (p[2] == "events" && p.size() == 3) return api.events(r);
+  if (p[2] == "audit") return api.audit(r, p);
   return error_response(404, "not_found", "no such endpoint");
 }
 
