@@ -32,8 +32,9 @@ class OperatorApi {
   HttpResponse events(const HttpRequest& r);
   // GET /api/v1/audit and /api/v1/audit/checkpoint: the hash-chained audit trail, paged and
   // filtered, or its lines as stored; 404 audit_not_configured without one (operator_audit.cc).
-  // Takes the lock only to flush the trail and take its extent; reads the pages without it.
-  HttpResponse audit(const HttpRequest& r, const std::vector<std::string>& path);
+  // Takes the lock only to flush the trail and take its extent; a page comes back as work for a
+  // worker, which reads it without the lock (503 audit_busy when it cannot be run).
+  Dispatch audit(const HttpRequest& r, const std::vector<std::string>& path);
   // GET /metrics: the counters plus device and rollout gauges from the store.
   HttpResponse metrics_text();
 

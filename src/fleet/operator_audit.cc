@@ -1,7 +1,8 @@
 // The operator endpoint that serves the server's hash-chained audit trail (docs/fleet-api.md,
 // "Audit trail"): OperatorApi::audit(). The trail is flushed and its extent taken under the store's
-// lock; the pages are read after the lock is released, bounded by `limit` and by a scan budget, so
-// a reader of the trail neither holds up the service nor makes one request do unbounded work.
+// lock; the page is read after the lock is released, on a worker thread (like a login's password
+// check), bounded by `limit` and by a scan budget: a reader of the trail holds up neither the
+// devices on the I/O threads nor the store, and no request does unbounded work.
 #include <charconv>
 
 #include "audit/reader.h"
@@ -127,33 +128,44 @@ HttpResponse records_page(const audit::LogSnapshot& log, const audit::RecordQuer
 
 }  // namespace
 
-HttpResponse OperatorApi::audit(const HttpRequest& r, const std::vector<std::string>& p) {
+Dispatch OperatorApi::audit(const HttpRequest& r, const std::vector<std::string>& p) {
   const bool checkpoint_only = p.size() == 4 && p[3] == "checkpoint";
-  if (p.size() != 3 && !checkpoint_only) return error_response(404, "not_found", "no such endpoint");
-  if (r.method != "GET") return method_not_allowed("GET");
+  if (p.size() != 3 && !checkpoint_only) {
+    return {error_response(404, "not_found", "no such endpoint"), {}};
+  }
+  if (r.method != "GET") return {method_not_allowed("GET"), {}};
   HttpResponse err;
   auto q = parse_query(r.target, &err);
-  if (!q) return err;
+  if (!q) return {std::move(err), {}};
   std::optional<audit::LogSnapshot> log;
   {
     auto lock = shared_.lock();
     auto s = shared_.audit_snapshot();
-    if (!s) return from_error(Error(ErrorCode::kIo, "audit trail: " + s.error().message));
+    if (!s) return {from_error(Error(ErrorCode::kIo, "audit trail: " + s.error().message)), {}};
     log = std::move(*s);
   }
   if (!log) {
-    return error_response(404, "audit_not_configured",
-                          "this server keeps no audit trail (configuration: audit {dir, key})");
+    return {error_response(404, "audit_not_configured",
+                           "this server keeps no audit trail (configuration: audit {dir, key})"),
+            {}};
   }
   if (checkpoint_only) {
     if (log->checkpoint.empty()) {
-      return error_response(404, "no_checkpoint", "the audit trail has no signed checkpoint yet");
+      return {error_response(404, "no_checkpoint", "the audit trail has no signed checkpoint yet"),
+              {}};
     }
     HttpResponse out;
     out.body = std::move(log->checkpoint);
-    return out;
+    return {std::move(out), {}};
   }
-  return q->lines ? lines_page(*log, q->records) : records_page(*log, q->records);
+  HttpResponse busy =
+      error_response(503, "audit_busy", "the server is busy; read the audit trail again shortly");
+  busy.headers.emplace_back("Retry-After", "1");
+  return {std::move(busy),
+          [log = std::move(*log), q = std::move(*q)]() {
+            return q.lines ? lines_page(log, q.records) : records_page(log, q.records);
+          },
+          /*login=*/false};
 }
 
 }  // namespace ironseal::fleet

@@ -141,6 +141,40 @@ TEST_F(FleetAuditApi, WithoutATrailTheAnswerSaysSo) {
   }
 }
 
+TEST_F(FleetAuditApi, APageIsWorkForAWorkerWhileRefusalsAreAnsweredAtOnce) {
+  IRONSEAL_REQUIREMENTS("CR 7.1; CR 6.1");
+  auto dispatch = [&](const std::string& target, const std::string& token) {
+    HttpRequest r;
+    r.listener = Listener::kOperator;
+    r.method = "GET";
+    r.target = target;
+    if (!token.empty()) r.authorization = "Bearer " + token;
+    return router_->dispatch(r);
+  };
+  Dispatch none = dispatch("/api/v1/audit", "tok-viewer");
+  EXPECT_FALSE(none.work);
+  EXPECT_EQ(none.response.status, 404) << "no trail: answered at once";
+  open_trail(3);
+  Dispatch refused = dispatch("/api/v1/audit", "");
+  EXPECT_FALSE(refused.work);
+  EXPECT_EQ(refused.response.status, 401);
+  Dispatch bad = dispatch("/api/v1/audit?limit=0", "tok-viewer");
+  EXPECT_FALSE(bad.work);
+  EXPECT_EQ(bad.response.status, 400);
+  Dispatch page = dispatch("/api/v1/audit?format=jsonl", "tok-viewer");
+  ASSERT_TRUE(page.work) << "reading the page is off the I/O thread";
+  EXPECT_EQ(page.response.status, 503) << "what to answer when no worker can take it";
+  EXPECT_EQ(Json::parse(page.response.body)["error"], "audit_busy");
+  {
+    auto lock = shared_->lock();  // appended after the request was taken: not in its page
+    ASSERT_TRUE(shared_->audit("system", "late", "info", Json::object()));
+  }
+  const HttpResponse out = page.work();
+  EXPECT_EQ(out.status, 200);
+  EXPECT_EQ(header(out, "Ironseal-Audit-Next-After-Seq"), "4");
+  EXPECT_EQ(out.body.find("\"late\""), std::string::npos);
+}
+
 TEST_F(FleetAuditApi, AViewerPagesThroughEveryRecordOnceAndInOrder) {
   IRONSEAL_REQUIREMENTS("CR 2.8; CR 6.1");
   open_trail(23);  // 24 events and 4 checkpoints
