@@ -43,6 +43,17 @@ std::optional<std::string> unescaped(const std::string& s) {
   return out;
 }
 
+// A segment's file name as it may go into a header: whoever can write the audit directory chooses
+// names, and a control character there must not end the header. Verification refuses such a name
+// anyway (net/audit_mirror.h); the point is only that the answer stays well-formed.
+std::string header_safe(std::string name) {
+  for (char& ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7f) ch = '?';
+  }
+  return name;
+}
+
 struct AuditQuery {
   bool lines = false;  // format=jsonl
   audit::RecordQuery records;
@@ -99,7 +110,8 @@ HttpResponse lines_page(const audit::LogSnapshot& log, const audit::RecordQuery&
   out.body = std::move(page->text);
   std::string segments;
   for (const auto& p : page->pieces) {
-    segments += (segments.empty() ? "" : ", ") + p.segment + " " + std::to_string(p.first_line) +
+    segments += (segments.empty() ? "" : ", ") + header_safe(p.segment) + " " +
+                std::to_string(p.first_line) +
                 " " + std::to_string(p.lines) + " " + std::to_string(p.bytes);
   }
   out.headers.emplace_back("Ironseal-Audit-Segments", segments);
@@ -115,15 +127,22 @@ HttpResponse records_page(const audit::LogSnapshot& log, const audit::RecordQuer
   Json records = Json::array();
   for (const auto& line : page->records) records.push_back(Json::parse(line, nullptr, false));
   Json malformed = Json::array();
-  for (const auto& m : page->malformed) malformed.push_back({{"segment", m.segment}, {"line", m.line}});
+  for (const auto& m : page->malformed) {
+    malformed.push_back({{"segment", m.segment}, {"line", m.line}});
+  }
   Json checkpoint = Json::parse(log.checkpoint, nullptr, false);
   if (checkpoint.is_discarded() || !checkpoint.is_object()) checkpoint = nullptr;
-  return json_response(200, Json{{"records", std::move(records)},
-                                 {"next_after_seq", page->next_after_seq},
-                                 {"more", page->more},
-                                 {"examined", page->examined},
-                                 {"malformed", std::move(malformed)},
-                                 {"checkpoint", std::move(checkpoint)}});
+  const Json body{{"records", std::move(records)},
+                  {"next_after_seq", page->next_after_seq},
+                  {"more", page->more},
+                  {"examined", page->examined},
+                  {"malformed", std::move(malformed)},
+                  {"checkpoint", std::move(checkpoint)}};
+  HttpResponse out;
+  // A segment name that is not UTF-8 (chosen by whoever can write the directory) must not make the
+  // answer throw: it is replaced, not refused.
+  out.body = body.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+  return out;
 }
 
 }  // namespace

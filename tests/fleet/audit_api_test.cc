@@ -280,5 +280,26 @@ TEST_F(FleetAuditApi, ADamagedTrailIsServedAsStoredForTheReceiverToFind) {
   EXPECT_EQ(v->problem->seq, 3u);
 }
 
+TEST_F(FleetAuditApi, ASegmentNamedToBreakTheAnswerDoesNot) {
+  IRONSEAL_REQUIREMENTS("CR 3.9; CR 7.2");
+  open_trail(2);
+  // Whoever can write the directory adds a segment whose name holds a line break and a byte that
+  // is not UTF-8, with an undecodable line in it.
+  const std::string name = std::string("audit-9\r\nX-Injected: 1\xff") + ".jsonl";
+  std::ofstream(trail() / name, std::ios::binary) << "not json\n";
+  const HttpResponse raw = get("/api/v1/audit?format=jsonl");
+  ASSERT_EQ(raw.status, 200);
+  const std::string segments = header(raw, "Ironseal-Audit-Segments");
+  EXPECT_EQ(segments.find('\n'), std::string::npos) << segments;
+  EXPECT_EQ(segments.find('\r'), std::string::npos) << segments;
+  EXPECT_TRUE(header(raw, "X-Injected").empty());
+  EXPECT_NE(raw.body.find("not json\n"), std::string::npos) << "served as stored";
+  const HttpResponse page = get("/api/v1/audit");
+  ASSERT_EQ(page.status, 200);
+  const Json j = Json::parse(page.body);
+  ASSERT_EQ(j["malformed"].size(), 1u);
+  EXPECT_EQ(j["malformed"][0]["line"], 1u);
+}
+
 }  // namespace
 }  // namespace ironseal::fleet
