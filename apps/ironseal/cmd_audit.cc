@@ -96,7 +96,8 @@ Result<void> do_verify(const AuditArgs& a) {
   if (!key) return std::unexpected(key.error());
   auto remote = remote_source(a);
   if (!remote) return std::unexpected(remote.error());
-  auto r = audit::verify_log(*remote ? (*remote)->dir() : fs::path(a.path), *key ? &**key : nullptr);
+  const fs::path path = *remote ? (*remote)->dir() : fs::path(a.path);
+  auto r = audit::verify_log(path, *key ? &**key : nullptr);
   if (!r) return std::unexpected(r.error());
   name_remote_files(remote->get(), *r);
   if (a.json) {

@@ -73,26 +73,26 @@ Result<bool> scan(const LogSnapshot& log, std::uint64_t after_seq, Take take) {
     std::size_t from = 0;
     std::uint64_t number = 0;
     if (!positioned) {  // right after the line that names after_seq, when this segment has it
-      lines_of(*text, 0, 0, [&](std::uint64_t n, std::string_view, std::string_view body,
-                                std::size_t next) {
-        if (line_seq(body) != after_seq) return true;
-        positioned = true;
-        from = next;
-        number = n;
-        return false;
-      });
+      lines_of(*text, 0, 0,
+               [&](std::uint64_t n, std::string_view, std::string_view body, std::size_t next) {
+                 if (line_seq(body) != after_seq) return true;
+                 positioned = true;
+                 from = next;
+                 number = n;
+                 return false;
+               });
     }
     bool refused = false;
-    lines_of(*text, from, number, [&](std::uint64_t n, std::string_view stored,
-                                      std::string_view body, std::size_t) {
-      const auto seq = line_seq(body);
-      if (!positioned) {
-        if (!seq || *seq <= after_seq) return true;
-        positioned = true;
-      }
-      refused = !take(Line{name, n, stored, body, seq});
-      return !refused;
-    });
+    lines_of(*text, from, number,
+             [&](std::uint64_t n, std::string_view stored, std::string_view body, std::size_t) {
+               const auto seq = line_seq(body);
+               if (!positioned) {
+                 if (!seq || *seq <= after_seq) return true;
+                 positioned = true;
+               }
+               refused = !take(Line{name, n, stored, body, seq});
+               return !refused;
+             });
     if (refused) return true;
   }
   return false;
@@ -154,7 +154,8 @@ Result<LinesPage> read_lines(const LogSnapshot& log, std::uint64_t after_seq, st
 Result<RecordsPage> read_records(const LogSnapshot& log, const RecordQuery& q) {
   RecordsPage page;
   page.next_after_seq = q.after_seq;
-  const std::size_t budget = q.scan_lines != 0 ? q.scan_lines : std::max<std::size_t>(q.limit, 10000);
+  const std::size_t budget =
+      q.scan_lines != 0 ? q.scan_lines : std::max<std::size_t>(q.limit, 10000);
   auto more = scan(log, q.after_seq, [&](const Line& l) {
     if (page.records.size() >= q.limit || page.examined >= budget) return false;
     ++page.examined;

@@ -47,7 +47,7 @@ std::optional<std::uint64_t> line_seq(std::string_view line);
 
 // Which lines of which segment a page holds.
 struct PagePiece {
-  std::string segment;          // file name, e.g. audit-0000000000000001.jsonl
+  std::string segment;           // file name, e.g. audit-0000000000000001.jsonl
   std::uint64_t first_line = 0;  // 1-based line number in that segment
   std::uint64_t lines = 0;
   std::uint64_t bytes = 0;  // of the page's text, the last line's '\n' included when it has one
@@ -79,7 +79,7 @@ struct MalformedLine {
 };
 
 struct RecordsPage {
-  std::vector<std::string> records;    // the matching lines as stored (without '\n')
+  std::vector<std::string> records;      // the matching lines as stored (without '\n')
   std::vector<MalformedLine> malformed;  // lines examined that do not decode (they match nothing)
   std::uint64_t examined = 0;
   std::uint64_t next_after_seq = 0;  // continue after this: the last examined line's "seq"

@@ -87,7 +87,8 @@ std::optional<AuditQuery> parse_query(const std::string& target, HttpResponse* e
   auto event = unescaped(query_param(target, "event"));
   auto actor = unescaped(query_param(target, "actor"));
   if (!event || !actor || event->size() > kMaxFilter || actor->size() > kMaxFilter) {
-    *error = error_response(400, "bad_field", "event and actor: at most 256 characters, %XX escapes");
+    *error =
+        error_response(400, "bad_field", "event and actor: at most 256 characters, %XX escapes");
     return std::nullopt;
   }
   if (q.lines && (!event->empty() || !actor->empty())) {
@@ -111,8 +112,8 @@ HttpResponse lines_page(const audit::LogSnapshot& log, const audit::RecordQuery&
   std::string segments;
   for (const auto& p : page->pieces) {
     segments += (segments.empty() ? "" : ", ") + header_safe(p.segment) + " " +
-                std::to_string(p.first_line) +
-                " " + std::to_string(p.lines) + " " + std::to_string(p.bytes);
+                std::to_string(p.first_line) + " " + std::to_string(p.lines) + " " +
+                std::to_string(p.bytes);
   }
   out.headers.emplace_back("Ironseal-Audit-Segments", segments);
   out.headers.emplace_back("Ironseal-Audit-Next-After-Seq", std::to_string(page->next_after_seq));

@@ -66,8 +66,8 @@ Result<AuditMirrorReport> mirror_audit_trail(OperatorClient& client, const fs::p
   if (!checkpoint) return std::unexpected(checkpoint.error());
   if (*checkpoint) {
     report.checkpoint = true;
-    if (auto ok = write_file_atomic(dir / "checkpoint.json", as_bytes(**checkpoint),
-                                    {.mode = 0600});
+    if (auto ok =
+            write_file_atomic(dir / "checkpoint.json", as_bytes(**checkpoint), {.mode = 0600});
         !ok) {
       return std::unexpected(ok.error());
     }

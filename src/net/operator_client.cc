@@ -30,7 +30,8 @@ std::size_t collect_header(char* data, std::size_t size, std::size_t count, void
     std::string name(line.substr(0, colon));
     for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
     headers->emplace_back(std::move(name), std::string(value));
   }
   return size * count;
@@ -212,8 +213,8 @@ Result<Json> OperatorClient::rollout_status(std::int64_t id) {
 Result<Json> OperatorClient::audit_records(std::uint64_t after_seq, std::size_t limit,
                                            const std::string& event_prefix,
                                            const std::string& actor) {
-  std::string path = "/api/v1/audit?after_seq=" + std::to_string(after_seq) +
-                     "&limit=" + std::to_string(limit);
+  std::string path =
+      "/api/v1/audit?after_seq=" + std::to_string(after_seq) + "&limit=" + std::to_string(limit);
   if (!event_prefix.empty()) path += "&event=" + query_escape(event_prefix);
   if (!actor.empty()) path += "&actor=" + query_escape(actor);
   return call("GET", path);
@@ -255,8 +256,9 @@ Result<AuditLines> OperatorClient::audit_lines(std::uint64_t after_seq, std::siz
     page.pieces.push_back(piece);
   }
   if (!in.eof() || total != page.text.size()) {
-    return fail(ErrorCode::kMalformed, "audit page: Ironseal-Audit-Segments does not describe "
-                                       "the lines sent");
+    return fail(ErrorCode::kMalformed,
+                "audit page: Ironseal-Audit-Segments does not describe "
+                "the lines sent");
   }
   return page;
 }
@@ -266,7 +268,8 @@ Result<std::optional<std::string>> OperatorClient::audit_checkpoint() {
   if (!reply) return std::unexpected(reply.error());
   if (reply->status == 200) return std::optional<std::string>(std::move(reply->body));
   Json j = Json::parse(reply->body, nullptr, false);
-  if (reply->status == 404 && j.is_object() && j.contains("error") && j["error"] == "no_checkpoint") {
+  if (reply->status == 404 && j.is_object() && j.contains("error") &&
+      j["error"] == "no_checkpoint") {
     return std::optional<std::string>();
   }
   return refused(*reply);

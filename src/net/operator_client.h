@@ -51,7 +51,7 @@ struct OperatorReply {
 // One page of GET /api/v1/audit?format=jsonl: the audit trail's lines as the server stores them.
 struct AuditLines {
   struct Piece {
-    std::string segment;  // the segment file the lines are from (not yet checked: see audit_mirror.h)
+    std::string segment;  // its segment file (not checked yet: see audit_mirror.h)
     std::uint64_t first_line = 0;
     std::uint64_t lines = 0;
     std::uint64_t bytes = 0;

@@ -4,14 +4,13 @@
 // N even in a log whose lines were moved, so a receiver sees them in the order stored; a filter
 // that matches nothing examines at most its budget and says where to go on; the snapshot's extent
 // holds, whatever is appended after it.
-#include "audit/reader.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
 #include "audit/log.h"
+#include "audit/reader.h"
 #include "crypto/signer.h"
 #include "support/requirements.h"
 #include "support/test_env.h"

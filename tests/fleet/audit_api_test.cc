@@ -101,8 +101,8 @@ class FleetAuditApi : public ::testing::Test {
 TEST_F(FleetAuditApi, NoOrAnUnknownTokenIsRefusedWithABearerChallenge) {
   IRONSEAL_REQUIREMENTS("CR 1.1; CR 2.1; CR 6.1");
   open_trail(3);
-  for (const std::string target : {"/api/v1/audit", "/api/v1/audit?format=jsonl",
-                                   "/api/v1/audit/checkpoint"}) {
+  for (const std::string target :
+       {"/api/v1/audit", "/api/v1/audit?format=jsonl", "/api/v1/audit/checkpoint"}) {
     for (const std::string token : {"", "tok-nobody"}) {
       const HttpResponse out = get(target, token);
       EXPECT_EQ(out.status, 401) << target << " " << token;
@@ -115,9 +115,10 @@ TEST_F(FleetAuditApi, NoOrAnUnknownTokenIsRefusedWithABearerChallenge) {
 TEST_F(FleetAuditApi, BadLimitsCursorsFormatsAndFiltersAre400) {
   IRONSEAL_REQUIREMENTS("CR 6.1; CR 3.5");
   open_trail(3);
-  for (const std::string& query : std::vector<std::string>{"limit=0", "limit=10001", "limit=abc", "limit=-1", "after_seq=-1",
-        "after_seq=1x", "format=xml", "format=jsonl&event=auth.", "format=jsonl&actor=system",
-        "event=%G1", "actor=%4", "event=" + std::string(257, 'a')}) {
+  for (const std::string& query : std::vector<std::string>{
+           "limit=0", "limit=10001", "limit=abc", "limit=-1", "after_seq=-1", "after_seq=1x",
+           "format=xml", "format=jsonl&event=auth.", "format=jsonl&actor=system", "event=%G1",
+           "actor=%4", "event=" + std::string(257, 'a')}) {
     const HttpResponse out = get("/api/v1/audit?" + query);
     EXPECT_EQ(out.status, 400) << query;
     EXPECT_EQ(Json::parse(out.body)["error"], "bad_field") << query;
@@ -133,8 +134,8 @@ TEST_F(FleetAuditApi, BadLimitsCursorsFormatsAndFiltersAre400) {
 
 TEST_F(FleetAuditApi, WithoutATrailTheAnswerSaysSo) {
   IRONSEAL_REQUIREMENTS("CR 6.1");
-  for (const std::string target : {"/api/v1/audit", "/api/v1/audit?format=jsonl",
-                                   "/api/v1/audit/checkpoint"}) {
+  for (const std::string target :
+       {"/api/v1/audit", "/api/v1/audit?format=jsonl", "/api/v1/audit/checkpoint"}) {
     const HttpResponse out = get(target);
     EXPECT_EQ(out.status, 404) << target;
     EXPECT_EQ(Json::parse(out.body)["error"], "audit_not_configured") << target;
@@ -181,8 +182,7 @@ TEST_F(FleetAuditApi, AViewerPagesThroughEveryRecordOnceAndInOrder) {
   std::vector<std::uint64_t> seqs;
   std::uint64_t after = 0;
   for (int pages = 0; pages < 20; ++pages) {
-    const HttpResponse out =
-        get("/api/v1/audit?limit=7&after_seq=" + std::to_string(after));
+    const HttpResponse out = get("/api/v1/audit?limit=7&after_seq=" + std::to_string(after));
     ASSERT_EQ(out.status, 200) << out.body;
     const Json page = Json::parse(out.body);
     for (const auto& r : page["records"]) {
@@ -227,11 +227,12 @@ TEST_F(FleetAuditApi, JsonlPagesAreTheStoredBytesAndTheCheckpointAsWritten) {
   std::string served;
   std::uint64_t after = 0;
   for (;;) {
-    const HttpResponse out = get("/api/v1/audit?format=jsonl&limit=4&after_seq=" +
-                                 std::to_string(after));
+    const HttpResponse out =
+        get("/api/v1/audit?format=jsonl&limit=4&after_seq=" + std::to_string(after));
     ASSERT_EQ(out.status, 200);
     EXPECT_EQ(out.content_type, "application/x-ndjson");
-    EXPECT_TRUE(header(out, "Ironseal-Audit-Segments").starts_with("audit-0000000000000001.jsonl "));
+    EXPECT_TRUE(
+        header(out, "Ironseal-Audit-Segments").starts_with("audit-0000000000000001.jsonl "));
     served += out.body;
     after = std::stoull(header(out, "Ironseal-Audit-Next-After-Seq"));
     if (header(out, "Ironseal-Audit-More") != "true") break;

@@ -16,11 +16,10 @@
 #include "audit/log.h"
 #include "audit/verify.h"
 #include "crypto/key.h"
-#include "net/audit_mirror.h"
-
 #include "fleet/http_server.h"
 #include "fleet/metrics.h"
 #include "fleet/service.h"
+#include "net/audit_mirror.h"
 #include "support/requirements.h"
 #include "support/test_env.h"
 
