@@ -4,6 +4,7 @@
 //   verify       find modified, deleted, inserted, reordered or cut records; name the first bad one
 //   show         the records that verify, filtered (stops at the first bad one, exit 1)
 //   export       RFC 5424 syslog or JSON lines, for a collector
+// verify, show and export also read a fleet server's trail: PATH https://SERVER (audit_cli.h).
 #include <unistd.h>
 
 #include <iostream>
@@ -11,6 +12,7 @@
 #include "audit/export.h"
 #include "audit/log.h"
 #include "audit/verify.h"
+#include "audit_cli.h"
 #include "cli.h"
 #include "crypto/signer.h"
 
@@ -18,12 +20,14 @@ namespace ironseal::cli {
 namespace {
 
 using Json = nlohmann::json;
+namespace fs = std::filesystem;
 
 struct AuditArgs {
   std::string path;
   std::string key;  // private key (append, checkpoint) or public key (verify, show, export)
   std::string actor = "operator:cli", event, outcome = "ok", details = "{}";
   std::string since, event_prefix, actor_filter, format = "jsonl", hostname;
+  std::string token, cacert;  // PATH https://SERVER: the operator API's bearer token and CA
   bool json = false;
 };
 
@@ -74,11 +78,28 @@ Result<void> do_append(const AuditArgs& a) {
   return {};
 }
 
+// PATH as given, or a server's trail copied into a temporary directory (null for a local PATH).
+Result<std::unique_ptr<RemoteTrail>> remote_source(const AuditArgs& a) {
+  if (!is_remote(a.path)) return std::unique_ptr<RemoteTrail>();
+  return fetch_remote_trail(a.path, a.token, a.cacert);
+}
+
+// A report on a copied trail names the server's segments, not the temporary files.
+void name_remote_files(const RemoteTrail* remote, audit::VerifyReport& r) {
+  if (remote == nullptr) return;
+  for (auto& f : r.files) f = remote->shown(f);
+  if (r.problem) r.problem->file = remote->shown(r.problem->file);
+}
+
 Result<void> do_verify(const AuditArgs& a) {
   auto key = load_public(a.key);
   if (!key) return std::unexpected(key.error());
-  auto r = audit::verify_log(a.path, *key ? &**key : nullptr);
+  auto remote = remote_source(a);
+  if (!remote) return std::unexpected(remote.error());
+  const fs::path path = *remote ? (*remote)->dir() : fs::path(a.path);
+  auto r = audit::verify_log(path, *key ? &**key : nullptr);
   if (!r) return std::unexpected(r.error());
+  name_remote_files(remote->get(), *r);
   if (a.json) {
     print_json(report_json(*r));
   } else if (!r->problem) {
@@ -99,8 +120,11 @@ Result<void> do_show(const AuditArgs& a, bool export_mode) {
     ::gethostname(buf, sizeof buf - 1);
     host = buf;
   }
+  auto remote = remote_source(a);
+  if (!remote) return std::unexpected(remote.error());
+  const fs::path path = *remote ? (*remote)->dir() : fs::path(a.path);
   Json list = Json::array();
-  auto r = audit::verify_log(a.path, *key ? &**key : nullptr, [&](const audit::Record& rec) {
+  auto r = audit::verify_log(path, *key ? &**key : nullptr, [&](const audit::Record& rec) {
     if (!a.since.empty() && rec.time < a.since) return;
     if (!a.event_prefix.empty() && !rec.event.starts_with(a.event_prefix)) return;
     if (!a.actor_filter.empty() && rec.actor != a.actor_filter) return;
@@ -114,8 +138,20 @@ Result<void> do_show(const AuditArgs& a, bool export_mode) {
     }
   });
   if (!r) return std::unexpected(r.error());
+  name_remote_files(remote->get(), *r);
   if (a.json && !export_mode) print_json({{"records", list}, {"verification", report_json(*r)}});
   return verdict(*r);
+}
+
+constexpr const char* kPathHelp =
+    "audit log directory, one segment file, or https://SERVER: a fleet server's trail through its "
+    "operator API (docs/fleet-api.md)";
+
+void add_server_options(CLI::App* cmd, AuditArgs* a) {
+  cmd->add_option("--token", a->token, "PATH https://...: bearer token of any role "
+                                       "(or IRONSEAL_FLEET_TOKEN)");
+  cmd->add_option("--cacert", a->cacert, "PATH https://...: CA certificate(s) to trust for the "
+                                         "server (or IRONSEAL_FLEET_CACERT)");
 }
 
 }  // namespace
@@ -152,32 +188,35 @@ void register_audit_commands(CLI::App& app) {
       "verify", "Check the chain and the checkpoints. Exit 1 naming the first bad record: "
                 "modified, broken_chain (deleted/inserted/moved), sequence_gap, bad_checkpoint, "
                 "truncated (cut below the last signed checkpoint), malformed_record");
-  verify->add_option("PATH", a->path, "audit log directory or one segment file")->required();
+  verify->add_option("PATH", a->path, kPathHelp)->required();
   verify->add_option("--key", a->key, "public key the checkpoints are signed with (without it the "
                                       "chain is checked, the signatures are not)");
   verify->add_flag("--json", a->json, "print the verification as JSON");
+  add_server_options(verify, a.get());
   set_action(verify, [a] { return do_verify(*a); });
 
   auto* show = audit->add_subcommand(
       "show", "Print the records that verify, filtered; stops with exit 1 at the first bad one");
-  show->add_option("PATH", a->path, "audit log directory or one segment file")->required();
+  show->add_option("PATH", a->path, kPathHelp)->required();
   show->add_option("--key", a->key, "public key of the checkpoints");
   show->add_option("--since", a->since, "only records at or after this RFC 3339 UTC time");
   show->add_option("--event", a->event_prefix, "only events starting with this, e.g. auth.");
   show->add_option("--actor", a->actor_filter, "only this actor");
   show->add_flag("--json", a->json, "print records and verification as JSON");
+  add_server_options(show, a.get());
   set_action(show, [a] { return do_show(*a, false); });
 
   auto* exp = audit->add_subcommand(
       "export", "Write the verified records as RFC 5424 syslog lines or JSON lines for a "
                 "collector; stops with exit 1 at the first bad record");
-  exp->add_option("PATH", a->path, "audit log directory or one segment file")->required();
+  exp->add_option("PATH", a->path, kPathHelp)->required();
   exp->add_option("--format", a->format, "syslog or jsonl")->capture_default_str()
       ->check(CLI::IsMember({"syslog", "jsonl"}));
   exp->add_option("--hostname", a->hostname, "HOSTNAME field of syslog lines (default: this host)");
   exp->add_option("--key", a->key, "public key of the checkpoints");
   exp->add_option("--since", a->since, "only records at or after this RFC 3339 UTC time");
   exp->add_option("--event", a->event_prefix, "only events starting with this");
+  add_server_options(exp, a.get());
   set_action(exp, [a] { return do_show(*a, true); });
 }
 

@@ -56,6 +56,9 @@ struct Dispatch {
   // run now (every worker busy: 503 with Retry-After).
   HttpResponse response;
   DeferredWork work;
+  // What the work is, for the busy counter (ironseal_login_busy_total counts logins only): a
+  // login's password check, or a page of the audit trail.
+  bool login = true;
 };
 
 using Clock = std::function<std::int64_t()>;  // unix seconds

@@ -236,6 +236,7 @@ struct FleetServer::Impl {
   awaitable<HttpResponse> answer(const HttpRequest& r) {
     FleetService::Dispatch d = service.dispatch(r);
     if (!d.work) co_return std::move(d.response);
+    const bool login = d.login;
     const auto strand = co_await net::this_coro::executor;
     net::steady_timer wake(strand, net::steady_timer::time_point::max());
     auto handoff = std::make_shared<Handoff>();
@@ -252,7 +253,7 @@ struct FleetServer::Impl {
             if (handoff->wake != nullptr) handoff->wake->cancel();
           });
         });
-    if (!queued) metrics.login_busy++;
+    if (!queued && login) metrics.login_busy++;
     boost::system::error_code ec;
     while (!handoff->answer) {
       co_await wake.async_wait(net::redirect_error(use_awaitable, ec));

@@ -1,9 +1,10 @@
 // OperatorApi: the operator endpoints behind authentication and the role check (router.h):
-// devices, releases, rollouts, the audit log, and /metrics. It turns requests into calls on the
-// store and the rollout engine and their results into answers (docs/fleet-api.md).
+// devices, releases, rollouts, the audit events and the audit trail, and /metrics. It turns
+// requests into calls on the store and the rollout engine and their results into answers
+// (docs/fleet-api.md).
 //
 // Thread contract: no mutex of its own; each endpoint takes the SharedStore's lock for its whole
-// run (call without it held).
+// run (call without it held), except audit(), which takes it only to take the trail's extent.
 #pragma once
 
 #include <string>
@@ -29,6 +30,11 @@ class OperatorApi {
   HttpResponse rollouts(const HttpRequest& r, const Caller& c,
                         const std::vector<std::string>& path);
   HttpResponse events(const HttpRequest& r);
+  // GET /api/v1/audit and /api/v1/audit/checkpoint: the hash-chained audit trail, paged and
+  // filtered, or its lines as stored; 404 audit_not_configured without one (operator_audit.cc).
+  // Takes the lock only to flush the trail and take its extent; a page comes back as work for a
+  // worker, which reads it without the lock (503 audit_busy when it cannot be run).
+  Dispatch audit(const HttpRequest& r, const std::vector<std::string>& path);
   // GET /metrics: the counters plus device and rollout gauges from the store.
   HttpResponse metrics_text();
 

@@ -73,8 +73,36 @@ Dispatch Router::dispatch(const HttpRequest& r) {
     if (path && *path == std::vector<std::string>{"api", "v1", "login"}) {
       return parts_.accounts.login(r);
     }
+    // Reading the audit trail's pages is work for a worker too (OperatorApi::audit).
+    if (path && path->size() >= 3 && (*path)[0] == "api" && (*path)[1] == "v1" &&
+        (*path)[2] == "audit") {
+      Caller caller;
+      if (auto refused = admit_operator(r, *path, &caller)) return {std::move(*refused), {}};
+      return parts_.operator_api.audit(r, *path);
+    }
   }
   return {handle(r), {}};
+}
+
+std::optional<HttpResponse> Router::admit_operator(const HttpRequest& r,
+                                                   const std::vector<std::string>& p,
+                                                   Caller* caller) {
+  auto who = parts_.accounts.authenticate(r);
+  if (!who) {
+    HttpResponse out = error_response(401, "unauthorized", who.error().message);
+    out.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return out;
+  }
+  const Role needed = required_role(r.method, p[2]);
+  if (!at_least(who->role, needed)) {
+    auto lock = parts_.shared.lock();
+    (void)parts_.shared.audit("operator:" + who->account, "authorization", "refused",
+                              {{"method", r.method}, {"path", r.target}});
+    return error_response(403, "forbidden",
+                          std::string("this needs the role ") + std::string(role_name(needed)));
+  }
+  *caller = std::move(*who);
+  return std::nullopt;
 }
 
 HttpResponse Router::route_common(const HttpRequest& r, const std::vector<std::string>& p,
@@ -155,26 +183,18 @@ HttpResponse Router::route_operator(const HttpRequest& r, const std::vector<std:
     Dispatch d = parts_.accounts.login(r);
     return d.work ? d.work() : std::move(d.response);
   }
-  auto caller = parts_.accounts.authenticate(r);
-  if (!caller) {
-    HttpResponse out = error_response(401, "unauthorized", caller.error().message);
-    out.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return out;
-  }
-  const Role needed = required_role(r.method, p[2]);
-  if (!at_least(caller->role, needed)) {
-    auto lock = parts_.shared.lock();
-    (void)parts_.shared.audit("operator:" + caller->account, "authorization", "refused",
-                              {{"method", r.method}, {"path", r.target}});
-    return error_response(403, "forbidden",
-                          std::string("this needs the role ") + std::string(role_name(needed)));
-  }
+  Caller caller;
+  if (auto refused = admit_operator(r, p, &caller)) return std::move(*refused);
   OperatorApi& api = parts_.operator_api;
-  if (p[2] == "devices") return api.devices(r, *caller, p);
-  if (p[2] == "releases" && p.size() == 3) return api.releases(r, *caller);
-  if (p[2] == "rollouts") return api.rollouts(r, *caller, p);
-  if (p[2] == "accounts" && p.size() == 3) return parts_.accounts.create(r, *caller);
+  if (p[2] == "devices") return api.devices(r, caller, p);
+  if (p[2] == "releases" && p.size() == 3) return api.releases(r, caller);
+  if (p[2] == "rollouts") return api.rollouts(r, caller, p);
+  if (p[2] == "accounts" && p.size() == 3) return parts_.accounts.create(r, caller);
   if (p[2] == "events" && p.size() == 3) return api.events(r);
+  if (p[2] == "audit") {
+    Dispatch d = api.audit(r, p);
+    return d.work ? d.work() : std::move(d.response);
+  }
   return error_response(404, "not_found", "no such endpoint");
 }
 

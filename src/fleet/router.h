@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,7 +46,8 @@ class Router {
   };
   Router(RouterConfig config, Parts parts);
 
-  // Cheap requests are answered at once; an operator login comes back as work for a worker.
+  // Cheap requests are answered at once; an operator login and a page of the audit trail come
+  // back as work for a worker.
   Dispatch dispatch(const HttpRequest& r);
   // dispatch() running any such work on the caller's thread.
   HttpResponse handle(const HttpRequest& r);
@@ -55,6 +57,10 @@ class Router {
   HttpResponse route_device(const HttpRequest& r, const std::vector<std::string>& path);
   HttpResponse route_operator(const HttpRequest& r, const std::vector<std::string>& path);
   HttpResponse serve_repository(const HttpRequest& r, const std::vector<std::string>& path);
+  // The refusal for an operator request without a valid token (401) or of too low a role (403,
+  // audited); none, with *caller set, when it may go on. `path` has at least three segments.
+  std::optional<HttpResponse> admit_operator(const HttpRequest& r,
+                                             const std::vector<std::string>& path, Caller* caller);
 
   RouterConfig config_;
   Parts parts_;

@@ -79,4 +79,12 @@ Result<void> SharedStore::flush_audit() {
   return audit_log_->flush();
 }
 
+Result<std::optional<audit::LogSnapshot>> SharedStore::audit_snapshot() {
+  if (!audit_log_) return std::optional<audit::LogSnapshot>();
+  if (auto ok = audit_log_->flush(); !ok) return std::unexpected(ok.error());
+  auto s = audit::snapshot(audit_log_->dir());
+  if (!s) return std::unexpected(s.error());
+  return std::optional<audit::LogSnapshot>(std::move(*s));
+}
+
 }  // namespace ironseal::fleet

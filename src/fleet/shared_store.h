@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "audit/log.h"
+#include "audit/reader.h"
 #include "core/result.h"
 #include "crypto/signer.h"
 #include "fleet/http_message.h"
@@ -75,6 +76,10 @@ class SharedStore {
                               std::unique_ptr<crypto::Signer> signer,
                               std::uint64_t checkpoint_every);
   Result<void> flush_audit();
+  // For reading the trail (GET /api/v1/audit): flushes it, so that what is read is durable, and
+  // takes its snapshot (audit/reader.h), which is then read without the lock. nullopt when no trail
+  // is open.
+  Result<std::optional<audit::LogSnapshot>> audit_snapshot();
 
   // Any thread, no lock.
   std::int64_t now() const { return clock_(); }

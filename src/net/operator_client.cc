@@ -2,7 +2,10 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
+#include <charconv>
 #include <cstdlib>
+#include <sstream>
 
 #include "net/curl_body.h"
 #include "net/tls_client.h"
@@ -16,6 +19,38 @@ using Json = nlohmann::json;
 // anything larger is not the fleet service talking.
 constexpr std::uint64_t kMaxReplyBytes = 256u << 20;
 
+// Collects the answer's headers (names in lower case); a new status line starts them afresh.
+std::size_t collect_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* headers = static_cast<std::vector<std::pair<std::string, std::string>>*>(user);
+  std::string_view line(data, size * count);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  if (line.starts_with("HTTP/")) {
+    headers->clear();
+  } else if (const auto colon = line.find(':'); colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    headers->emplace_back(std::move(name), std::string(value));
+  }
+  return size * count;
+}
+
+// A query value percent-encoded (RFC 3986 unreserved characters kept).
+std::string query_escape(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+      out.push_back(static_cast<char>(ch));
+    } else {
+      out += {'%', kHex[ch >> 4], kHex[ch & 15]};
+    }
+  }
+  return out;
+}
+
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::string(v) : fallback;
@@ -28,6 +63,13 @@ OperatorEndpoint endpoint_with_environment(OperatorEndpoint given) {
   if (given.token.empty()) given.token = env_or("IRONSEAL_FLEET_TOKEN", "");
   if (given.ca_file.empty()) given.ca_file = env_or("IRONSEAL_FLEET_CACERT", "");
   return given;
+}
+
+std::string OperatorReply::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return v;
+  }
+  return {};
 }
 
 ErrorCode refusal_code(long status) {
@@ -86,6 +128,8 @@ Result<OperatorReply> OperatorClient::send(std::string_view method, std::string_
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &BoundedBody<std::string>::write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &collect_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &reply.headers);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
   const CURLcode rc = curl_easy_perform(c);
@@ -164,6 +208,71 @@ Result<Json> OperatorClient::steer_rollout(std::int64_t id, std::string_view ver
 Result<Json> OperatorClient::rollout_status(std::int64_t id) {
   return call("GET",
               id == 0 ? std::string("/api/v1/rollouts") : "/api/v1/rollouts/" + std::to_string(id));
+}
+
+Result<Json> OperatorClient::audit_records(std::uint64_t after_seq, std::size_t limit,
+                                           const std::string& event_prefix,
+                                           const std::string& actor) {
+  std::string path =
+      "/api/v1/audit?after_seq=" + std::to_string(after_seq) + "&limit=" + std::to_string(limit);
+  if (!event_prefix.empty()) path += "&event=" + query_escape(event_prefix);
+  if (!actor.empty()) path += "&actor=" + query_escape(actor);
+  return call("GET", path);
+}
+
+namespace {
+
+// The refusal of a non-JSON call: the server's message when its answer is an error object.
+std::unexpected<Error> refused(const OperatorReply& reply) {
+  Json j = Json::parse(reply.body, nullptr, false);
+  const bool has_message = j.is_object() && j.contains("message") && j["message"].is_string();
+  return fail(refusal_code(reply.status), "server refused (", std::to_string(reply.status),
+              "): ", has_message ? j["message"].get<std::string>() : reply.body);
+}
+
+}  // namespace
+
+Result<AuditLines> OperatorClient::audit_lines(std::uint64_t after_seq, std::size_t limit) {
+  auto reply = send("GET", "/api/v1/audit?format=jsonl&after_seq=" + std::to_string(after_seq) +
+                               "&limit=" + std::to_string(limit));
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->status != 200) return refused(*reply);
+  AuditLines page;
+  page.text = std::move(reply->body);
+  page.more = reply->header("ironseal-audit-more") == "true";
+  const std::string next = reply->header("ironseal-audit-next-after-seq");
+  auto [ptr, ec] = std::from_chars(next.data(), next.data() + next.size(), page.next_after_seq);
+  if (next.empty() || ec != std::errc() || ptr != next.data() + next.size()) {
+    return fail(ErrorCode::kMalformed, "audit page without Ironseal-Audit-Next-After-Seq");
+  }
+  // "NAME FIRST_LINE LINES BYTES, ..."
+  std::string pieces = reply->header("ironseal-audit-segments");
+  for (char& ch : pieces) ch = ch == ',' ? ' ' : ch;
+  std::istringstream in(pieces);
+  std::uint64_t total = 0;
+  AuditLines::Piece piece;
+  while (in >> piece.segment >> piece.first_line >> piece.lines >> piece.bytes) {
+    total += piece.bytes;
+    page.pieces.push_back(piece);
+  }
+  if (!in.eof() || total != page.text.size()) {
+    return fail(ErrorCode::kMalformed,
+                "audit page: Ironseal-Audit-Segments does not describe "
+                "the lines sent");
+  }
+  return page;
+}
+
+Result<std::optional<std::string>> OperatorClient::audit_checkpoint() {
+  auto reply = send("GET", "/api/v1/audit/checkpoint");
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->status == 200) return std::optional<std::string>(std::move(reply->body));
+  Json j = Json::parse(reply->body, nullptr, false);
+  if (reply->status == 404 && j.is_object() && j.contains("error") &&
+      j["error"] == "no_checkpoint") {
+    return std::optional<std::string>();
+  }
+  return refused(*reply);
 }
 
 }  // namespace ironseal::net

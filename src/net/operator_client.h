@@ -15,8 +15,11 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/result.h"
 
@@ -39,6 +42,24 @@ ErrorCode refusal_code(long http_status);
 struct OperatorReply {
   long status = 0;
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
+
+  // The value of header `name` (lower case), "" when absent.
+  std::string header(std::string_view name) const;
+};
+
+// One page of GET /api/v1/audit?format=jsonl: the audit trail's lines as the server stores them.
+struct AuditLines {
+  struct Piece {
+    std::string segment;  // its segment file (not checked yet: see audit_mirror.h)
+    std::uint64_t first_line = 0;
+    std::uint64_t lines = 0;
+    std::uint64_t bytes = 0;
+  };
+  std::string text;
+  std::vector<Piece> pieces;  // in order; their bytes add up to text.size()
+  std::uint64_t next_after_seq = 0;
+  bool more = false;
 };
 
 struct RolloutRequest {
@@ -81,6 +102,14 @@ class OperatorClient {
   Result<nlohmann::json> steer_rollout(std::int64_t id, std::string_view verb);
   // id 0: every rollout ({"rollouts": [...]}); otherwise the one rollout with its devices.
   Result<nlohmann::json> rollout_status(std::int64_t id);
+  // The audit trail (viewer role): records after `after_seq`, filtered by event prefix and actor
+  // ("" for any), with next_after_seq, more and the latest checkpoint.
+  Result<nlohmann::json> audit_records(std::uint64_t after_seq, std::size_t limit,
+                                       const std::string& event_prefix, const std::string& actor);
+  // Its lines as stored, for verification; kMalformed when the page's description does not add up.
+  Result<AuditLines> audit_lines(std::uint64_t after_seq, std::size_t limit);
+  // checkpoint.json as the server stores it; nullopt when the trail has no checkpoint yet.
+  Result<std::optional<std::string>> audit_checkpoint();
 
   const std::string& url() const { return endpoint_.url; }
 

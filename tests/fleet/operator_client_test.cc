@@ -9,11 +9,17 @@
 #include <stdlib.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
+#include "audit/log.h"
+#include "audit/verify.h"
+#include "crypto/key.h"
 #include "fleet/http_server.h"
 #include "fleet/metrics.h"
 #include "fleet/service.h"
+#include "net/audit_mirror.h"
 #include "support/requirements.h"
 #include "support/test_env.h"
 
@@ -41,18 +47,22 @@ class OperatorApi : public ::testing::Test {
     ASSERT_NE(pki_dir_, nullptr);
     auto store = fleet::open_sqlite_store(dir_ / "fleet.db");
     ASSERT_TRUE(store) << store.error().message;
-    service_ = std::make_unique<fleet::FleetService>(fleet::ServiceConfig{}, std::move(*store),
-                                                     nullptr, nullptr, metrics_);
+    const fleet::ServiceConfig config = service_config();
+    service_ = std::make_unique<fleet::FleetService>(config, std::move(*store), nullptr, nullptr,
+                                                     metrics_);
+    if (!config.audit_dir.empty()) {
+      ASSERT_TRUE(service_->open_audit("server.start"));
+    }
     ASSERT_TRUE(service_->add_account("ops", "operator", "operator-password-1"));
     ASSERT_TRUE(service_->add_account("watcher", "viewer", "viewer-password-1"));
-    fleet::ServerConfig config;
-    config.device_port = 0;
-    config.operator_port = 0;
-    config.tls.certificate_chain = pki() / "server.pem";
-    config.tls.private_key = pki() / "server.key";
-    config.trust.device_ca = {pki() / "test-device-ca.pem"};
-    config.trust.crl = {pki() / "device-ca.crl"};
-    auto server = fleet::FleetServer::create(config, *service_, metrics_);
+    fleet::ServerConfig server_config;
+    server_config.device_port = 0;
+    server_config.operator_port = 0;
+    server_config.tls.certificate_chain = pki() / "server.pem";
+    server_config.tls.private_key = pki() / "server.key";
+    server_config.trust.device_ca = {pki() / "test-device-ca.pem"};
+    server_config.trust.crl = {pki() / "device-ca.crl"};
+    auto server = fleet::FleetServer::create(server_config, *service_, metrics_);
     ASSERT_TRUE(server) << server.error().message;
     server_ = std::move(*server);
     thread_ = std::thread([this] { server_->run(false); });
@@ -62,6 +72,8 @@ class OperatorApi : public ::testing::Test {
     if (server_) server_->stop();
     if (thread_.joinable()) thread_.join();
   }
+
+  virtual fleet::ServiceConfig service_config() { return {}; }
 
   static std::filesystem::path pki() { return pki_dir_->path() / "pki"; }
 
@@ -165,6 +177,78 @@ TEST_F(OperatorApi, NeverTalksToAServerItCannotAuthenticate) {
   auto none = OperatorClient::create({"", "", ""});
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code, ErrorCode::kInvalidArgument);
+}
+
+// The same server keeping a hash-chained audit trail, checkpoints every 3 events.
+class OperatorApiAudit : public OperatorApi {
+ protected:
+  fleet::ServiceConfig service_config() override {
+    auto key = crypto::PrivateKey::generate(crypto::KeyType::kEd25519);
+    EXPECT_TRUE(key);
+    EXPECT_TRUE(key->save(dir_ / "audit.pem"));
+    public_ = std::make_unique<crypto::PublicKey>(key->public_key());
+    fleet::ServiceConfig c;
+    c.audit_dir = dir_ / "audit";
+    c.audit_key = (dir_ / "audit.pem").string();
+    c.audit_checkpoint_every = 3;
+    return c;
+  }
+  std::unique_ptr<crypto::PublicKey> public_;
+};
+
+TEST_F(OperatorApi, WithoutATrailTheAuditRequestIsRefusedWithTheReason) {
+  IRONSEAL_REQUIREMENTS("CR 6.1");
+  auto c = OperatorClient::create(endpoint(token_of("watcher", "viewer-password-1")));
+  ASSERT_TRUE(c);
+  TempDir copy;
+  auto r = mirror_audit_trail(*c, copy.path());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);  // 404: exit 2
+  EXPECT_NE(r.error().message.find("no audit trail"), std::string::npos) << r.error().message;
+}
+
+TEST_F(OperatorApiAudit, AViewersCopyOfTheTrailVerifiesAndAnEditOnTheServerIsFound) {
+  IRONSEAL_REQUIREMENTS("CR 2.8; CR 3.9; CR 6.1");
+  auto anonymous = OperatorClient::create(endpoint());
+  ASSERT_TRUE(anonymous);
+  TempDir refused;
+  auto none = mirror_audit_trail(*anonymous, refused.path());
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kNotTrusted);  // 401: exit 1
+  const std::string viewer = token_of("watcher", "viewer-password-1");
+  for (int i = 0; i < 4; ++i) ASSERT_FALSE(anonymous->login("ops", "wrong-password"));
+  auto c = OperatorClient::create(endpoint(viewer));
+  ASSERT_TRUE(c);
+  TempDir copy;
+  auto mirrored = mirror_audit_trail(*c, copy.path(), 2);
+  ASSERT_TRUE(mirrored) << mirrored.error().message;
+  EXPECT_TRUE(mirrored->checkpoint);
+  EXPECT_TRUE(mirrored->complete);
+  EXPECT_GE(mirrored->pages, 4u);
+  auto ok = audit::verify_log(copy.path(), public_.get());
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_FALSE(ok->problem) << ok->problem->reason << ": " << ok->problem->detail;
+  EXPECT_GE(ok->checkpoints, 2u);
+  EXPECT_EQ(ok->records, mirrored->lines);
+  // An insider edits a refused login into an accepted one in the server's files.
+  const auto seg = dir_ / "audit" / audit::segment_name(1);
+  std::string text;
+  {
+    std::ifstream in(seg, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  const auto at = text.find("\"outcome\":\"refused\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 19, "\"outcome\":\"ok\"");
+  std::ofstream(seg, std::ios::binary | std::ios::trunc) << text;
+  TempDir again;
+  ASSERT_TRUE(mirror_audit_trail(*c, again.path(), 2));
+  auto found = audit::verify_log(again.path(), public_.get());
+  ASSERT_TRUE(found);
+  ASSERT_TRUE(found->problem);
+  EXPECT_EQ(found->problem->reason, "modified");
 }
 
 TEST(OperatorEndpoint, TheEnvironmentFillsInWhatTheOptionsLeaveOpen) {

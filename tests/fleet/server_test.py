@@ -457,6 +457,61 @@ def case_operator(fleet):
     check(v.returncode == 0 and len(json.loads(v.stdout)["records"]) == 2,
           "the restarted server continues the verified chain")
     fleet.start()
+    remote_audit(fleet, viewer)
+
+
+def remote_audit(fleet, viewer):
+    """`ironseal audit verify|show https://...`: the live server's trail through its operator API
+    (GET /api/v1/audit), verified like a local directory; an edit on the server's disk found."""
+    url = f"https://127.0.0.1:{fleet.operator_port}"
+    pub = os.path.join(fleet.work, "audit.pub")
+    tls = ["--cacert", os.path.join(fleet.pki, "trust-root.pem")]
+
+    def audit(*args, token=viewer):
+        extra = ["--token", token] if token else []
+        return subprocess.run([IRONSEAL, "audit", *args, *tls, *extra], capture_output=True,
+                              text=True)
+
+    v = audit("verify", url, "--key", pub, token=None)
+    check(v.returncode == 1 and "server refused (401)" in v.stderr,
+          f"without a token the server's trail is refused (exit 1): {v.returncode} {v.stderr[:200]}")
+    v = audit("verify", "http://127.0.0.1:%d" % fleet.operator_port, "--key", pub)
+    check(v.returncode == 3, f"plain http is not spoken (exit 3): {v.returncode} {v.stderr[:200]}")
+    v = audit("verify", url, "--key", pub, "--json")
+    report = json.loads(v.stdout) if v.stdout else {}
+    local = subprocess.run([IRONSEAL, "audit", "verify", os.path.join(fleet.work, "audit"),
+                            "--key", pub, "--json"], capture_output=True, text=True)
+    local_report = json.loads(local.stdout) if local.stdout else {}
+    check(v.returncode == 0 and report.get("ok") and report.get("signatures_checked") and
+          report.get("checkpoints", 0) >= 1 and
+          report.get("records", 0) >= local_report.get("records", 1 << 30) - 2 and
+          all(f.startswith(url + " segment audit-") for f in report.get("files", [])),
+          f"a viewer verifies the live server's trail over the API (exit {v.returncode}, "
+          f"{report.get('records')} records, {report.get('checkpoints')} checkpoints "
+          f"{v.stderr[:300]})")
+    shown = audit("show", url + "/api/v1/audit", "--event", "auth.login", "--key", pub, "--json")
+    trail = {(r["event"], r["outcome"]) for r in json.loads(shown.stdout or "{}").get("records", [])}
+    check(shown.returncode == 0 and ("auth.login", "refused") in trail and
+          ("auth.login", "throttled") in trail,
+          f"audit show over the API filters the server's trail ({shown.stderr[:200]})")
+    # An insider edits a refused login into an accepted one while the server runs.
+    audit_dir = os.path.join(fleet.work, "audit")
+    seg = sorted(f for f in os.listdir(audit_dir) if f.startswith("audit-"))[0]
+    with open(os.path.join(audit_dir, seg), "rb") as f:
+        data = f.read()
+    edited = data.replace(b'"outcome":"refused"', b'"outcome":"ok"', 1)
+    check(edited != data, "the test finds a refused record to edit")
+    with open(os.path.join(audit_dir, seg), "r+b") as f:  # in place: the server keeps appending
+        f.write(edited)
+        f.truncate()
+    v = audit("verify", url, "--key", pub, "--json")
+    report = json.loads(v.stdout) if v.stdout else {}
+    problem = report.get("problem") or {}
+    check(v.returncode == 1 and problem.get("reason") == "modified" and
+          problem.get("file") == f"{url} segment {seg}",
+          f"a record edited on the server's disk is found over the API as modified: {v.returncode} "
+          f"{problem}")
+    check(fleet.alive(), "the server serves its trail and stays up")
 
 
 def report(fleet, serial, step, target=None, reason=None):
