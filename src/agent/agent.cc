@@ -154,6 +154,13 @@ Result<void> Agent::check_in(CycleResult* result) {
       {"version", confirmed_version(*status)},
       {"status", *status},
       {"agent", {{"phase", state_["phase"]}, {"target", state_.value("target", "")}}}};
+  // The trail's head and latest checkpoint go to the server with every check-in: a witness of
+  // what the device recorded, which a later rewrite on the device cannot change.
+  if (auto witness = boot::audit_witness(options_.device_dir)) {
+    body["audit"] = std::move(*witness);
+  } else {
+    log(witness.error().message);
+  }
   auto answer = client_->checkin(body);
   if (!answer) return std::unexpected(answer.error());
   result->poll_interval_s = answer->value("poll_interval_s", 0L);

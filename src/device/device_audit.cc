@@ -1,5 +1,6 @@
 #include "device/device_audit.h"
 
+#include "core/file.h"
 #include "device/identity.h"
 
 namespace ironseal::boot {
@@ -98,6 +99,22 @@ Result<void> audit_confirm(const fs::path& device_dir, const Device& device, Slo
     return fail_in(ok.error(), "device audit trail: ");
   }
   return {};
+}
+
+nlohmann::json DeviceAudit::witness() const {
+  nlohmann::json checkpoint = nullptr;
+  auto text = read_file(log_->dir() / audit::kCheckpointFile, 64 * 1024);
+  if (text) {
+    auto j = nlohmann::json::parse(text->begin(), text->end(), nullptr, false);
+    if (!j.is_discarded()) checkpoint = std::move(j);
+  }
+  return {{"last_seq", log_->last_seq()}, {"head", log_->head()}, {"checkpoint", checkpoint}};
+}
+
+Result<nlohmann::json> audit_witness(const fs::path& device_dir) {
+  auto trail = DeviceAudit::open(device_dir);
+  if (!trail) return fail_in(trail.error(), "device audit trail: ");
+  return trail->witness();
 }
 
 Result<void> audit_event(const fs::path& device_dir, const std::string& event,

@@ -32,6 +32,9 @@ class DeviceAudit {
   Result<void> record_confirm(const Device& device, SlotId slot);
 
   bool signs_checkpoints() const { return signer_ != nullptr; }
+  // What the device ships to its fleet server, a witness the device cannot rewrite later: the
+  // trail's head {"last_seq", "head"} and its latest signed checkpoint (null before the first).
+  nlohmann::json witness() const;
 
  private:
   std::unique_ptr<crypto::Signer> signer_;
@@ -46,6 +49,8 @@ std::filesystem::path device_audit_dir(const std::filesystem::path& device_dir);
 Result<void> audit_boot(const std::filesystem::path& device_dir, const BootReport& report);
 Result<void> audit_confirm(const std::filesystem::path& device_dir, const Device& device,
                            SlotId slot);
+// DeviceAudit::open(device_dir)->witness(), errors named as the trail's.
+Result<nlohmann::json> audit_witness(const std::filesystem::path& device_dir);
 // Any other event of the device (install.*, agent.*, identity.*, backup.*, decommission.*).
 Result<void> audit_event(const std::filesystem::path& device_dir, const std::string& event,
                          const std::string& outcome, nlohmann::json details);

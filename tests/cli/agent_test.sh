@@ -48,6 +48,16 @@ contains out.txt '"outcome":"confirmed"' "confirmed by the firmware's health che
 contains out.txt '"target":"v2.img"' "the rollout's target"
 steps=$(reports SN-1)
 [[ $steps == *"downloading installed rebooting confirmed"* ]]; ok $? "every step reported, in order ($steps)"
+# The device's trail: every decision recorded on the device, its head witnessed by the server.
+expect 0 "the device's trail holds the agent's decisions" -- "$IRONSEAL" audit show dev/SN-1/audit --event agent. --json
+contains out.txt '"event": "agent.installed"' "install recorded on the device"
+contains out.txt '"event": "agent.confirmed"' "confirmation recorded on the device"
+agent SN-1 >/dev/null  # one more check-in carries the head as it is now
+device_seq=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["last_seq"])' <("$IRONSEAL" audit verify dev/SN-1/audit --json))
+server_seq=$(curl -s --cacert ca/root-ca.cert.pem -H "Authorization: Bearer $IRONSEAL_FLEET_TOKEN" \
+  "https://localhost:$oport/api/v1/devices/SN-1" | python3 -c 'import json,sys; d = json.load(sys.stdin)
+print(d.get("device", d)["state"]["audit"]["last_seq"])')
+[ -n "$server_seq" ] && [ "$server_seq" -ge 1 ] && [ "$server_seq" -le "$device_seq" ]; ok $? "the server holds the device trail's head (seq $server_seq of $device_seq)"
 expect 0 "device status" -- "$IRONSEAL" device status dev/SN-1 --json
 contains out.txt '"last_event": "confirmed"' "the device itself says confirmed"
 expect 0 "again: nothing to do" -- agent SN-1
