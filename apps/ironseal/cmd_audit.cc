@@ -27,6 +27,7 @@ struct AuditArgs {
   std::string key;  // private key (append, checkpoint) or public key (verify, show, export)
   std::string actor = "operator:cli", event, outcome = "ok", details = "{}";
   std::string since, event_prefix, actor_filter, format = "jsonl", hostname;
+  std::string journal_socket = "/run/systemd/journal/socket";
   std::string token, cacert;  // PATH https://SERVER: the operator API's bearer token and CA
   bool json = false;
 };
@@ -124,11 +125,22 @@ Result<void> do_show(const AuditArgs& a, bool export_mode) {
   if (!remote) return std::unexpected(remote.error());
   const fs::path path = *remote ? (*remote)->dir() : fs::path(a.path);
   Json list = Json::array();
+  std::optional<audit::JournalSink> journal;
+  std::optional<Error> sink_error;
+  if (export_mode && a.format == "journal") {
+    auto j = audit::JournalSink::open(a.journal_socket);
+    if (!j) return std::unexpected(j.error());
+    journal.emplace(std::move(*j));
+  }
   auto r = audit::verify_log(path, *key ? &**key : nullptr, [&](const audit::Record& rec) {
     if (!a.since.empty() && rec.time < a.since) return;
     if (!a.event_prefix.empty() && !rec.event.starts_with(a.event_prefix)) return;
     if (!a.actor_filter.empty() && rec.actor != a.actor_filter) return;
-    if (export_mode) {
+    if (journal) {
+      if (auto sent = journal->send(audit::to_journal(rec)); !sent && !sink_error) {
+        sink_error = sent.error();
+      }
+    } else if (export_mode) {
       std::cout << (a.format == "syslog" ? audit::to_syslog(rec, host) : audit::encode(rec)) << "\n";
     } else if (a.json) {
       list.push_back(Json::parse(audit::encode(rec)));
@@ -140,6 +152,7 @@ Result<void> do_show(const AuditArgs& a, bool export_mode) {
   if (!r) return std::unexpected(r.error());
   name_remote_files(remote->get(), *r);
   if (a.json && !export_mode) print_json({{"records", list}, {"verification", report_json(*r)}});
+  if (sink_error) return std::unexpected(*sink_error);
   return verdict(*r);
 }
 
@@ -207,11 +220,16 @@ void register_audit_commands(CLI::App& app) {
   set_action(show, [a] { return do_show(*a, false); });
 
   auto* exp = audit->add_subcommand(
-      "export", "Write the verified records as RFC 5424 syslog lines or JSON lines for a "
+      "export", "Write the verified records as RFC 5424 syslog lines, JSON lines or journal entries for a "
                 "collector; stops with exit 1 at the first bad record");
   exp->add_option("PATH", a->path, kPathHelp)->required();
-  exp->add_option("--format", a->format, "syslog or jsonl")->capture_default_str()
-      ->check(CLI::IsMember({"syslog", "jsonl"}));
+  exp->add_option("--format", a->format,
+                  "syslog, jsonl, or journal (sent to systemd's journal, one entry per record with "
+                  "IRONSEAL_* fields)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"syslog", "jsonl", "journal"}));
+  exp->add_option("--journal-socket", a->journal_socket, "The journal's native socket")
+      ->capture_default_str();
   exp->add_option("--hostname", a->hostname, "HOSTNAME field of syslog lines (default: this host)");
   exp->add_option("--key", a->key, "public key of the checkpoints");
   exp->add_option("--since", a->since, "only records at or after this RFC 3339 UTC time");

@@ -242,5 +242,26 @@ TEST_F(Audit, SyslogLinesFollowRfc5424) {
   EXPECT_NE(line.find(R"({"why":"bad password"})"), std::string::npos);
 }
 
+TEST_F(Audit, JournalEntriesUseTheNativeProtocolAndLengthPrefixMultilineValues) {
+  IRONSEAL_REQUIREMENTS("CR 6.1");
+  Record r;
+  r.seq = 3;
+  r.time = "2026-12-08T10:00:00.000Z";
+  r.actor = "operator:two\nlines";  // a newline in a value: the length-prefixed form
+  r.event = "config.change";
+  r.outcome = "ok";
+  r.prev = std::string(kGenesis);
+  r.hash = record_hash(r);
+  const std::string e = to_journal(r);
+  EXPECT_NE(e.find("PRIORITY=5\n"), std::string::npos);
+  EXPECT_NE(e.find("IRONSEAL_SEQ=3\n"), std::string::npos);
+  EXPECT_NE(e.find("IRONSEAL_RECORD=" + encode(r) + "\n"), std::string::npos);
+  const std::string actor = "operator:two\nlines";
+  std::string prefixed = "IRONSEAL_ACTOR\n";
+  for (int i = 0; i < 8; ++i) prefixed.push_back(static_cast<char>(i == 0 ? actor.size() : 0));
+  EXPECT_NE(e.find(prefixed + actor + "\n"), std::string::npos);
+  EXPECT_EQ(e.find("IRONSEAL_ACTOR="), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ironseal::audit

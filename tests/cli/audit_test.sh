@@ -33,6 +33,46 @@ expect 0 "export as syslog" -- "$IRONSEAL" audit export log --format syslog --ho
 contains out.txt '<108>1 ' "a refused event is a warning in facility log audit"
 contains out.txt ' plc-7 ironseal - auth.login [ironseal@32473 seq="7"' "RFC 5424 header and structured data"
 
+# To systemd's journal, in its native protocol: a receiver on a datagram socket stands in for
+# journald (this machine runs no systemd) and keeps what arrives.
+python3 - journal.sock journal.bin <<'PY' &
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(10)
+with open(sys.argv[2], "wb") as out:
+    try:
+        for _ in range(8):
+            d = s.recv(65536)
+            out.write(struct.pack("<I", len(d)) + d)
+            out.flush()
+    except socket.timeout:
+        pass
+PY
+receiver=$!
+for _ in $(seq 50); do [ -S journal.sock ] && break; sleep 0.1; done
+expect 0 "export to the journal" -- "$IRONSEAL" audit export log --format journal --journal-socket journal.sock --key audit.pub
+wait "$receiver"
+python3 - journal.bin log <<'PY' >journal.txt
+import glob, struct, sys
+data = open(sys.argv[1], "rb").read()
+lines = [l for f in sorted(glob.glob(sys.argv[2] + "/audit-*.jsonl")) for l in open(f).read().splitlines()]
+i, n, exact = 0, 0, 0
+while i < len(data):
+    (size,) = struct.unpack_from("<I", data, i); entry = data[i + 4:i + 4 + size].decode(); i += 4 + size
+    fields = dict(l.split("=", 1) for l in entry.splitlines())
+    n += 1
+    exact += fields["IRONSEAL_RECORD"] == lines[int(fields["IRONSEAL_SEQ"]) - 1]
+    if fields["IRONSEAL_OUTCOME"] == "refused": print("refused-priority", fields["PRIORITY"])
+    print("identifier", fields["SYSLOG_IDENTIFIER"])
+print("entries", n, "exact", exact)
+PY
+contains journal.txt "entries 8 exact 8" "one journal entry per record, each carrying its line byte for byte"
+contains journal.txt "refused-priority 4" "a refused event is a warning"
+contains journal.txt "identifier ironseal" "SYSLOG_IDENTIFIER"
+expect 3 "no journal: says so" -- "$IRONSEAL" audit export log --format journal --journal-socket nowhere.sock
+contains err.txt "no systemd journal" "the refusal names the missing journal"
+
 expect 1 "a checkpoint by another key is refused" -- "$IRONSEAL" audit verify log --key other.pub --json
 contains out.txt '"reason": "bad_checkpoint"' "refused as bad_checkpoint"
 
