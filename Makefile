@@ -5,7 +5,7 @@
 .PHONY: all setup build build-asan build-fuzz demo test test-unit test-asan fuzz bench clean evidence
 
 JOBS ?= $(shell nproc)
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 15
 CMAKE_COMMON = -G Ninja -DIRONSEAL_WERROR=ON
 
 all: build
@@ -29,7 +29,7 @@ demo: build
 	@bash scripts/demo.sh build/apps
 
 # Every test: the -Werror build's suite, the same suite under ASan+UBSan, each fuzz target for
-# FUZZ_SECONDS (default 20 s: about 3 min in all; `make fuzz FUZZ_SECONDS=3600` for a long run),
+# FUZZ_SECONDS (default 15 s: about 3 min in all; `make fuzz FUZZ_SECONDS=3600` for a long run),
 # then the certification evidence of the build (build/evidence/report.html; docs/evidence.md),
 # which fails when a claimed requirement has no passing test.
 test: test-unit test-asan fuzz
