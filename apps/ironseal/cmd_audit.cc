@@ -15,6 +15,7 @@
 #include "audit_cli.h"
 #include "cli.h"
 #include "crypto/signer.h"
+#include "device/device_audit.h"
 
 namespace ironseal::cli {
 namespace {
@@ -28,6 +29,7 @@ struct AuditArgs {
   std::string actor = "operator:cli", event, outcome = "ok", details = "{}";
   std::string since, event_prefix, actor_filter, format = "jsonl", hostname;
   std::string journal_socket = "/run/systemd/journal/socket";
+  std::string device;
   std::string token, cacert;  // PATH https://SERVER: the operator API's bearer token and CA
   bool json = false;
 };
@@ -57,6 +59,16 @@ Result<void> verdict(const audit::VerifyReport& r) {
   const auto& p = *r.problem;
   return fail_because(ErrorCode::kNotTrusted, p.reason, p.file, ":", std::to_string(p.line),
                       ": record ", std::to_string(p.seq), ": ", p.detail);
+}
+
+// `audit checkpoint --device DIR`: the device's trail, signed by its identity key (file or TPM).
+Result<void> do_device_checkpoint(const AuditArgs& a) {
+  auto trail = boot::DeviceAudit::open(a.device);
+  if (!trail) return std::unexpected(trail.error());
+  auto r = trail->checkpoint();
+  if (!r) return std::unexpected(r.error());
+  if (a.json) print_json(Json::parse(audit::encode(*r)));
+  return {};
 }
 
 Result<void> do_append(const AuditArgs& a) {
@@ -192,10 +204,21 @@ void register_audit_commands(CLI::App& app) {
 
   auto* cp = audit->add_subcommand("checkpoint", "Sign the log's head now (a checkpoint record "
                                                  "and checkpoint.json)");
-  cp->add_option("DIR", a->path, "audit log directory")->required();
-  cp->add_option("--key", a->key, "signing key: a 0600 PEM file or a pkcs11: URI")->required();
+  auto* cp_dir = cp->add_option("DIR", a->path, "audit log directory");
+  auto* cp_key = cp->add_option("--key", a->key, "signing key: a 0600 PEM file or a pkcs11: URI");
+  auto* cp_dev = cp->add_option("--device", a->device,
+                                "a device directory: sign its trail (DEVICE/audit) with the "
+                                "device's identity key, a file or a TPM key");
+  cp_dev->excludes(cp_dir)->excludes(cp_key);
   cp->add_flag("--json", a->json, "print the checkpoint record as JSON");
-  set_action(cp, [a] { a->event.clear(); return do_append(*a); });
+  set_action(cp, [a]() -> Result<void> {
+    if (!a->device.empty()) return do_device_checkpoint(*a);
+    if (a->path.empty() || a->key.empty()) {
+      return fail(ErrorCode::kInvalidArgument, "give DIR and --key, or --device DIR");
+    }
+    a->event.clear();
+    return do_append(*a);
+  });
 
   auto* verify = audit->add_subcommand(
       "verify", "Check the chain and the checkpoints. Exit 1 naming the first bad record: "

@@ -101,6 +101,15 @@ Result<void> audit_confirm(const fs::path& device_dir, const Device& device, Slo
   return {};
 }
 
+Result<audit::Record> DeviceAudit::checkpoint() {
+  if (!signer_) {
+    return fail(ErrorCode::kInvalidArgument,
+                "the device has no usable identity key to sign a checkpoint (none yet, or its TPM "
+                "is unreachable)");
+  }
+  return log_->checkpoint();
+}
+
 nlohmann::json DeviceAudit::witness() const {
   nlohmann::json checkpoint = nullptr;
   auto text = read_file(log_->dir() / audit::kCheckpointFile, 64 * 1024);

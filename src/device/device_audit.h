@@ -32,6 +32,8 @@ class DeviceAudit {
   Result<void> record_confirm(const Device& device, SlotId slot);
 
   bool signs_checkpoints() const { return signer_ != nullptr; }
+  // A signed checkpoint now, by the identity key (kInvalidArgument when it cannot sign).
+  Result<audit::Record> checkpoint();
   // What the device ships to its fleet server, a witness the device cannot rewrite later: the
   // trail's head {"last_seq", "head"} and its latest signed checkpoint (null before the first).
   nlohmann::json witness() const;

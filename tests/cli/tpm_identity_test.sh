@@ -75,6 +75,17 @@ contains devices.json '"version": "1.0.0+0"' "the server heard from the TPM devi
 expect 0 "update over mTLS with the TPM key" -- agent SN-1
 contains out.txt '"outcome":"confirmed"' "v2 installed, booted and confirmed"
 
+# The device's audit trail and its backup, both signed in the TPM.
+openssl x509 -in dev/SN-1/identity/device.cert.pem -pubkey -noout >sn1-pub.pem
+expect 0 "a checkpoint of the device trail signed by the TPM key" -- "$IRONSEAL" audit checkpoint --device dev/SN-1 --json
+contains out.txt '"event": "audit.checkpoint"' "checkpoint record"
+expect 0 "the trail verifies with the TPM key's public half" -- "$IRONSEAL" audit verify dev/SN-1/audit --key sn1-pub.pem --json
+contains out.txt '"signatures_checked": true' "checkpoint signatures checked"
+contains out.txt '"ok": true' "trail intact"
+"$IRONSEAL" backup keygen --out op.key --public-out op.pub >/dev/null
+expect 0 "a backup signed by the TPM key" -- "$IRONSEAL" backup create dev/SN-1 --to op.pub --out tpm.isb
+expect 0 "the TPM-signed backup verifies" -- "$IRONSEAL" backup verify tpm.isb --ca ca --key op.key
+
 # EST re-enrolment: a new certificate for the same TPM key, the blob untouched.
 blob_before=$(sha256sum dev/SN-1/identity/device.key.tss2.pem)
 cert_before=$(sha256sum dev/SN-1/identity/device.cert.pem)
