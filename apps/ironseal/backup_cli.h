@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "backup/archive.h"
 #include "pki/certificate.h"
 
 namespace ironseal::cli {
@@ -26,15 +27,11 @@ struct BackupArgs {
   bool json = false;
 };
 
-struct TrustInputs {
-  std::vector<pki::Certificate> anchors;
-  std::vector<pki::Crl> crls;
-};
-// --ca: a CA directory (root-ca.cert.pem, and the CRL of the issuing CA of `kind`'s archives:
-// device-ca/crl.pem or server-ca/crl.pem) or a root certificate file, with --crl that CRL;
-// `fallback_anchors` when --ca is not given (a device's anchors.pem).
-Result<TrustInputs> trust_inputs(const BackupArgs& a, const std::filesystem::path& fallback_anchors,
-                                 const std::string& kind = "device");
+// backup::load_trust over --ca/--crl; `fallback_anchors` when --ca is not given (a device's
+// anchors.pem).
+Result<backup::Trust> trust_inputs(const BackupArgs& a,
+                                   const std::filesystem::path& fallback_anchors,
+                                   const std::string& kind = "device");
 
 pki::UnixTime backup_now();
 

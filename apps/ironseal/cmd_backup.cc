@@ -25,28 +25,9 @@ pki::UnixTime backup_now() {
   return static_cast<pki::UnixTime>(std::time(nullptr));
 }
 
-Result<TrustInputs> trust_inputs(const BackupArgs& a, const fs::path& fallback_anchors,
-                                 const std::string& kind) {
-  fs::path root = a.ca.empty() ? fallback_anchors : fs::path(a.ca);
-  fs::path crl = a.crl;
-  std::error_code ec;
-  if (!a.ca.empty() && fs::is_directory(a.ca, ec)) {
-    root = fs::path(a.ca) / "root-ca.cert.pem";
-    if (crl.empty()) crl = fs::path(a.ca) / (kind == "server" ? "server-ca" : "device-ca") / "crl.pem";
-  }
-  TrustInputs t;
-  auto anchors = pki::Certificate::load_all(root);
-  if (!anchors) return fail_in(anchors.error(), "trust anchor ", root.string(), ": ");
-  t.anchors = std::move(*anchors);
-  if (crl.empty()) {
-    return fail_because(ErrorCode::kInvalidArgument, "crl_unavailable",
-                        "revocation is always checked: give the issuing CA's CRL (--crl FILE, or "
-                        "--ca CA_DIR)");
-  }
-  auto c = pki::Crl::load(crl);
-  if (!c) return fail_in(c.error(), "CRL ", crl.string(), ": ");
-  t.crls.push_back(std::move(*c));
-  return t;
+Result<backup::Trust> trust_inputs(const BackupArgs& a, const fs::path& fallback_anchors,
+                                   const std::string& kind) {
+  return backup::load_trust(a.ca.empty() ? fallback_anchors : fs::path(a.ca), a.crl, kind);
 }
 
 namespace {
@@ -117,12 +98,7 @@ Result<void> do_verify(const BackupArgs& a) {
   if (!archive) return std::unexpected(archive.error());
   auto trust = trust_inputs(a, "", archive->header.kind);
   if (!trust) return std::unexpected(trust.error());
-  pki::VerifyOptions vo;
-  vo.purpose = archive->header.kind == "device" ? pki::Purpose::kDeviceClient
-                                                : pki::Purpose::kServer;
-  vo.at = backup_now();
-  vo.crls = trust->crls;
-  auto signer = backup::verify_signer(*archive, trust->anchors, vo);
+  auto signer = backup::verify_signer_of(*archive, archive->header.kind, *trust, backup_now());
   if (!signer) return std::unexpected(signer.error());
   Json j = header_summary(archive->header);
   j["signer"] = {{"subject", signer->subject}, {"certificate_serial", signer->certificate.serial_hex}};

@@ -28,8 +28,7 @@ Result<agent::RestoreOutcome> restore(const BackupArgs& a) {
   auto key = crypto::SealPrivateKey::load(a.key);
   if (!key) return std::unexpected(key.error());
   agent::RestoreOptions o;
-  o.anchors = std::move(trust->anchors);
-  o.crls = std::move(trust->crls);
+  o.trust = std::move(*trust);
   o.now = backup_now();
   o.replacement = a.replacement;
   if (!a.record_out.empty()) o.record_out = a.record_out;

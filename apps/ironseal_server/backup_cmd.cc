@@ -44,24 +44,10 @@ Result<void> restore(const BackupCommand& a) {
   if (!bytes) return std::unexpected(bytes.error());
   auto archive = backup::parse_archive(std::move(*bytes));
   if (!archive) return std::unexpected(archive.error());
-  fs::path root = a.ca, crl = a.crl;
-  std::error_code ec;
-  if (fs::is_directory(a.ca, ec)) {
-    root = fs::path(a.ca) / "root-ca.cert.pem";
-    if (crl.empty()) crl = fs::path(a.ca) / "server-ca" / "crl.pem";
-  }
-  if (crl.empty()) {
-    return fail_because(ErrorCode::kInvalidArgument, "crl_unavailable",
-                        "revocation is always checked: give the server CA's CRL (--crl, or --ca "
-                        "CA_DIR)");
-  }
   fleet::ServerRestoreOptions o;
-  auto anchors = pki::Certificate::load_all(root);
-  if (!anchors) return fail_in(anchors.error(), "trust anchor ", root.string(), ": ");
-  o.anchors = std::move(*anchors);
-  auto c = pki::Crl::load(crl);
-  if (!c) return fail_in(c.error(), "CRL ", crl.string(), ": ");
-  o.crls.push_back(std::move(*c));
+  auto trust = backup::load_trust(a.ca, a.crl, "server");
+  if (!trust) return std::unexpected(trust.error());
+  o.trust = std::move(*trust);
   o.now = static_cast<pki::UnixTime>(std::time(nullptr));
   auto key = crypto::SealPrivateKey::load(a.key);
   if (!key) return std::unexpected(key.error());

@@ -56,8 +56,7 @@ Result<DeviceBackup> create_device_backup(const std::filesystem::path& device_di
 Result<nlohmann::json> device_trust_state(const std::filesystem::path& device_dir);
 
 struct RestoreOptions {
-  std::vector<pki::Certificate> anchors;  // the device CA's root
-  std::vector<pki::Crl> crls;             // the device CA's current CRL (required)
+  backup::Trust trust;  // the device CA's root and current CRL (required)
   pki::UnixTime now = 0;
   // Restoring another device's backup (another serial or key) onto this one, which must have its
   // own certificate already. The restore then writes a replacement record (`record_out`) that the

@@ -148,15 +148,7 @@ Result<RestoreOutcome> restore_device_backup(const fs::path& device_dir,
                                              const RestoreOptions& options) {
   if (auto r = boot::recover_file_set(device_dir); !r) return std::unexpected(r.error());
   const backup::Header& h = archive.header;
-  if (h.kind != "device") {
-    return fail_because(ErrorCode::kInvalidArgument, "wrong_kind", "this is a ", h.kind,
-                        " backup, not a device's");
-  }
-  pki::VerifyOptions vo;
-  vo.purpose = pki::Purpose::kDeviceClient;
-  vo.at = options.now;
-  vo.crls = options.crls;
-  auto signer = backup::verify_signer(archive, options.anchors, vo);
+  auto signer = backup::verify_signer_of(archive, "device", options.trust, options.now);
   if (!signer) return std::unexpected(signer.error());
   auto device = pki::read_device_name(device_dir);
   if (!device) return std::unexpected(device.error());

@@ -425,6 +425,42 @@ Result<VerifiedSigner> verify_signer(const Archive& archive,
   return out;
 }
 
+Result<Trust> load_trust(const std::filesystem::path& ca, const std::filesystem::path& crl,
+                         const std::string& kind) {
+  std::filesystem::path root = ca, list = crl;
+  std::error_code ec;
+  if (std::filesystem::is_directory(ca, ec)) {
+    root = ca / "root-ca.cert.pem";
+    if (list.empty()) list = ca / (kind == "server" ? "server-ca" : "device-ca") / "crl.pem";
+  }
+  Trust t;
+  auto anchors = pki::Certificate::load_all(root);
+  if (!anchors) return fail_in(anchors.error(), "trust anchor ", root.string(), ": ");
+  t.anchors = std::move(*anchors);
+  if (list.empty()) {
+    return fail_because(ErrorCode::kInvalidArgument, "crl_unavailable",
+                        "revocation is always checked: give the issuing CA's CRL (--crl FILE, or "
+                        "--ca CA_DIR)");
+  }
+  auto c = pki::Crl::load(list);
+  if (!c) return fail_in(c.error(), "CRL ", list.string(), ": ");
+  t.crls.push_back(std::move(*c));
+  return t;
+}
+
+Result<VerifiedSigner> verify_signer_of(const Archive& archive, const std::string& kind,
+                                        const Trust& trust, pki::UnixTime now) {
+  if (archive.header.kind != kind) {
+    return fail_because(ErrorCode::kInvalidArgument, "wrong_kind", "this is a ",
+                        archive.header.kind, " backup, not a ", kind, "'s");
+  }
+  pki::VerifyOptions vo;
+  vo.purpose = kind == "server" ? pki::Purpose::kServer : pki::Purpose::kDeviceClient;
+  vo.at = now;
+  vo.crls = trust.crls;
+  return verify_signer(archive, trust.anchors, vo);
+}
+
 Result<Contents> open_archive(const Archive& archive, const crypto::SealPrivateKey& key) {
   const auto& me = key.recipient();
   const crypto::WrappedKey* mine = nullptr;

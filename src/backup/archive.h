@@ -32,6 +32,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
@@ -112,6 +113,22 @@ Result<Contents> parse_contents(ByteView plaintext);
 // The payload's zlib stream, inflated to at most `limit` bytes (kMalformed "malformed_archive"
 // beyond, or for anything but one complete stream); exposed for the fuzz target.
 Result<Bytes> inflate_bounded(ByteView in, std::uint64_t limit);
+
+// What an archive's signer is checked against: the PKI's root and the issuing CA's CRL.
+struct Trust {
+  std::vector<pki::Certificate> anchors;
+  std::vector<pki::Crl> crls;
+};
+// `ca`: a CA directory (`ironseal ca init`: root-ca.cert.pem, and the CRL of the CA that issues
+// `kind`'s certificates, device-ca/ or server-ca/crl.pem) or a root certificate file, with `crl`
+// that CRL. Revocation is always checked: no CRL is kInvalidArgument "crl_unavailable".
+Result<Trust> load_trust(const std::filesystem::path& ca, const std::filesystem::path& crl,
+                         const std::string& kind);
+
+// verify_signer at `now` for an archive of `kind` ("device": a device certificate naming the
+// header's device; "server": a server certificate): kInvalidArgument "wrong_kind" for another.
+Result<VerifiedSigner> verify_signer_of(const Archive& archive, const std::string& kind,
+                                        const Trust& trust, pki::UnixTime now);
 
 // Decrypts with the operator's key and checks every entry against the manifest.
 Result<Contents> open_archive(const Archive& archive, const crypto::SealPrivateKey& key);

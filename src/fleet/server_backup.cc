@@ -184,15 +184,7 @@ Result<ServerRestoreOutcome> restore_server_backup(const backup::Archive& archiv
     return fail_because(ErrorCode::kConflict, "not_empty", into.string(),
                         " is not empty: a server restore goes onto a fresh directory only");
   }
-  if (archive.header.kind != "server") {
-    return fail_because(ErrorCode::kInvalidArgument, "wrong_kind", "this is a ",
-                        archive.header.kind, " backup, not a server's");
-  }
-  pki::VerifyOptions vo;
-  vo.purpose = pki::Purpose::kServer;
-  vo.at = options.now;
-  vo.crls = options.crls;
-  auto signer = backup::verify_signer(archive, options.anchors, vo);
+  auto signer = backup::verify_signer_of(archive, "server", options.trust, options.now);
   if (!signer) return std::unexpected(signer.error());
   auto contents = backup::open_archive(archive, key);
   if (!contents) return std::unexpected(contents.error());

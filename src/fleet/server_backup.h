@@ -36,8 +36,7 @@ Result<ServerBackup> create_server_backup(const std::filesystem::path& config,
                                           const std::string& created);
 
 struct ServerRestoreOptions {
-  std::vector<pki::Certificate> anchors;
-  std::vector<pki::Crl> crls;  // the server CA's
+  backup::Trust trust;  // the server CA's root and CRL
   pki::UnixTime now = 0;
 };
 

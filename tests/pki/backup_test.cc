@@ -109,10 +109,10 @@ class DeviceBackupTest : public boot::testing::BootTest {
 
   RestoreOptions options() {
     RestoreOptions o;
-    o.anchors = {ca_->root()};
+    o.trust.anchors = {ca_->root()};
     auto crl = ca_->current_crl(pki::Profile::kDevice);
     EXPECT_TRUE(crl);
-    o.crls = {*crl};
+    o.trust.crls = {*crl};
     o.now = now();
     return o;
   }
@@ -201,10 +201,10 @@ TEST_F(DeviceBackupTest, RefusesEachUntrustworthyArchiveForItsReasonAndWritesNot
   auto other = pki::CertificateAuthority::open(dir_ / "other-ca");
   ASSERT_TRUE(other);
   RestoreOptions foreign = options();
-  foreign.anchors = {other->root()};
+  foreign.trust.anchors = {other->root()};
   expect_refused(d, good, foreign, "untrusted_chain");
   RestoreOptions no_crl = options();
-  no_crl.crls.clear();
+  no_crl.trust.crls.clear();
   expect_refused(d, good, no_crl, "crl_unavailable");
 
   // Not encrypted to this operator.
