@@ -159,8 +159,7 @@ void register_devices(CLI::App* fleet, const std::shared_ptr<FleetArgs>& a) {
   add_common(devices, a.get());
   devices->add_option("--group", *group, "Only this group");
   set_action(devices, [a, group]() -> Result<void> {
-    return run(
-        *a, [&](net::OperatorClient& c) { return c.list_devices(*group); }, print_devices);
+    return run(*a, [&](net::OperatorClient& c) { return c.list_devices(*group); }, print_devices);
   });
   auto* reg = devices->add_subcommand("register", "Register a device serial (before it ships).");
   auto serial = std::make_shared<std::string>();
@@ -179,6 +178,19 @@ void register_devices(CLI::App* fleet, const std::shared_ptr<FleetArgs>& a) {
           std::printf("registered %s (%s) in group %s\n", serial->c_str(), hw->c_str(),
                       r["group"].get<std::string>().c_str());
         });
+  });
+  auto* rep = devices->add_subcommand("replace", "Record that a unit restored from OLD's backup "
+                                                 "replaced it (docs/backup.md).");
+  auto sha = std::make_shared<std::string>();
+  add_common(rep, a.get());
+  rep->add_option("OLD", *serial, "The replaced device")->required();
+  rep->add_option("--by", *hw, "The device that replaced it (registered, same hardware)")->required();
+  rep->add_option("--archive-sha256", *sha, "SHA-256 of the backup it was restored from");
+  set_action(rep, [a, serial, hw, sha]() -> Result<void> {
+    const Json body = {{"serial", *hw}, {"archive_sha256", *sha}};
+    return run(*a, [&](net::OperatorClient& c) {
+      return c.call("POST", "/api/v1/devices/" + *serial + "/replacement", body);
+    }, [&](const Json&) { std::printf("%s replaced by %s\n", serial->c_str(), hw->c_str()); });
   });
 }
 

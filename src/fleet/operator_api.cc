@@ -46,6 +46,10 @@ HttpResponse OperatorApi::devices(const HttpRequest& r, const Caller& c,
     if (r.method != "GET") return method_not_allowed("GET");
     return device(p[3]);
   }
+  if (p.size() == 5 && p[4] == "replacement") {
+    if (r.method != "POST") return method_not_allowed("POST");
+    return replace_device(r, c, p[3]);
+  }
   if (p.size() != 3) return error_response(404, "not_found", "no such endpoint");
   if (r.method == "GET") {
     const std::string group = query_param(r.target, "group");
@@ -75,7 +79,57 @@ HttpResponse OperatorApi::device(const std::string& serial) {
                     {"detail", rep.detail}});
   }
   out["reports"] = list;
+  auto links = shared_.store().replacements(serial);
+  if (!links) return from_error(links.error());
+  for (const auto& l : *links) {
+    const bool old = l.old_serial == serial;
+    out[old ? "replaced_by" : "replaces"] = {{"serial", old ? l.new_serial : l.old_serial},
+                                             {"archive_sha256", l.archive_sha256},
+                                             {"at", l.replaced_at}};
+  }
   return json_response(200, out);
+}
+
+// POST /api/v1/devices/OLD/replacement {"serial": NEW, "archive_sha256"?}: NEW (registered, same
+// hardware) took OLD's place, restored from its backup. Caller holds the lock.
+HttpResponse OperatorApi::replace_device(const HttpRequest& r, const Caller& c,
+                                         const std::string& old) {
+  HttpResponse err;
+  auto body = parse_object(r, &err);
+  if (!body) return err;
+  Replacement rep{old, string_field(*body, "serial").value_or(""),
+                  string_field(*body, "archive_sha256").value_or(""), shared_.now()};
+  if (!valid_name(rep.new_serial) || rep.new_serial == old || rep.archive_sha256.size() > 64) {
+    return error_response(400, "bad_field",
+                          "send {\"serial\": NEW, \"archive_sha256\": HEX}, NEW another device");
+  }
+  Store& store = shared_.store();
+  auto from = store.device(old);
+  auto to = store.device(rep.new_serial);
+  if (!from) return from_error(from.error());
+  if (!to) return from_error(to.error());
+  if (!*from || !*to) {
+    return error_response(404, "not_found", "no device " + (*from ? rep.new_serial : old));
+  }
+  if ((*from)->hardware_id != (*to)->hardware_id) {
+    return error_response(409, "hardware_mismatch",
+                          "a replacement must be the same hardware (" + (*from)->hardware_id +
+                              ", not " + (*to)->hardware_id + ")");
+  }
+  auto tx = store.transaction([&]() -> Result<void> {
+    if (auto ok = store.add_replacement(rep); !ok) return ok;
+    return shared_.audit("operator:" + c.account, "device.replace", "ok",
+                         {{"old", old}, {"new", rep.new_serial},
+                          {"archive_sha256", rep.archive_sha256}});
+  });
+  if (!tx) {
+    if (tx.error().message.find("already exists") != std::string::npos) {
+      return error_response(409, "conflict", "device " + old + " was replaced already");
+    }
+    return from_error(tx.error());
+  }
+  return json_response(201, {{"old", old}, {"new", rep.new_serial},
+                             {"archive_sha256", rep.archive_sha256}, {"at", rep.replaced_at}});
 }
 
 // POST /api/v1/devices. Caller holds the lock.

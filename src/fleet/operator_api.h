@@ -41,6 +41,7 @@ class OperatorApi {
  private:
   HttpResponse device(const std::string& serial);
   HttpResponse register_device(const HttpRequest& r, const Caller& c);
+  HttpResponse replace_device(const HttpRequest& r, const Caller& c, const std::string& old);
   HttpResponse create_rollout(const HttpRequest& r, const Caller& c);
   HttpResponse rollout(std::int64_t id, const std::string& name);
 

@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS accounts (
   created_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (
   digest TEXT PRIMARY KEY, account TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS replacements (
+  old_serial TEXT PRIMARY KEY, new_serial TEXT NOT NULL, archive_sha256 TEXT NOT NULL,
+  replaced_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, actor TEXT NOT NULL,
   action TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL);
@@ -394,6 +397,28 @@ class SqliteStore final : public Store {
     if (rc == SQLITE_DONE) return std::optional<Token>();
     if (rc != SQLITE_ROW) return fail(ErrorCode::kIo, "store: read token: ", s.error());
     return std::optional<Token>(Token{s.text(0), s.text(1), s.integer(2)});
+  }
+
+  Result<void> add_replacement(const Replacement& r) override {
+    Statement s(cache_,
+                "INSERT INTO replacements(old_serial, new_serial, archive_sha256, replaced_at) "
+                "VALUES(?,?,?,?)");
+    s.bind(1, r.old_serial).bind(2, r.new_serial).bind(3, r.archive_sha256).bind(4, r.replaced_at);
+    return done(s, "add replacement", true);
+  }
+
+  Result<std::vector<Replacement>> replacements(const std::string& serial) override {
+    Statement s(cache_,
+                "SELECT old_serial, new_serial, archive_sha256, replaced_at FROM replacements "
+                "WHERE old_serial = ? OR new_serial = ? ORDER BY replaced_at");
+    s.bind(1, serial).bind(2, serial);
+    std::vector<Replacement> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      out.push_back({s.text(0), s.text(1), s.text(2), s.integer(3)});
+    }
+    if (rc != SQLITE_DONE) return fail(ErrorCode::kIo, "store: list replacements: ", s.error());
+    return out;
   }
 
   Result<std::int64_t> add_event(const Event& e) override {

@@ -22,6 +22,15 @@
 
 namespace ironseal::fleet {
 
+// A device replaced by another unit restored from its backup (docs/backup.md): the CA revokes
+// the old certificate; the fleet keeps the link.
+struct Replacement {
+  std::string old_serial;
+  std::string new_serial;
+  std::string archive_sha256;  // the backup the new unit was restored from ("" when not given)
+  std::int64_t replaced_at = 0;
+};
+
 struct Device {
   std::string serial;
   std::string hardware_id;
@@ -162,6 +171,11 @@ class Store {
   virtual Result<std::optional<Account>> account(const std::string& name) = 0;
   virtual Result<void> add_token(const Token& token) = 0;
   virtual Result<std::optional<Token>> token(const std::string& digest) = 0;
+
+  // kInvalidArgument when the old device was replaced already.
+  virtual Result<void> add_replacement(const Replacement& replacement) = 0;
+  // The replacements that name `serial`, as the old device or the new one.
+  virtual Result<std::vector<Replacement>> replacements(const std::string& serial) = 0;
 
   virtual Result<std::int64_t> add_event(const Event& event) = 0;
   virtual Result<std::vector<Event>> events(std::size_t limit) = 0;

@@ -28,6 +28,12 @@ fleet_pki
 fleet_server
 for s in 1 2 3; do "$IRONSEAL" fleet devices register --serial "SN-$s" --hardware-id plc-x1 --group line-1 >/dev/null; done
 "$IRONSEAL" backup keygen --out op.key --public-out op.pub >/dev/null
+# A replaced unit: SN-3 was restored onto SN-4 (docs/backup.md); the fleet keeps the link.
+"$IRONSEAL" fleet devices register --serial SN-4 --hardware-id plc-x1 --group line-1 >/dev/null
+expect 0 "fleet devices replace" -- "$IRONSEAL" fleet devices replace SN-3 --by SN-4 --archive-sha256 "$(printf 'x' | sha256sum | cut -c1-64)"
+contains out.txt "SN-3 replaced by SN-4" "the link is recorded"
+expect 2 "a device is replaced once" -- "$IRONSEAL" fleet devices replace SN-3 --by SN-2
+contains err.txt "replaced already" "the second replacement is refused"
 
 # Online: the server keeps serving and an operator keeps writing while the backup runs.
 ( for s in $(seq 100 160); do "$IRONSEAL" fleet devices register --serial "SN-$s" --hardware-id plc-x1 --group line-2 >/dev/null 2>&1; done ) &
@@ -76,4 +82,7 @@ export IRONSEAL_FLEET_URL="https://localhost:$oport"
 expect 0 "the operator's token still works (the restored store holds the sessions)" -- "$IRONSEAL" fleet devices --json
 contains out.txt '"SN-3"' "devices registered before the backup are back"
 ! grep -q '"SN-AFTER"' out.txt; ok $? "what came after the backup is not (RPO: the last backup)"
+curl -s --cacert ca/root-ca.cert.pem -H "Authorization: Bearer $IRONSEAL_FLEET_TOKEN" \
+  "$IRONSEAL_FLEET_URL/api/v1/devices/SN-3" >sn3.json
+contains sn3.json '"replaced_by"' "the replacement link came back with the store"
 finish

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <memory>
 
 #include "fleet/auth.h"
@@ -156,6 +158,43 @@ TEST_F(FleetRouter, AViewerMayReadAndAnOperatorMayRegister) {
   const Json device{{"serial", "SN-1"}, {"hardware_id", "plc-x1"}};
   EXPECT_EQ(call("POST", "/api/v1/devices", "tok-operator", device).status, 201);
   EXPECT_EQ(refusals(), 0);
+}
+
+TEST_F(FleetRouter, AReplacementIsRecordedOnceForTheSameHardwareAndAudited) {
+  IRONSEAL_REQUIREMENTS("CR 7.3; CR 7.6; CR 2.8");
+  for (const auto& [serial, hw] : {std::pair{"SN-1", "plc-x1"}, {"SN-2", "plc-x1"}, {"SN-9", "plc-y9"}}) {
+    ASSERT_EQ(call("POST", "/api/v1/devices", "tok-operator",
+                   {{"serial", serial}, {"hardware_id", hw}})
+                  .status,
+              201);
+  }
+  const std::string sha(64, 'a');
+  EXPECT_EQ(call("POST", "/api/v1/devices/SN-1/replacement", "tok-viewer", {{"serial", "SN-2"}}).status,
+            403);
+  EXPECT_EQ(call("POST", "/api/v1/devices/SN-1/replacement", "tok-operator", {{"serial", "SN-9"}}).status,
+            409);  // other hardware
+  EXPECT_EQ(call("POST", "/api/v1/devices/SN-1/replacement", "tok-operator", {{"serial", "SN-1"}}).status,
+            400);
+  EXPECT_EQ(call("POST", "/api/v1/devices/SN-1/replacement", "tok-operator", {{"serial", "SN-404"}}).status,
+            404);
+  const HttpResponse ok = call("POST", "/api/v1/devices/SN-1/replacement", "tok-operator",
+                               {{"serial", "SN-2"}, {"archive_sha256", sha}});
+  ASSERT_EQ(ok.status, 201) << ok.body;
+  const HttpResponse again = call("POST", "/api/v1/devices/SN-1/replacement", "tok-operator",
+                                  {{"serial", "SN-2"}});
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(Json::parse(again.body)["message"], "device SN-1 was replaced already");
+  const Json old = Json::parse(call("GET", "/api/v1/devices/SN-1", "tok-viewer").body);
+  EXPECT_EQ(old["replaced_by"]["serial"], "SN-2");
+  EXPECT_EQ(old["replaced_by"]["archive_sha256"], sha);
+  const Json fresh = Json::parse(call("GET", "/api/v1/devices/SN-2", "tok-viewer").body);
+  EXPECT_EQ(fresh["replaces"]["serial"], "SN-1");
+  auto lock = shared_->lock();
+  auto events = shared_->store().events(100);
+  ASSERT_TRUE(events);
+  EXPECT_EQ(std::count_if(events->begin(), events->end(),
+                          [](const Event& e) { return e.action == "device.replace"; }),
+            1);
 }
 
 TEST_F(FleetRouter, ADeviceRequestNeedsARegisteredCertificate) {
