@@ -3,7 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <string_view>
 
 #include "core/file.h"
 #include "crypto/hash.h"
@@ -12,10 +13,10 @@ namespace ironseal::boot {
 namespace {
 
 namespace fs = std::filesystem;
-using Json = nlohmann::json;
 
 constexpr const char* kJournal = "restore.journal";
 constexpr const char* kStaging = ".restore";
+constexpr std::string_view kJournalMagic = "ironseal-restore-journal-1";
 
 std::unexpected<Error> power_cut(std::string_view at) {
   return std::unexpected(
@@ -63,28 +64,43 @@ Result<void> rename_into_place(const fs::path& dir, const fs::path& from, const 
   return sync_dir(to.parent_path());
 }
 
+// One change of a committed journal. Text, one per line (tab-separated, the path last):
+//   put <sha256 hex> <staged name> <path>      delete <path>
+struct Op {
+  bool remove = false;
+  std::string sha256, staged, path;
+};
+
+std::string journal_text(const std::vector<Op>& ops) {
+  std::string out = std::string(kJournalMagic) + "\n";
+  for (const Op& op : ops) {
+    out += op.remove ? "delete\t" + op.path : "put\t" + op.sha256 + "\t" + op.staged + "\t" + op.path;
+    out += "\n";
+  }
+  return out;
+}
+
 // Step 3 and 4 for a committed journal; `faults` may cut before each operation.
-Result<void> roll_forward(const fs::path& dir, const Json& journal, FaultInjector* faults) {
+Result<void> roll_forward(const fs::path& dir, const std::vector<Op>& ops, FaultInjector* faults) {
   bool torn = false;
-  for (const Json& op : journal["ops"]) {
-    const std::string path = op["path"].get<std::string>();
-    if (!allowed(faults, &torn)) return power_cut("changing " + path);
-    if (op["op"] == "delete") {
+  for (const Op& op : ops) {
+    if (!allowed(faults, &torn)) return power_cut("changing " + op.path);
+    if (op.remove) {
       std::error_code ec;
-      fs::remove(dir / path, ec);
-      if (ec) return fail(ErrorCode::kIo, "cannot remove ", (dir / path).string(), ": ", ec.message());
+      fs::remove(dir / op.path, ec);
+      if (ec) return fail(ErrorCode::kIo, "cannot remove ", (dir / op.path).string(), ": ", ec.message());
       continue;
     }
-    const fs::path staged = dir / op["staged"].get<std::string>();
+    const fs::path staged = dir / op.staged;
     if (fs::exists(staged)) {
-      auto r = rename_into_place(dir, staged, path);
+      auto r = rename_into_place(dir, staged, op.path);
       if (!r) return r;
       continue;
     }
     // Moved by an earlier, interrupted roll-forward: the path must hold what the journal names.
-    auto now = read_file(dir / path);
-    if (!now || to_hex(crypto::sha256(*now)) != op["sha256"].get<std::string>()) {
-      return fail_because(ErrorCode::kNotTrusted, "restore_journal_inconsistent", path,
+    auto now = read_file(dir / op.path);
+    if (!now || to_hex(crypto::sha256(*now)) != op.sha256) {
+      return fail_because(ErrorCode::kNotTrusted, "restore_journal_inconsistent", op.path,
                           ": neither staged nor holding the content the restore journal names");
     }
   }
@@ -97,24 +113,36 @@ Result<void> roll_forward(const fs::path& dir, const Json& journal, FaultInjecto
   return {};
 }
 
-Result<Json> read_journal(const fs::path& dir) {
+Result<std::vector<Op>> read_journal(const fs::path& dir) {
   auto bytes = read_file(dir / kJournal, 16 << 20);
   if (!bytes) return std::unexpected(bytes.error());
-  Json j = Json::parse(bytes->begin(), bytes->end(), nullptr, false);
-  bool ok = j.is_object() && j.contains("ops") && j["ops"].is_array();
-  for (const Json& op : ok ? j["ops"] : Json::array()) {
-    ok = ok && op.is_object() && op.contains("op") && op.contains("path") &&
-         op["path"].is_string() &&
-         (op["op"] == "delete" || (op["op"] == "put" && op.contains("staged") &&
-                                   op["staged"].is_string() && op.contains("sha256") &&
-                                   op["sha256"].is_string()));
+  const std::string text(bytes->begin(), bytes->end());
+  std::vector<Op> ops;
+  bool ok = text.starts_with(std::string(kJournalMagic) + "\n") && text.ends_with("\n");
+  std::size_t pos = ok ? std::string_view(kJournalMagic).size() + 1 : text.size();
+  while (ok && pos < text.size()) {
+    const std::size_t end = text.find('\n', pos);
+    std::vector<std::string> f;
+    for (std::size_t at = pos; at <= end;) {
+      const std::size_t tab = std::min(text.find('\t', at), end);
+      f.push_back(text.substr(at, tab - at));
+      at = tab + 1;
+    }
+    if (f.size() == 2 && f[0] == "delete" && !f[1].empty()) {
+      ops.push_back({true, "", "", f[1]});
+    } else if (f.size() == 4 && f[0] == "put" && f[1].size() == 64 && !f[3].empty()) {
+      ops.push_back({false, f[1], f[2], f[3]});
+    } else {
+      ok = false;
+    }
+    pos = end + 1;
   }
   // The journal is written atomically, so a damaged one was damaged after it was committed.
   if (!ok) {
-    return fail_because(ErrorCode::kNotTrusted, "restore_journal_inconsistent", (dir / kJournal).string(),
-                        " is not a restore journal");
+    return fail_because(ErrorCode::kNotTrusted, "restore_journal_inconsistent",
+                        (dir / kJournal).string(), " is not a restore journal");
   }
-  return j;
+  return ops;
 }
 
 }  // namespace
@@ -138,12 +166,15 @@ Result<void> apply_file_set(const fs::path& dir, const std::vector<FileChange>& 
   std::error_code ec;
   fs::create_directories(dir / kStaging, ec);
   if (ec) return fail(ErrorCode::kIo, "cannot create ", (dir / kStaging).string(), ": ", ec.message());
-  Json ops = Json::array();
+  std::vector<Op> ops;
   bool torn = false;
   for (std::size_t i = 0; i < changes.size(); ++i) {
     const FileChange& c = changes[i];
+    if (c.path.empty() || c.path.find_first_of("\t\n") != std::string::npos) {
+      return fail(ErrorCode::kInvalidArgument, "a restored path may not be empty or hold a tab or newline");
+    }
     if (c.remove) {
-      ops.push_back({{"op", "delete"}, {"path", c.path}});
+      ops.push_back({true, "", "", c.path});
       continue;
     }
     const std::string staged = std::string(kStaging) + "/" + std::to_string(i);
@@ -152,18 +183,15 @@ Result<void> apply_file_set(const fs::path& dir, const std::vector<FileChange>& 
       return power_cut("staging " + c.path);
     }
     if (auto w = write_file_atomic(dir / staged, c.content, {c.mode, false}); !w) return w;
-    ops.push_back({{"op", "put"},
-                   {"path", c.path},
-                   {"staged", staged},
-                   {"sha256", to_hex(crypto::sha256(c.content))}});
+    ops.push_back({false, to_hex(crypto::sha256(c.content)), staged, c.path});
   }
-  const std::string journal = Json{{"ops", ops}}.dump();
+  const std::string journal = journal_text(ops);
   if (!allowed(faults, &torn)) {
     if (torn) write_torn(dir / (std::string(kJournal) + ".tmp"), as_bytes(journal));
     return power_cut("committing the restore journal");
   }
   if (auto w = write_file_atomic(dir / kJournal, as_bytes(journal), {0600, false}); !w) return w;
-  return roll_forward(dir, Json{{"ops", ops}}, faults);
+  return roll_forward(dir, ops, faults);
 }
 
 }  // namespace ironseal::boot

@@ -2,8 +2,9 @@
 // after a power cut at any write, the directory holds the old set or the new one, never a mix.
 //
 //   1. every new file is written under DIR/.restore/ and fsynced
-//   2. DIR/restore.journal is written atomically: the commit point. It lists each change
-//      ({"op": "put", "path", "staged", "sha256"} or {"op": "delete", "path"})
+//   2. DIR/restore.journal is written atomically: the commit point. It lists each change, one
+//      line each ("put <sha256> <staged> <path>" or "delete <path>", tab-separated; plain text
+//      keeps the firmware that links load_device small)
 //   3. each staged file is renamed over its path, each deleted path unlinked
 //   4. the journal is removed, then DIR/.restore/
 // recover_file_set() (run by load_device, i.e. at every power-on of the simulated device, and

@@ -37,7 +37,7 @@ URL="http://127.0.0.1:$port"
 
 expect 0 "device init for updates" -- "$IRONSEAL" device init dev --root-key fw.pub --stage2 s2.img \
   --firmware v1.img --serial SN-1 --hardware-id plc-x1 --image-root R/metadata/1.root.json \
-  --director-root D/metadata/1.root.json --attempts 2 --slot-size 0x1000000
+  --director-root D/metadata/1.root.json --attempts 2 --slot-size 0x2000000
 expect 0 "update check" -- "$IRONSEAL" update check dev --repo "$URL" --json
 contains out.txt '"target": "v2.img"' "the director's assignment is seen"
 contains out.txt '"up_to_date": false' "v2 is new"

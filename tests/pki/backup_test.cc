@@ -331,6 +331,20 @@ TEST_F(DeviceBackupTest, APowerCutAtEveryWriteOfARestoreLeavesTheOldOrTheNewConf
   }
   EXPECT_GT(saw_old, 0);
   EXPECT_GT(saw_new, 0);
+
+  // A committed journal damaged afterwards is not guessed at: the device refuses to power on
+  // until someone looks (a half-applied restore must never pass for a whole one).
+  put(d / "restore.journal", "ironseal-restore-journal-1\nput\tnot-a-hash\tx\tconfig/agent.json\n");
+  auto damaged = boot::load_device(d);
+  ASSERT_FALSE(damaged);
+  EXPECT_EQ(damaged.error().reason, "restore_journal_inconsistent");
+  fs::remove(d / "restore.journal");
+  // A staged file gone and its path not holding the journal's content: the same refusal.
+  put(d / "restore.journal", "ironseal-restore-journal-1\nput\t" + std::string(64, '0') +
+                                 "\t.restore/9\tconfig/agent.json\n");
+  auto missing = boot::load_device(d);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().reason, "restore_journal_inconsistent");
 }
 
 TEST_F(DeviceBackupTest, AReplacementKeepsItsIdentityAndTheCaRevokesTheOldCertificate) {
