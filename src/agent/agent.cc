@@ -163,8 +163,13 @@ Result<void> Agent::check_in(CycleResult* result) {
   }
   auto answer = client_->checkin(body);
   if (!answer) return std::unexpected(answer.error());
-  result->poll_interval_s = answer->value("poll_interval_s", 0L);
-  result->renew_after = answer->value("renew_after", std::int64_t{0});
+  // The server's hints; a member of another type is ignored, never a crash (value() would throw).
+  auto integer = [&](const char* key) -> std::int64_t {
+    const auto it = answer->is_object() ? answer->find(key) : answer->end();
+    return it != answer->end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+  };
+  result->poll_interval_s = integer("poll_interval_s");
+  result->renew_after = integer("renew_after");
   return {};
 }
 

@@ -56,4 +56,13 @@ class Fields {
 // not parse; the depth and size are bounded by the caller's read limit.
 Result<Json> parse_json(std::string_view text, const std::string& file, std::string_view reason);
 
+// True when `j` is an object whose member `key` is the string `want`; false for any other shape.
+// For optional, informative members of untrusted documents (nlohmann's value() throws on a
+// member of another type).
+inline bool has_string(const Json& j, const char* key, std::string_view want) {
+  if (!j.is_object()) return false;
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() && it->get_ref<const std::string&>() == want;
+}
+
 }  // namespace ironseal::evidence

@@ -189,7 +189,7 @@ Result<void> add_ctest_labels(TestResults& results, std::string_view json,
     if (!props) return std::unexpected(props.error());
     auto found = results.tests.find(*name);
     for (const auto& p : **props) {
-      if (!p.is_object() || p.value("name", "") != "LABELS" || !p.contains("value")) continue;
+      if (!has_string(p, "name", "LABELS") || !p.contains("value")) continue;
       if (!p["value"].is_array()) return t.refuse("properties", "LABELS must be a list");
       for (const auto& label : p["value"]) {
         if (!label.is_string()) return t.refuse("properties", "a label must be a string");

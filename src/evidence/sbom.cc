@@ -326,7 +326,7 @@ Result<SbomComponent> read_component(const Json& j, const std::string& file,
   auto props = f.array("properties", false);
   if (!props) return std::unexpected(props.error());
   for (const auto& p : **props) {
-    if (p.is_object() && p.value("name", "") == "debian:source" && p.contains("value") &&
+    if (has_string(p, "name", "debian:source") && p.contains("value") &&
         p["value"].is_string()) {
       c.source_package = p["value"].get<std::string>();
     }
@@ -363,8 +363,13 @@ Result<Sbom> parse_sbom(std::string_view text, const std::string& file) {
       if (!comp) return std::unexpected(comp.error());
       s.product = comp->name;
       s.product_version = comp->version;
-      for (const auto& p : (*j)["metadata"]["component"].value("properties", Json::array())) {
-        if (p.is_object() && p.value("name", "") == "ironseal:commit" && p.contains("value") &&
+      const Json& component = (*j)["metadata"]["component"];
+      const Json props = component.is_object() && component.contains("properties") &&
+                                 component["properties"].is_array()
+                             ? component["properties"]
+                             : Json::array();
+      for (const auto& p : props) {
+        if (has_string(p, "name", "ironseal:commit") && p.contains("value") &&
             p["value"].is_string())
           s.commit = p["value"].get<std::string>();
       }
