@@ -92,7 +92,7 @@ Result<void> do_create(const BackupArgs& a) {
 }
 
 Result<void> do_verify(const BackupArgs& a) {
-  auto bytes = read_file(a.archive, backup::kMaxPayloadBytes + backup::kMaxHeaderBytes + 4096);
+  auto bytes = read_file(a.archive, backup::kMaxArchiveBytes);
   if (!bytes) return std::unexpected(bytes.error());
   auto archive = backup::parse_archive(std::move(*bytes));
   if (!archive) return std::unexpected(archive.error());

@@ -18,8 +18,8 @@ using Json = nlohmann::json;
 
 namespace {
 
-Result<agent::RestoreOutcome> restore(const BackupArgs& a) {
-  auto bytes = read_file(a.archive, backup::kMaxPayloadBytes + backup::kMaxHeaderBytes + 4096);
+// `bytes`: the archive file as read (its error, if it could not be); moved from.
+Result<agent::RestoreOutcome> restore(const BackupArgs& a, Result<Bytes>& bytes) {
   if (!bytes) return std::unexpected(bytes.error());
   auto archive = backup::parse_archive(std::move(*bytes));
   if (!archive) return std::unexpected(archive.error());
@@ -46,9 +46,9 @@ Result<void> do_restore(const BackupArgs& a) {
                 "--replacement needs --record-out FILE: the CA revokes the old device's "
                 "certificate from that record (`ironseal ca ingest-replacement`)");
   }
-  auto bytes = read_file(a.archive, backup::kMaxPayloadBytes + backup::kMaxHeaderBytes + 4096);
+  auto bytes = read_file(a.archive, backup::kMaxArchiveBytes);
   const std::string sha = bytes ? to_hex(crypto::sha256(*bytes)) : "";
-  auto r = restore(a);
+  auto r = restore(a, bytes);
   // Every restore, done or refused, goes to the device's audit trail (a cut one is not: the
   // power is gone; the next run completes it and records that).
   if (r || r.error().reason != "power_cut") {

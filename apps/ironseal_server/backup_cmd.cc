@@ -40,7 +40,7 @@ Result<void> backup(const BackupCommand& a) {
 
 Result<void> restore(const BackupCommand& a) {
   const auto t0 = std::chrono::steady_clock::now();
-  auto bytes = read_file(a.archive, backup::kMaxPayloadBytes + backup::kMaxHeaderBytes + 4096);
+  auto bytes = read_file(a.archive, backup::kMaxArchiveBytes);
   if (!bytes) return std::unexpected(bytes.error());
   auto archive = backup::parse_archive(std::move(*bytes));
   if (!archive) return std::unexpected(archive.error());

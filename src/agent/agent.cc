@@ -1,7 +1,5 @@
 #include "agent/agent.h"
 
-#include "device/device_audit.h"
-
 #include <ctime>
 
 #include "agent/device_status.h"

@@ -261,8 +261,8 @@ Result<Bytes> inflate_bounded(ByteView in, std::uint64_t limit) {
 
 namespace {
 
-std::string aad_context(const crypto::WrappedKey& w) {
-  return "ironseal-backup-cek:" + w.key_id;
+std::string aad_context(const std::string& key_id) {
+  return "ironseal-backup-cek:" + key_id;
 }
 
 }  // namespace
@@ -323,8 +323,7 @@ Result<Bytes> seal_archive(Header header, const Contents& contents,
   header.format_version = kFormatVersion;
   header.recipients.clear();
   for (const auto& to : recipients) {
-    crypto::WrappedKey probe{to.key_id, to.type, {}, {}};
-    auto w = crypto::wrap_content_key(to, *cek, aad_context(probe));
+    auto w = crypto::wrap_content_key(to, *cek, aad_context(to.key_id));
     if (!w) return std::unexpected(w.error());
     header.recipients.push_back(std::move(*w));
   }
@@ -473,7 +472,7 @@ Result<Contents> open_archive(const Archive& archive, const crypto::SealPrivateK
                         " other recipient(s))");
   }
   auto cek = crypto::unwrap_content_key(key, mine->ephemeral_spki, mine->wrapped,
-                                        aad_context(*mine));
+                                        aad_context(mine->key_id));
   if (!cek) return std::unexpected(cek.error());
   auto plain = crypto::gcm_open(*cek, ByteView(archive.bytes).first(archive.header_end),
                                 archive.payload());

@@ -53,6 +53,8 @@ inline constexpr std::size_t kMaxHeaderBytes = 1 << 20;
 inline constexpr std::size_t kMaxManifestBytes = 16 << 20;
 inline constexpr std::uint64_t kMaxPayloadBytes = std::uint64_t{4} << 30;
 inline constexpr std::size_t kMaxRecipients = 16;
+// What a reader of an archive file reads at most: every part at its limit.
+inline constexpr std::uint64_t kMaxArchiveBytes = kMaxPayloadBytes + kMaxHeaderBytes + 4096;
 
 struct Entry {
   std::string path;  // relative, [A-Za-z0-9._/-], no "." or ".." components

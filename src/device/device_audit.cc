@@ -9,6 +9,11 @@ namespace fs = std::filesystem;
 fs::path device_audit_dir(const fs::path& device_dir) { return device_dir / "audit"; }
 
 namespace {
+// A device appends rarely and must not lose a boot decision to a power cut: fsync per record.
+const audit::LogOptions kTrailOptions{.checkpoint_every = 64, .sync_each = true};
+}  // namespace
+
+namespace {
 
 // The device's identity key (file or TPM, device/identity.h) as the trail's checkpoint signer:
 // ECDSA P-256 over SHA-256, DER, the semantics of crypto::Signer for P-256.
@@ -31,18 +36,18 @@ Result<DeviceAudit> DeviceAudit::open(const fs::path& device_dir) {
   DeviceAudit a;
   // Checkpoints are signed by the identity key wherever it lives (a TPM key too); a device not
   // yet provisioned keeps an unsigned chain until it has one.
-  const auto paths = pki::identity_paths(device_dir);
   // A key that cannot be used now (its TPM unreachable) delays checkpoints; it never stops the
   // device from recording: the chain alone still shows any change.
-  auto key = pki::device_key_backend(paths) ? pki::load_device_key(paths)
-                                            : Result<pki::KeyPair>(std::unexpected(Error{ErrorCode::kNotFound, "no device key"}));
-  if (key) {
-    auto pub = crypto::PublicKey::from_der(key->spki_der());
-    if (!pub) return fail_in(pub.error(), "device audit: identity key: ");
-    a.signer_ = std::make_unique<IdentitySigner>(std::move(*key), std::move(*pub));
+  const auto paths = pki::identity_paths(device_dir);
+  if (pki::device_key_backend(paths)) {
+    if (auto key = pki::load_device_key(paths)) {
+      auto pub = crypto::PublicKey::from_der(key->spki_der());
+      if (!pub) return fail_in(pub.error(), "device audit: identity key: ");
+      a.signer_ = std::make_unique<IdentitySigner>(std::move(*key), std::move(*pub));
+    }
   }
   auto log = audit::Log::open(device_audit_dir(device_dir), a.signer_.get(),
-                              {.checkpoint_every = 64, .sync_each = true});
+                              kTrailOptions);
   if (!log) return std::unexpected(log.error());
   a.log_ = std::make_unique<audit::Log>(std::move(*log));
   return a;
@@ -85,20 +90,26 @@ Result<void> DeviceAudit::record_confirm(const Device& device, SlotId slot) {
                 {{"slot", std::string(1, slot_name(slot))}, {"anti_rollback_counter", counter}});
 }
 
-Result<void> audit_boot(const fs::path& device_dir, const BootReport& report) {
+namespace {
+
+// Opens the device's trail and records one thing in it; errors name the trail.
+template <typename Record>
+Result<void> record_in_trail(const fs::path& device_dir, Record record) {
   auto trail = DeviceAudit::open(device_dir);
   if (!trail) return fail_in(trail.error(), "device audit trail: ");
-  if (auto ok = trail->record_boot(report); !ok) return fail_in(ok.error(), "device audit trail: ");
+  if (auto ok = record(*trail); !ok) return fail_in(ok.error(), "device audit trail: ");
   return {};
 }
 
+}  // namespace
+
+Result<void> audit_boot(const fs::path& device_dir, const BootReport& report) {
+  return record_in_trail(device_dir, [&](DeviceAudit& t) { return t.record_boot(report); });
+}
+
 Result<void> audit_confirm(const fs::path& device_dir, const Device& device, SlotId slot) {
-  auto trail = DeviceAudit::open(device_dir);
-  if (!trail) return fail_in(trail.error(), "device audit trail: ");
-  if (auto ok = trail->record_confirm(device, slot); !ok) {
-    return fail_in(ok.error(), "device audit trail: ");
-  }
-  return {};
+  return record_in_trail(device_dir,
+                         [&](DeviceAudit& t) { return t.record_confirm(device, slot); });
 }
 
 Result<audit::Record> DeviceAudit::checkpoint() {
@@ -110,30 +121,26 @@ Result<audit::Record> DeviceAudit::checkpoint() {
   return log_->checkpoint();
 }
 
-nlohmann::json DeviceAudit::witness() const {
+Result<nlohmann::json> audit_witness(const fs::path& device_dir) {
+  // The head and the latest checkpoint only: no signer, so the identity key (a TPM key too) is
+  // not loaded at every check-in.
+  auto log = audit::Log::open(device_audit_dir(device_dir), nullptr,
+                              kTrailOptions);
+  if (!log) return fail_in(log.error(), "device audit trail: ");
   nlohmann::json checkpoint = nullptr;
-  auto text = read_file(log_->dir() / audit::kCheckpointFile, 64 * 1024);
-  if (text) {
+  if (auto text = read_file(log->dir() / audit::kCheckpointFile, 64 * 1024)) {
     auto j = nlohmann::json::parse(text->begin(), text->end(), nullptr, false);
     if (!j.is_discarded()) checkpoint = std::move(j);
   }
-  return {{"last_seq", log_->last_seq()}, {"head", log_->head()}, {"checkpoint", checkpoint}};
-}
-
-Result<nlohmann::json> audit_witness(const fs::path& device_dir) {
-  auto trail = DeviceAudit::open(device_dir);
-  if (!trail) return fail_in(trail.error(), "device audit trail: ");
-  return trail->witness();
+  return nlohmann::json{
+      {"last_seq", log->last_seq()}, {"head", log->head()}, {"checkpoint", checkpoint}};
 }
 
 Result<void> audit_event(const fs::path& device_dir, const std::string& event,
                          const std::string& outcome, nlohmann::json details) {
-  auto trail = DeviceAudit::open(device_dir);
-  if (!trail) return fail_in(trail.error(), "device audit trail: ");
-  if (auto r = trail->record(event, outcome, std::move(details)); !r) {
-    return fail_in(r.error(), "device audit trail: ");
-  }
-  return {};
+  return record_in_trail(device_dir, [&](DeviceAudit& t) {
+    return t.record(event, outcome, std::move(details));
+  });
 }
 
 }  // namespace ironseal::boot

@@ -34,9 +34,6 @@ class DeviceAudit {
   bool signs_checkpoints() const { return signer_ != nullptr; }
   // A signed checkpoint now, by the identity key (kInvalidArgument when it cannot sign).
   Result<audit::Record> checkpoint();
-  // What the device ships to its fleet server, a witness the device cannot rewrite later: the
-  // trail's head {"last_seq", "head"} and its latest signed checkpoint (null before the first).
-  nlohmann::json witness() const;
 
  private:
   std::unique_ptr<crypto::Signer> signer_;
@@ -51,7 +48,8 @@ std::filesystem::path device_audit_dir(const std::filesystem::path& device_dir);
 Result<void> audit_boot(const std::filesystem::path& device_dir, const BootReport& report);
 Result<void> audit_confirm(const std::filesystem::path& device_dir, const Device& device,
                            SlotId slot);
-// DeviceAudit::open(device_dir)->witness(), errors named as the trail's.
+// What the device ships to its fleet server, a witness the device cannot rewrite later: the
+// trail's head {"last_seq", "head"} and its latest signed checkpoint (null before the first).
 Result<nlohmann::json> audit_witness(const std::filesystem::path& device_dir);
 // Any other event of the device (install.*, agent.*, identity.*, backup.*, decommission.*).
 Result<void> audit_event(const std::filesystem::path& device_dir, const std::string& event,

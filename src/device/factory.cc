@@ -1,10 +1,9 @@
 #include "device/factory.h"
 
-#include "device/device_audit.h"
-
 #include "core/file.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "device/device_audit.h"
 #include "device/identity.h"
 #include "pki/verify.h"
 #include "sql/sqlite.h"
