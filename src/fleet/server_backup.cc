@@ -67,17 +67,15 @@ Result<Bytes> take(const fs::path& p, bool* database) {
   char pattern[] = "/tmp/ironseal-backup-XXXXXX";
   if (!::mkdtemp(pattern)) return fail(ErrorCode::kIo, "cannot create a temporary directory");
   const fs::path tmp = fs::path(pattern) / "snapshot.sqlite";
-  auto db = sql::Database::open(p, false);
-  Result<Bytes> out = std::unexpected(Error{ErrorCode::kIo, "", ""});
-  if (!db) {
-    out = std::unexpected(db.error());
-  } else if (auto s = db->snapshot_to(tmp); !s) {
-    out = std::unexpected(s.error());
-  } else {
-    out = read_file(tmp);
-  }
+  auto snapshot = [&]() -> Result<Bytes> {
+    auto db = sql::Database::open(p, false);
+    if (!db) return std::unexpected(db.error());
+    if (auto s = db->snapshot_to(tmp); !s) return std::unexpected(s.error());
+    return read_file(tmp);
+  };
+  auto out = snapshot();
   std::error_code ec;
-  fs::remove_all(pattern, ec);
+  fs::remove_all(pattern, ec);  // the snapshot holds the whole store: never left behind
   return out;
 }
 
